@@ -1,0 +1,73 @@
+// Config: everything `tern serve` and the other subcommands read from the
+// TOML file given with --config, or the embedded default without one.
+// See docs/config.md and examples/tern.toml for every key.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/data_reader.h"
+
+namespace tern {
+
+enum class ListenerKind { kSmtp, kSubmission, kSubmissions };
+const char* listener_kind_name(ListenerKind k);  // "smtp", "submission", "submissions"
+
+struct ListenerConfig {
+  ListenerKind kind = ListenerKind::kSmtp;
+  std::string address;  // as written: "127.0.0.1:2525", "[::1]:2525", ":25" (all addresses)
+  std::string host;     // "127.0.0.1", "::1", "" for any (dual-stack)
+  uint16_t port = 0;
+};
+
+struct Limits {
+  uint64_t max_message_size = 50u * 1024 * 1024;  // octets, advertised in SIZE
+  size_t max_recipients = 100;        // per message; RFC 5321 4.5.3.1.8 wants >= 100
+  size_t max_connections = 10000;     // total
+  size_t max_connections_per_ip = 20; // loopback and trusted_networks exempt
+  size_t max_errors = 20;             // then 421 4.7.0 and close
+  std::chrono::seconds command_timeout{300};  // RFC 5321 4.5.3.2.7: 5 minutes
+  std::chrono::seconds data_timeout{600};     // between data blocks; 4.5.3.2.6 asks >= 10 min on the client side
+  std::chrono::seconds shutdown_grace{30};    // SIGTERM: time for transactions in flight
+};
+
+struct Config {
+  std::string source = "<embedded>";  // the file it came from
+  std::string hostname;               // default: the system's host name
+  std::string data_dir = "./tern-data";
+  std::vector<std::string> domains = {"localhost"};  // lower-cased
+  // Deliver mail for any local part of a local domain to its own Maildir
+  // (the embedded default); when false, only users and aliases are accepted.
+  bool accept_any_local_part = false;
+  std::vector<ListenerConfig> listeners;
+  std::string tls_certificate;  // both empty: self-signed, generated in data_dir/tls/
+  std::string tls_private_key;
+  Limits limits;
+  std::vector<std::string> trusted_networks;  // CIDRs, e.g. "192.0.2.0/24"
+  BareNewline bare_newline = BareNewline::kReject;
+  bool vrfy = false;  // true: VRFY answers 250/550 for local users; false: 252
+};
+
+// Thrown by load_config; what() is "FILE:LINE:COL: key 'K': problem".
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Reads and validates a TOML config file. Unknown keys are errors (a typo
+// must not silently fall back to a default).
+Config load_config(const std::string& path);
+// Parses TOML text; `source` names it in errors.
+Config parse_config(std::string_view text, const std::string& source);
+// The embedded default: hostname from the system, ./tern-data, domain
+// localhost with accept_any_local_part, listeners smtp 127.0.0.1:2525,
+// submission 127.0.0.1:2587, submissions 127.0.0.1:2465.
+Config default_config();
+
+// True if `domain` (any case) is one of config.domains.
+bool is_local_domain(const Config& config, std::string_view domain);
+
+}  // namespace tern
