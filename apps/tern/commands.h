@@ -1,0 +1,20 @@
+// Each subcommand of `tern` registers itself on the CLI11 app. A command's
+// callback signals failure by throwing CLI::RuntimeError(exit_code) after
+// printing a clear message to stderr.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "config/config.h"
+
+namespace tern {
+
+void add_serve_command(CLI::App& app);
+void add_user_command(CLI::App& app);
+
+// Loads --config FILE, or the embedded default when `path` is empty.
+// On error prints it and throws CLI::RuntimeError(2).
+Config load_config_or_exit(const std::string& path);
+
+}  // namespace tern
