@@ -1,0 +1,31 @@
+// The Received: trace header a server prepends (RFC 5321 4.4), with the
+// "with" protocol names of RFC 3848 / RFC 6531 (ESMTP, ESMTPS, ESMTPSA,
+// UTF8SMTPS, ...). No I/O: the time comes in as a number.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace tern {
+
+struct ReceivedInfo {
+  std::string helo;        // what the client said in EHLO/HELO
+  std::string client_ip;   // "192.0.2.1" or "2001:db8::1"
+  std::string by;          // our host name
+  bool esmtp = true;       // EHLO (true) or HELO (false)
+  bool utf8 = false;       // SMTPUTF8 used for this message
+  std::string tls_version; // empty without TLS
+  std::string tls_cipher;
+  std::string auth_user;   // empty without AUTH
+  std::string id;          // queue id
+  std::string for_rcpt;    // set only when the message has one recipient
+  int64_t time = 0;        // unix seconds
+};
+
+// The full header field, folded at clause boundaries, ending with CRLF.
+std::string build_received(const ReceivedInfo& info);
+
+// RFC 5322 3.3 date-time in UTC: "Mon, 23 Nov 2026 09:00:00 +0000".
+std::string rfc5322_date(int64_t unix_seconds);
+
+}  // namespace tern

@@ -1,0 +1,598 @@
+#include "core/server_session.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "core/base64.h"
+#include "core/command.h"
+#include "core/params.h"
+#include "core/received.h"
+
+namespace tern {
+
+namespace {
+
+// RFC 5321 4.5.3.1.4: 512 octets with CRLF, plus what our extensions add to
+// MAIL/RCPT: SIZE 26 (RFC 1870 5), SMTPUTF8 10 (RFC 6531 3.4), AUTH= 500
+// (RFC 4954 5), DSN's ENVID/RET/NOTIFY/ORCPT 500 (RFC 3461 4).
+constexpr size_t kMaxCommandLine = 512 + 26 + 10 + 500 + 500;
+// RFC 4954 4: AUTH lines (initial response, SASL responses) up to 12288.
+constexpr size_t kMaxAuthLine = 12288;
+// RFC 5321 4.5.3.1.6: text lines up to 1000 octets including CRLF.
+constexpr size_t kMaxTextLine = 1000;
+// Message data is handed out in pieces of about this size.
+constexpr size_t kDataChunk = 64 * 1024;
+
+}  // namespace
+
+ServerSession::ServerSession(SessionOptions options, SessionEnv* env, std::string client_ip)
+    : options_(std::move(options)), env_(env), client_ip_(std::move(client_ip)) {}
+
+void ServerSession::start(std::optional<Reply> refuse, std::optional<SessionTls> tls) {
+  tls_ = std::move(tls);
+  state_ = State::kCommand;
+  if (refuse) {
+    close_after(std::move(*refuse));
+    return;
+  }
+  // RFC 2034 3: no enhanced code in the greeting.
+  reply(Reply(220, "", options_.hostname + " ESMTP tern"));
+}
+
+ServerSession::Action ServerSession::next() {
+  if (body_handed_) {
+    body_.clear();
+    body_handed_ = false;
+  }
+  sent_.clear();
+  for (;;) {
+    // Message data always precedes the end or abort of its message.
+    if (message_open_ && !body_.empty()) {
+      body_handed_ = true;
+      return {Action::kMessageData, body_};
+    }
+    if (pending_) {
+      // Replies go out before anything that waits or changes the stream.
+      if (!out_.empty()) {
+        sent_.swap(out_);
+        return {Action::kSend, sent_};
+      }
+      Action::Kind kind = *pending_;
+      pending_.reset();
+      if (kind == Action::kMessageBegin) message_open_ = true;
+      if (kind == Action::kMessageEnd || kind == Action::kMessageAbort) message_open_ = false;
+      return {kind, {}};
+    }
+    if (state_ == State::kClosed) {
+      if (!out_.empty()) {
+        sent_.swap(out_);
+        return {Action::kSend, sent_};
+      }
+      return {Action::kClose, {}};
+    }
+    if (state_ == State::kWaiting || state_ == State::kGreeting)
+      throw std::logic_error("ServerSession::next() while an action is outstanding");
+    size_t before_body = body_.size();
+    bool had_pending = pending_.has_value();
+    process_input();
+    if (pending_.has_value() != had_pending || body_.size() != before_body || state_ == State::kClosed)
+      continue;
+    if (!out_.empty()) {
+      sent_.swap(out_);
+      return {Action::kSend, sent_};
+    }
+    return {Action::kNeedInput, {}};
+  }
+}
+
+void ServerSession::receive(std::string_view bytes) {
+  if (state_ == State::kClosed) return;
+  in_.append(bytes);
+}
+
+void ServerSession::eof() {
+  if (state_ == State::kClosed) return;
+  if (message_open_) {
+    body_.clear();
+    pending_ = Action::kMessageAbort;
+  }
+  state_ = State::kClosed;
+}
+
+bool ServerSession::awaiting_command() const {
+  return state_ == State::kCommand && !tx_active_ && !pending_;
+}
+
+void ServerSession::set_pending(Action::Kind kind) {
+  pending_ = kind;
+  if (kind == Action::kStartTls || kind == Action::kCheckAuth || kind == Action::kMessageEnd)
+    state_ = State::kWaiting;  // until tls_started/auth_checked/message_stored
+}
+
+void ServerSession::reply(Reply r) {
+  out_ += r.wire();
+  // Every 4xx/5xx counts against the client (Postfix smtpd_hard_error_limit).
+  if (r.code >= 400 && r.code != 421 && state_ != State::kClosed) {
+    if (++errors_ >= options_.max_errors)
+      close_after(Reply(421, "4.7.0", options_.hostname + " Too many errors, closing connection"));
+  }
+}
+
+void ServerSession::close_after(Reply r) {
+  if (state_ == State::kClosed) return;
+  out_ += r.wire();
+  if (message_open_) {
+    body_.clear();
+    pending_ = Action::kMessageAbort;
+  }
+  state_ = State::kClosed;
+}
+
+void ServerSession::timeout() {
+  close_after(Reply(421, "4.4.2", options_.hostname + " Error: timeout exceeded"));
+}
+
+void ServerSession::shutdown() {
+  close_after(Reply(421, "4.3.2", options_.hostname + " Service shutting down, try again later"));
+}
+
+void ServerSession::set_draining() {
+  draining_ = true;
+  if (awaiting_command()) shutdown();
+}
+
+size_t ServerSession::line_limit() const {
+  bool auth = state_ == State::kAuthPlain || state_ == State::kAuthUser ||
+              state_ == State::kAuthPass;
+  return auth ? kMaxAuthLine : kMaxCommandLine;
+}
+
+// Consumes as much input as the current state allows; stops when an action
+// is pending, when a chunk of data is ready, or when input runs out.
+void ServerSession::process_input() {
+  while (!pending_ && state_ != State::kClosed && state_ != State::kWaiting &&
+         body_.size() < kDataChunk) {
+    std::string_view avail = std::string_view(in_).substr(in_pos_);
+    if (state_ == State::kData) {
+      if (avail.empty()) break;
+      process_data();
+      continue;
+    }
+    if (state_ == State::kBdat) {
+      if (avail.empty() && bdat_remaining_ > 0) break;
+      process_bdat();
+      continue;
+    }
+    size_t lf = avail.find('\n');
+    if (state_ == State::kDiscardLine) {
+      if (lf == std::string_view::npos) {
+        in_pos_ = in_.size();
+        break;
+      }
+      in_pos_ += lf + 1;
+      state_ = State::kCommand;
+      reply(500, "5.5.2", "Line too long");
+      continue;
+    }
+    if (lf == std::string_view::npos) {
+      if (avail.size() > line_limit()) {  // never buffer an endless line
+        in_pos_ = in_.size();
+        state_ = State::kDiscardLine;
+      }
+      break;
+    }
+    in_pos_ += lf + 1;
+    process_line(avail.substr(0, lf + 1));
+  }
+  if (in_pos_ == in_.size()) {
+    in_.clear();
+    in_pos_ = 0;
+  } else if (in_pos_ > 0 && in_pos_ >= in_.size() / 2) {
+    in_.erase(0, in_pos_);
+    in_pos_ = 0;
+  }
+}
+
+// `line` ends with LF. Returns false if it was refused before dispatch.
+bool ServerSession::process_line(std::string_view line) {
+  bool auth_state = state_ != State::kCommand;
+  auto refuse = [&](const char* text) {
+    if (auth_state) state_ = State::kCommand;
+    reply(500, "5.5.2", text);
+    return false;
+  };
+  if (line.size() > line_limit()) return refuse("Line too long");
+  line.remove_suffix(1);
+  if (!line.empty() && line.back() == '\r') {
+    line.remove_suffix(1);
+  } else if (options_.bare_newline == BareNewline::kReject) {
+    // RFC 5321 2.3.8: lines end with CRLF; a bare LF is how smuggling starts.
+    return refuse("Syntax error: command line must end with <CR><LF>");
+  }
+  if (line.find('\r') != std::string_view::npos) return refuse("Syntax error: bare <CR> in command");
+  if (line.find('\0') != std::string_view::npos) return refuse("Syntax error: NUL in command");
+  if (auth_state)
+    handle_auth_line(line);
+  else
+    handle_command(line);
+  return true;
+}
+
+void ServerSession::handle_command(std::string_view line) {
+  Command cmd = parse_command(line);
+  if (draining_ && !tx_active_ && cmd.verb != Verb::kQuit) {
+    shutdown();
+    return;
+  }
+  switch (cmd.verb) {
+    case Verb::kEhlo: return cmd_helo(cmd.arg, true);
+    case Verb::kHelo: return cmd_helo(cmd.arg, false);
+    case Verb::kMail: return cmd_mail(cmd.arg);
+    case Verb::kRcpt: return cmd_rcpt(cmd.arg);
+    case Verb::kData: return cmd_data(cmd.arg);
+    case Verb::kBdat: return cmd_bdat(cmd.arg);
+    case Verb::kRset:
+      if (!cmd.arg.empty()) return reply(501, "5.5.4", "Syntax: RSET (no parameters)");
+      reset_transaction();
+      return reply(250, "2.0.0", "Ok");
+    case Verb::kNoop:  // RFC 5321 4.1.1.9: a parameter is allowed and ignored
+      return reply(250, "2.0.0", "Ok");
+    case Verb::kQuit:
+      if (!cmd.arg.empty()) return reply(501, "5.5.4", "Syntax: QUIT (no parameters)");
+      return close_after(Reply(221, "2.0.0", options_.hostname + " Bye"));
+    case Verb::kVrfy: return cmd_vrfy(cmd.arg);
+    case Verb::kExpn: return reply(502, "5.5.1", "EXPN not supported");
+    case Verb::kHelp:
+      return reply(Reply(214, "2.0.0",
+                         std::vector<std::string>{
+                             "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP",
+                             "STARTTLS AUTH; see RFC 5321", "End of HELP info"}));
+    case Verb::kStartTls: return cmd_starttls(cmd.arg);
+    case Verb::kAuth: return cmd_auth(cmd.arg);
+    case Verb::kEtrn: return reply(502, "5.5.1", "ETRN not supported");
+    case Verb::kObsolete: return reply(502, "5.5.1", "Command not implemented");
+    case Verb::kUnknown:
+      if (line.empty()) return reply(500, "5.5.2", "Syntax error: empty command");
+      return reply(500, "5.5.1", "Command unrecognized");
+  }
+}
+
+void ServerSession::cmd_helo(std::string_view arg, bool esmtp) {
+  size_t sp = arg.find(' ');
+  std::string_view name = arg.substr(0, sp);
+  if (name.empty())
+    return reply(501, "5.5.4", esmtp ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
+  reset_transaction();  // RFC 5321 4.1.4: EHLO/HELO act as RSET
+  helo_ = std::string(name);
+  esmtp_ = esmtp;
+  std::string greet = options_.hostname + " Hello " + helo_ + " [" + client_ip_ + "]";
+  if (!esmtp) return reply(Reply(250, "", greet));
+  // RFC 2034 3: EHLO replies carry no enhanced codes.
+  std::vector<std::string> lines{greet,           "PIPELINING",
+                                 "SIZE " + std::to_string(options_.max_message_size),
+                                 "8BITMIME",       "SMTPUTF8",
+                                 "ENHANCEDSTATUSCODES", "CHUNKING", "DSN"};
+  if (options_.tls_available && !tls_) lines.push_back("STARTTLS");
+  if (auth_offered()) lines.push_back("AUTH PLAIN LOGIN");
+  lines.push_back("HELP");
+  reply(Reply(250, "", std::move(lines)));
+}
+
+void ServerSession::cmd_mail(std::string_view arg) {
+  if (helo_.empty()) return reply(503, "5.5.1", "Send EHLO or HELO first");
+  if (tx_active_) return reply(503, "5.5.1", "Nested MAIL command");
+  if (options_.auth_required && auth_user_.empty()) {
+    if (!tls_) return reply(530, "5.7.0", "Must issue a STARTTLS command first");
+    return reply(530, "5.7.0", "Authentication required");
+  }
+  if (!istarts_with(arg, "FROM:")) return reply(501, "5.5.4", "Syntax: MAIL FROM:<address>");
+  auto parsed = parse_mail_args(arg.substr(5));
+  if (auto* err = std::get_if<Reply>(&parsed)) return reply(std::move(*err));
+  MailArgs args = std::get<MailArgs>(std::move(parsed));
+  if (args.size && *args.size > options_.max_message_size)
+    return reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
+  // RFC 4954 5: an AUTH= from an unauthenticated client is treated as <>.
+  if (!args.auth.empty() && auth_user_.empty()) args.auth = "<>";
+  mail_ = std::move(args);
+  tx_active_ = true;
+  reply(250, "2.1.0", "Sender <" + mail_.from.str() + "> OK");
+}
+
+void ServerSession::cmd_rcpt(std::string_view arg) {
+  if (!tx_active_) return reply(503, "5.5.1", "Need MAIL before RCPT");
+  if (!istarts_with(arg, "TO:")) return reply(501, "5.5.4", "Syntax: RCPT TO:<address>");
+  auto parsed = parse_rcpt_args(arg.substr(3), mail_.smtputf8);
+  if (auto* err = std::get_if<Reply>(&parsed)) return reply(std::move(*err));
+  RcptArgs args = std::get<RcptArgs>(std::move(parsed));
+  // RFC 5321 4.5.3.1.10: too many recipients is 452, not 5xx.
+  if (rcpts_.size() >= options_.max_recipients)
+    return reply(452, "4.5.3", "Too many recipients");
+  ++rcpt_attempts_;
+  std::string who = args.to.domain.empty() ? args.to.local : args.to.str();
+  switch (env_->check_rcpt(args.to, auth_user_)) {
+    case RcptVerdict::kLocal:
+    case RcptVerdict::kRelay:
+      rcpts_.push_back(std::move(args));
+      return reply(250, "2.1.5", "Recipient <" + who + "> OK");
+    case RcptVerdict::kUnknownUser:
+      return reply(550, "5.1.1", "<" + who + ">: Recipient address rejected: User unknown");
+    case RcptVerdict::kRelayDenied:
+      return reply(550, "5.7.1", "<" + who + ">: Relay access denied");
+    case RcptVerdict::kTempFail:
+      return reply(451, "4.3.0", "<" + who + ">: Temporary lookup failure, try again later");
+  }
+}
+
+void ServerSession::cmd_data(std::string_view arg) {
+  if (!arg.empty()) return reply(501, "5.5.4", "Syntax: DATA (no parameters)");
+  if (!tx_active_) return reply(503, "5.5.1", "Need MAIL command");
+  if (rcpts_.empty()) {
+    if (rcpt_attempts_ > 0) return reply(554, "5.5.1", "No valid recipients");
+    return reply(503, "5.5.1", "Need RCPT command");
+  }
+  if (bdat_used_) return reply(503, "5.5.1", "DATA after BDAT in the same transaction");
+  // RFC 3030 3: BINARYMIME content can only travel by BDAT.
+  if (mail_.body == BodyType::kBinaryMime)
+    return reply(503, "5.5.1", "BODY=BINARYMIME requires BDAT");
+  reply(Reply(354, "", "End data with <CR><LF>.<CR><LF>"));
+  data_.emplace(options_.max_message_size, kMaxTextLine, options_.bare_newline);
+  state_ = State::kData;
+  begin_message();
+}
+
+void ServerSession::begin_message() {
+  env_out_ = Envelope{};
+  env_out_.id = env_->new_queue_id();
+  env_out_.mail = mail_;
+  env_out_.rcpts = rcpts_;
+  env_out_.client_ip = client_ip_;
+  env_out_.helo = helo_;
+  env_out_.auth_user = auth_user_;
+  env_out_.listener = options_.listener;
+  env_out_.received_at = env_->now();
+  ReceivedInfo ri;
+  ri.helo = helo_;
+  ri.client_ip = client_ip_;
+  ri.by = options_.hostname;
+  ri.esmtp = esmtp_;
+  ri.utf8 = mail_.smtputf8;
+  if (tls_) {
+    ri.tls_version = tls_->version;
+    ri.tls_cipher = tls_->cipher;
+  }
+  ri.auth_user = auth_user_;
+  ri.id = env_out_.id;
+  if (rcpts_.size() == 1) ri.for_rcpt = rcpts_[0].to.str();
+  ri.time = env_out_.received_at;
+  body_ = build_received(ri);
+  set_pending(Action::kMessageBegin);
+}
+
+void ServerSession::process_data() {
+  std::string_view avail = std::string_view(in_).substr(in_pos_);
+  DataReader::Result r = data_->feed(avail, &body_);
+  in_pos_ += r.consumed;
+  if (r.status == DataReader::Status::kDone) finish_message();
+}
+
+void ServerSession::finish_message() {
+  state_ = State::kCommand;
+  last_size_ = data_->size();
+  std::optional<Reply> fail;
+  if (data_->error() == DataReader::Error::kBareNewline)
+    fail = Reply(550, "5.5.2", "Message rejected: bare <CR> or <LF> in message data (RFC 5321 2.3.8)");
+  else if (data_->too_big())
+    fail = Reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
+  else if (data_->line_too_long())
+    fail = Reply(554, "5.6.0", "Message rejected: text line longer than 1000 octets (RFC 5321 4.5.3.1.6)");
+  data_.reset();
+  if (fail) {
+    last_result_ = fail->brief();
+    body_.clear();
+    set_pending(Action::kMessageAbort);
+    reset_transaction();
+    return reply(std::move(*fail));
+  }
+  set_pending(Action::kMessageEnd);
+}
+
+void ServerSession::cmd_bdat(std::string_view arg) {
+  // RFC 3030 2: BDAT <chunk-size> [LAST]
+  size_t sp = arg.find(' ');
+  std::string_view num = arg.substr(0, sp);
+  std::string_view rest = sp == std::string_view::npos ? "" : arg.substr(sp + 1);
+  bool digits = !num.empty() && num.size() <= 19 &&
+                std::all_of(num.begin(), num.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits || !(rest.empty() || iequals(rest, "LAST")))
+    return reply(501, "5.5.4", "Syntax: BDAT <size> [LAST]");
+  bdat_remaining_ = std::stoull(std::string(num));
+  bdat_last_ = !rest.empty();
+  // A chunk is consumed even when it cannot be used, to stay in step.
+  bdat_discard_ = !tx_active_ || rcpts_.empty();
+  state_ = State::kBdat;
+  if (!bdat_discard_ && !bdat_used_) {
+    bdat_used_ = true;
+    bdat_size_ = 0;
+    begin_message();
+  }
+}
+
+void ServerSession::process_bdat() {
+  std::string_view avail = std::string_view(in_).substr(in_pos_);
+  size_t take = static_cast<size_t>(std::min<uint64_t>(bdat_remaining_, avail.size()));
+  if (!bdat_discard_) {
+    if (bdat_size_ + take <= options_.max_message_size) body_.append(avail.substr(0, take));
+    bdat_size_ += take;
+  }
+  bdat_remaining_ -= take;
+  in_pos_ += take;
+  if (bdat_remaining_ > 0) return;
+  state_ = State::kCommand;
+  if (bdat_discard_) {
+    if (!tx_active_) return reply(503, "5.5.1", "Need MAIL command");
+    if (rcpt_attempts_ > 0) return reply(554, "5.5.1", "No valid recipients");
+    return reply(503, "5.5.1", "Need RCPT command");
+  }
+  if (bdat_size_ > options_.max_message_size) {
+    last_size_ = bdat_size_;
+    last_result_ = "552 5.3.4";
+    body_.clear();
+    set_pending(Action::kMessageAbort);
+    reset_transaction();
+    return reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
+  }
+  if (bdat_last_) {
+    last_size_ = bdat_size_;
+    set_pending(Action::kMessageEnd);
+    return;
+  }
+  reply(250, "2.0.0", std::to_string(bdat_size_) + " octets received");
+}
+
+void ServerSession::message_stored(const Status& status) {
+  state_ = State::kCommand;
+  Reply r;
+  if (status.ok()) {
+    ++messages_;
+    r = Reply(250, "2.0.0", "Ok: queued as " + env_out_.id);
+  } else if (status.kind() == Status::Kind::kTransient) {
+    r = Reply(451, "4.3.0", "Local error in processing, try again later");
+  } else {
+    r = Reply(554, "5.3.0", "Transaction failed");
+  }
+  last_result_ = r.brief();
+  reset_transaction();
+  reply(std::move(r));
+  if (draining_) shutdown();
+}
+
+void ServerSession::cmd_vrfy(std::string_view arg) {
+  if (arg.empty()) return reply(501, "5.5.4", "Syntax: VRFY <address>");
+  if (options_.vrfy) {
+    std::string_view a = arg;
+    if (a.size() >= 2 && a.front() == '<' && a.back() == '>') a = a.substr(1, a.size() - 2);
+    if (auto addr = parse_mailbox(a, true); addr && env_->mailbox_exists(*addr))
+      return reply(250, "2.1.5", "<" + addr->str() + ">");
+    return reply(550, "5.1.1", "User unknown");
+  }
+  // RFC 5321 3.5.3: 252 when we will not say whether the user exists.
+  reply(252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery");
+}
+
+void ServerSession::cmd_starttls(std::string_view arg) {
+  if (!arg.empty()) return reply(501, "5.5.4", "Syntax: STARTTLS (no parameters)");
+  if (tls_) return reply(503, "5.5.1", "TLS already active");
+  if (!options_.tls_available) return reply(454, "4.7.0", "TLS not available");
+  if (tx_active_) return reply(503, "5.5.1", "MAIL transaction in progress");
+  reply(Reply(220, "2.0.0", "Ready to start TLS"));
+  // Plaintext pipelined after STARTTLS must not survive into the TLS
+  // session (CVE-2011-0411): drop it.
+  in_.clear();
+  in_pos_ = 0;
+  set_pending(Action::kStartTls);
+}
+
+void ServerSession::tls_started(const SessionTls& tls) {
+  tls_ = tls;
+  // RFC 3207 4.2: forget everything learned before TLS; EHLO again.
+  helo_.clear();
+  esmtp_ = false;
+  reset_transaction();
+  in_.clear();
+  in_pos_ = 0;
+  state_ = State::kCommand;
+}
+
+void ServerSession::cmd_auth(std::string_view arg) {
+  if (!options_.auth_enabled) return reply(503, "5.5.1", "Authentication not available on this port");
+  if (!tls_) return reply(530, "5.7.0", "Must issue a STARTTLS command first");
+  if (helo_.empty()) return reply(503, "5.5.1", "Send EHLO first");
+  if (!auth_user_.empty()) return reply(503, "5.5.1", "Already authenticated");
+  if (tx_active_) return reply(503, "5.5.1", "MAIL transaction in progress");
+  size_t sp = arg.find(' ');
+  std::string_view mech = arg.substr(0, sp);
+  std::string_view initial = sp == std::string_view::npos ? "" : arg.substr(sp + 1);
+  if (mech.empty()) return reply(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]");
+  bool has_initial = sp != std::string_view::npos;
+  if (iequals(mech, "PLAIN")) {
+    if (!has_initial) {
+      state_ = State::kAuthPlain;
+      return reply(Reply(334, "", ""));
+    }
+    return auth_plain(initial);
+  }
+  if (iequals(mech, "LOGIN")) {
+    auth_ = AuthRequest{"LOGIN", "", ""};
+    if (!has_initial) {
+      state_ = State::kAuthUser;
+      return reply(Reply(334, "", "VXNlcm5hbWU6"));  // "Username:"
+    }
+    auto user = initial == "=" ? std::optional<std::string>("") : base64_decode(initial);
+    if (!user) return reply(501, "5.5.2", "Invalid base64 data");
+    auth_.user = *user;
+    state_ = State::kAuthPass;
+    return reply(Reply(334, "", "UGFzc3dvcmQ6"));  // "Password:"
+  }
+  reply(504, "5.5.4", "Unrecognized authentication type");
+}
+
+void ServerSession::handle_auth_line(std::string_view line) {
+  State st = state_;
+  state_ = State::kCommand;
+  if (line == "*") return reply(501, "5.0.0", "Authentication cancelled");  // RFC 4954 4
+  if (st == State::kAuthPlain) return auth_plain(line);
+  auto decoded = line == "=" ? std::optional<std::string>("") : base64_decode(line);
+  if (!decoded) return reply(501, "5.5.2", "Invalid base64 data");
+  if (st == State::kAuthUser) {
+    auth_.user = *decoded;
+    state_ = State::kAuthPass;
+    return reply(Reply(334, "", "UGFzc3dvcmQ6"));
+  }
+  auth_.password = *decoded;
+  if (auth_.user.empty()) return reply(535, "5.7.8", "Authentication credentials invalid");
+  set_pending(Action::kCheckAuth);
+}
+
+void ServerSession::auth_plain(std::string_view b64) {
+  // RFC 4616: [authzid] NUL authcid NUL passwd. "=" is an empty response.
+  auto decoded = b64 == "=" ? std::optional<std::string>("") : base64_decode(b64);
+  if (!decoded) return reply(501, "5.5.2", "Invalid base64 data");
+  size_t a = decoded->find('\0');
+  size_t b = a == std::string::npos ? a : decoded->find('\0', a + 1);
+  if (b == std::string::npos || decoded->find('\0', b + 1) != std::string::npos)
+    return reply(501, "5.5.2", "Malformed PLAIN response");
+  std::string authzid = decoded->substr(0, a);
+  auth_ = AuthRequest{"PLAIN", decoded->substr(a + 1, b - a - 1), decoded->substr(b + 1)};
+  // We do not let one user act for another.
+  if (auth_.user.empty() || (!authzid.empty() && authzid != auth_.user))
+    return reply(535, "5.7.8", "Authentication credentials invalid");
+  set_pending(Action::kCheckAuth);
+}
+
+void ServerSession::auth_checked(bool ok) {
+  state_ = State::kCommand;
+  std::fill(auth_.password.begin(), auth_.password.end(), '\0');
+  auth_.password.clear();
+  if (!ok) return reply(535, "5.7.8", "Authentication credentials invalid");
+  auth_user_ = auth_.user;
+  reply(235, "2.7.0", "Authentication successful");
+}
+
+void ServerSession::reset_transaction() {
+  if (message_open_ && !pending_) {
+    body_.clear();
+    pending_ = Action::kMessageAbort;
+  }
+  tx_active_ = false;
+  mail_ = MailArgs{};
+  rcpts_.clear();
+  rcpt_attempts_ = 0;
+  data_.reset();
+  bdat_remaining_ = 0;
+  bdat_size_ = 0;
+  bdat_last_ = false;
+  bdat_discard_ = false;
+  bdat_used_ = false;
+}
+
+}  // namespace tern

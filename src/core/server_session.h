@@ -1,0 +1,219 @@
+// ServerSession: the receiving side of one SMTP connection as a state
+// machine with no I/O (RFC 5321, with PIPELINING 2920, SIZE 1870,
+// 8BITMIME 6152, CHUNKING 3030, DSN 3461, ENHANCEDSTATUSCODES 2034/3463,
+// STARTTLS 3207, AUTH 4954, SMTPUTF8 6531).
+//
+// Bytes from the client go in with receive(); the caller then asks next()
+// for what to do, until it says kNeedInput:
+//
+//   session.start();
+//   for (;;) switch (Action a = session.next(); a.kind) {
+//     case kSend:         write a.data; break;
+//     case kNeedInput:    read; session.receive(bytes) or session.eof(); break;
+//     case kStartTls:     handshake; session.tls_started(...) or close; break;
+//     case kCheckAuth:    verify session.auth_request(); session.auth_checked(ok); break;
+//     case kMessageBegin: open a spool file for session.envelope(); break;
+//     case kMessageData:  append a.data to it; break;
+//     case kMessageEnd:   make it durable; session.message_stored(status); break;
+//     case kMessageAbort: drop it; break;
+//     case kClose:        close the connection; return;
+//   }
+//
+// Replies are batched while pipelined commands remain in the input, as
+// RFC 2920 3.2 asks. The connection (helo, TLS, auth, error count) is kept
+// apart from the transaction (MAIL, RCPTs), which RSET/EHLO/a message end
+// replace.
+//
+// Thread-compatible: one session belongs to one connection.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/data_reader.h"
+#include "core/envelope.h"
+#include "core/status.h"
+#include "tern/reply.h"
+
+namespace tern {
+
+struct SessionOptions {
+  std::string hostname = "localhost";
+  std::string listener = "smtp";  // "smtp" | "submission" | "submissions"
+  bool tls_available = true;      // STARTTLS can be offered
+  bool auth_enabled = false;      // AUTH PLAIN LOGIN offered once TLS is on
+  bool auth_required = false;     // MAIL needs AUTH first (and so TLS first)
+  uint64_t max_message_size = 50u * 1024 * 1024;
+  size_t max_recipients = 100;
+  size_t max_errors = 20;
+  BareNewline bare_newline = BareNewline::kReject;
+  bool vrfy = false;
+};
+
+enum class RcptVerdict {
+  kLocal,         // a local mailbox or alias: accept
+  kRelay,         // not local, but this client may relay: accept
+  kUnknownUser,   // 550 5.1.1
+  kRelayDenied,   // 550 5.7.1
+  kTempFail,      // 451 4.3.0 (e.g. a lookup failed)
+};
+
+// What the session asks of the world; injected so tests need no I/O.
+class SessionEnv {
+ public:
+  virtual ~SessionEnv() = default;
+  // Decides a recipient. "<Postmaster>" comes as local "Postmaster", domain "".
+  virtual RcptVerdict check_rcpt(const Address& rcpt, const std::string& auth_user) = 0;
+  // For VRFY when SessionOptions::vrfy is on: does this local mailbox exist?
+  virtual bool mailbox_exists(const Address& addr) = 0;
+  virtual std::string new_queue_id() = 0;
+  virtual int64_t now() = 0;  // unix seconds, for the Received header
+};
+
+struct SessionTls {
+  std::string version;  // "TLSv1.3"
+  std::string cipher;
+};
+
+struct AuthRequest {
+  std::string mechanism;  // "PLAIN" or "LOGIN"
+  std::string user;       // authentication identity
+  std::string password;
+};
+
+class ServerSession {
+ public:
+  struct Action {
+    enum Kind {
+      kNeedInput, kSend, kStartTls, kCheckAuth, kMessageBegin, kMessageData, kMessageEnd,
+      kMessageAbort, kClose,
+    };
+    Kind kind;
+    std::string_view data;  // kSend, kMessageData: valid until the next call
+  };
+
+  ServerSession(SessionOptions options, SessionEnv* env, std::string client_ip);
+
+  // Queues the greeting. With `refuse`, that reply is sent instead and the
+  // session closes (connection limits). `tls` is set for implicit TLS.
+  void start(std::optional<Reply> refuse = {}, std::optional<SessionTls> tls = {});
+
+  Action next();
+
+  void receive(std::string_view bytes);
+  void eof();                             // the client went away
+  void tls_started(const SessionTls& tls);
+  void auth_checked(bool ok);
+  // After kMessageEnd: Ok -> 250 with the queue id; else 451 (transient) or 554.
+  void message_stored(const Status& status);
+  void timeout();          // 421 4.4.2 and close
+  void shutdown();         // 421 4.3.2 and close, now
+  void set_draining();     // 421 4.3.2 and close at the next idle point
+
+  // True while a transaction has begun (MAIL accepted) and not ended.
+  bool in_transaction() const { return tx_active_; }
+  // True while message data is being received (DATA or BDAT chunks).
+  bool receiving_data() const { return state_ == State::kData || state_ == State::kBdat; }
+  bool closed() const { return state_ == State::kClosed; }
+  // True while the session waits for a command (idle for shutdown purposes).
+  bool awaiting_command() const;
+
+  const Envelope& envelope() const { return env_out_; }
+  const AuthRequest& auth_request() const { return auth_; }
+  const std::string& auth_user() const { return auth_user_; }
+  const std::string& helo() const { return helo_; }
+  bool tls_active() const { return tls_.has_value(); }
+  uint64_t last_message_size() const { return last_size_; }
+  size_t messages_accepted() const { return messages_; }
+  // The last reply sent for a message (for logs).
+  const std::string& last_message_result() const { return last_result_; }
+
+ private:
+  enum class State {
+    kGreeting,    // start() not called yet
+    kCommand,     // reading command lines
+    kDiscardLine, // an overlong line: dropping octets up to its LF
+    kAuthPlain,   // waiting for the PLAIN response line
+    kAuthUser,    // LOGIN: waiting for the user name
+    kAuthPass,    // LOGIN: waiting for the password
+    kData,        // inside DATA
+    kBdat,        // inside a BDAT chunk
+    kWaiting,     // an asynchronous action is out (TLS, auth, store)
+    kClosed,
+  };
+
+  void process_input();
+  bool process_line(std::string_view line);
+  void handle_command(std::string_view line);
+  void handle_auth_line(std::string_view line);
+  void process_data();
+  void process_bdat();
+  void finish_message();
+
+  void cmd_helo(std::string_view arg, bool esmtp);
+  void cmd_mail(std::string_view arg);
+  void cmd_rcpt(std::string_view arg);
+  void cmd_data(std::string_view arg);
+  void cmd_bdat(std::string_view arg);
+  void cmd_vrfy(std::string_view arg);
+  void cmd_starttls(std::string_view arg);
+  void cmd_auth(std::string_view arg);
+  void auth_plain(std::string_view b64);
+
+  void begin_message();
+  void reset_transaction();
+  void reply(Reply r);
+  void reply(int code, const char* esc, std::string text) { reply(Reply(code, esc, std::move(text))); }
+  void close_after(Reply r);
+  void set_pending(Action::Kind kind);
+  size_t line_limit() const;
+  bool auth_offered() const { return options_.auth_enabled && tls_.has_value(); }
+
+  SessionOptions options_;
+  SessionEnv* env_;
+  std::string client_ip_;
+  State state_ = State::kGreeting;
+
+  // Connection.
+  std::string helo_;
+  bool esmtp_ = false;
+  std::optional<SessionTls> tls_;
+  std::string auth_user_;
+  size_t errors_ = 0;
+  bool draining_ = false;
+  bool close_pending_ = false;
+
+  // Transaction.
+  bool tx_active_ = false;
+  MailArgs mail_;
+  std::vector<RcptArgs> rcpts_;
+  size_t rcpt_attempts_ = 0;
+  Envelope env_out_;
+  bool message_open_ = false;      // kMessageBegin was handed out
+  std::optional<DataReader> data_;
+  uint64_t bdat_remaining_ = 0;
+  uint64_t bdat_size_ = 0;         // total of this transaction's chunks
+  bool bdat_last_ = false;
+  bool bdat_discard_ = false;      // this chunk is consumed without a transaction
+  bool bdat_used_ = false;
+
+  AuthRequest auth_;
+
+  // Buffers.
+  std::string in_;
+  size_t in_pos_ = 0;
+  std::string out_;       // replies not yet handed out
+  std::string sent_;      // the bytes of the last kSend
+  std::string body_;      // message data not yet handed out
+  bool body_handed_ = false;
+  std::optional<Action::Kind> pending_;
+
+  uint64_t last_size_ = 0;
+  size_t messages_ = 0;
+  std::string last_result_;
+};
+
+}  // namespace tern

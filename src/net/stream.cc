@@ -1,0 +1,105 @@
+#include "net/stream.h"
+
+#include <asio/experimental/awaitable_operators.hpp>
+
+#include "net/awaitable.h"
+
+namespace tern {
+
+using namespace asio::experimental::awaitable_operators;
+using asio::use_awaitable;
+
+SmtpStream::SmtpStream(asio::ip::tcp::socket socket)
+    : socket_(std::move(socket)), timer_(socket_.get_executor()) {
+  std::error_code ec;
+  socket_.non_blocking(true, ec);
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+}
+
+asio::awaitable<size_t> SmtpStream::read_some(asio::mutable_buffer buf,
+                                              std::chrono::steady_clock::duration timeout,
+                                              std::error_code& ec) {
+  ec.clear();
+  timer_.expires_after(timeout);
+  for (;;) {
+    if (!tls_) {
+      // Try first: pipelined input is often already there.
+      size_t n = socket_.read_some(buf, ec);
+      if (!ec) co_return n;
+      if (ec != asio::error::would_block && ec != asio::error::try_again) co_return 0;
+      ec.clear();
+      auto res = co_await (socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                                              use_tuple) ||
+                           timer_.async_wait(use_tuple));
+      if (res.index() == 1) {
+        ec = asio::error::timed_out;
+        co_return 0;
+      }
+      if (auto [wec] = std::get<0>(res); wec) {
+        ec = wec;
+        co_return 0;
+      }
+      continue;
+    }
+    auto res = co_await (tls_->async_read_some(buf, use_tuple) ||
+                         timer_.async_wait(use_tuple));
+    if (res.index() == 1) {
+      ec = asio::error::timed_out;
+      co_return 0;
+    }
+    auto [rec, n] = std::get<0>(res);
+    ec = rec;
+    co_return n;
+  }
+}
+
+asio::awaitable<void> SmtpStream::write(std::string_view data,
+                                        std::chrono::steady_clock::duration timeout,
+                                        std::error_code& ec) {
+  ec.clear();
+  timer_.expires_after(timeout);
+  auto buf = asio::buffer(data.data(), data.size());
+  if (!tls_) {
+    // Replies are small: usually one non-blocking send does it.
+    size_t n = socket_.write_some(buf, ec);
+    if (!ec && n == data.size()) co_return;
+    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return;
+    ec.clear();
+    buf += n;
+    auto res = co_await (asio::async_write(socket_, buf, use_tuple) ||
+                         timer_.async_wait(use_tuple));
+    if (res.index() == 1) ec = asio::error::timed_out;
+    else ec = std::get<0>(std::get<0>(res));
+    co_return;
+  }
+  auto res = co_await (asio::async_write(*tls_, buf, use_tuple) ||
+                       timer_.async_wait(use_tuple));
+  if (res.index() == 1) ec = asio::error::timed_out;
+  else ec = std::get<0>(std::get<0>(res));
+}
+
+asio::awaitable<void> SmtpStream::handshake(std::shared_ptr<asio::ssl::context> ctx,
+                                            std::chrono::steady_clock::duration timeout,
+                                            std::error_code& ec) {
+  ec.clear();
+  ctx_ = std::move(ctx);
+  tls_.emplace(socket_, *ctx_);
+  timer_.expires_after(timeout);
+  auto res = co_await (tls_->async_handshake(asio::ssl::stream_base::server, use_tuple) ||
+                       timer_.async_wait(use_tuple));
+  if (res.index() == 1) ec = asio::error::timed_out;
+  else ec = std::get<0>(std::get<0>(res));
+}
+
+void SmtpStream::cancel() {
+  std::error_code ec;
+  socket_.cancel(ec);  // the pending operation ends with operation_aborted
+}
+
+void SmtpStream::close() {
+  std::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+}
+
+}  // namespace tern

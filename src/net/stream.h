@@ -1,0 +1,52 @@
+// SmtpStream: one client connection's byte stream, plain TCP that may turn
+// into TLS (STARTTLS) or start as TLS (implicit TLS, RFC 8314). The only
+// socket code of the server besides the acceptor.
+//
+// Every read takes a deadline. A plain stream holds no read buffer while it
+// waits: it waits for readability, then reads into the caller's buffer, so
+// idle sessions cost little memory.
+//
+// Not thread-safe: one coroutine drives one stream.
+#pragma once
+
+#include <asio.hpp>
+#include <asio/ssl.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <system_error>
+
+namespace tern {
+
+class SmtpStream {
+ public:
+  explicit SmtpStream(asio::ip::tcp::socket socket);
+
+  // Reads at least one octet into `buf`. Returns 0 with ec set on EOF,
+  // error, timeout (asio::error::timed_out) or cancel().
+  asio::awaitable<size_t> read_some(asio::mutable_buffer buf, std::chrono::steady_clock::duration
+                                    timeout, std::error_code& ec);
+  // Writes all of `data` within `timeout`.
+  asio::awaitable<void> write(std::string_view data, std::chrono::steady_clock::duration timeout,
+                              std::error_code& ec);
+  // Server-side TLS handshake within `timeout`; on success the stream is TLS.
+  asio::awaitable<void> handshake(std::shared_ptr<asio::ssl::context> ctx,
+                                  std::chrono::steady_clock::duration timeout,
+                                  std::error_code& ec);
+  // Aborts a pending read or write (used by shutdown).
+  void cancel();
+  void close();
+
+  bool is_tls() const { return tls_.has_value(); }
+  SSL* ssl() { return tls_ ? tls_->native_handle() : nullptr; }
+  asio::ip::tcp::socket& socket() { return socket_; }
+
+ private:
+  asio::ip::tcp::socket socket_;
+  std::shared_ptr<asio::ssl::context> ctx_;  // kept alive while TLS is on
+  std::optional<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
+  asio::steady_timer timer_;
+};
+
+}  // namespace tern

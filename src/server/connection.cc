@@ -1,0 +1,236 @@
+#include "server/connection.h"
+
+#include <ctime>
+
+#include "net/awaitable.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "tls/tls.h"
+
+namespace tern {
+
+namespace {
+
+std::string remote_ip(asio::ip::tcp::socket& s) {
+  std::error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  if (ec) return "unknown";
+  auto addr = ep.address();
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6()).to_string();
+  return addr.to_string();
+}
+
+// A read buffer shared by every plain-text session of this thread: the
+// stream waits for readability first, so idle sessions hold none.
+thread_local char tl_read_buf[64 * 1024];
+
+}  // namespace
+
+Connection::Connection(Server& server, asio::ip::tcp::socket socket, ListenerConfig listener)
+    : server_(server),
+      config_(server.config()),
+      listener_(std::move(listener)),
+      stream_(std::move(socket)),
+      ip_(remote_ip(stream_.socket())),
+      session_(session_options(), this, ip_),
+      started_(std::chrono::steady_clock::now()) {}
+
+Connection::~Connection() = default;
+
+SessionOptions Connection::session_options() const {
+  SessionOptions o;
+  o.hostname = config_->hostname;
+  o.listener = listener_kind_name(listener_.kind);
+  o.tls_available = server_.tls_context() != nullptr;
+  o.auth_enabled = listener_.kind != ListenerKind::kSmtp;
+  o.auth_required = listener_.kind != ListenerKind::kSmtp;
+  o.max_message_size = config_->limits.max_message_size;
+  o.max_recipients = config_->limits.max_recipients;
+  o.max_errors = config_->limits.max_errors;
+  o.bare_newline = config_->bare_newline;
+  o.vrfy = config_->vrfy;
+  return o;
+}
+
+RcptVerdict Connection::check_rcpt(const Address& rcpt, const std::string& auth_user) {
+  return server_.directory().check_rcpt(rcpt, auth_user);
+}
+
+bool Connection::mailbox_exists(const Address& addr) {
+  return server_.directory().mailbox_exists(addr);
+}
+
+std::string Connection::new_queue_id() { return tern::new_queue_id(); }
+
+int64_t Connection::now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+void Connection::drain() {
+  session_.set_draining();
+  // An idle session is blocked in a read: wake it so it can say 421.
+  if (reading_ && session_.awaiting_command()) stream_.cancel();
+}
+
+void Connection::force_close() {
+  closing_ = true;
+  stream_.close();
+}
+
+asio::awaitable<void> Connection::run() {
+  std::optional<Reply> refuse = server_.admit(ip_);
+  server_.attach(this, ip_);
+  log_info("connect client={} listener={}", ip_, listener_.address);
+  std::optional<SessionTls> tls;
+  if (listener_.kind == ListenerKind::kSubmissions && !refuse) {
+    std::error_code ec;
+    co_await stream_.handshake(server_.tls_context(), config_->limits.command_timeout, ec);
+    if (ec) {
+      log_info("disconnect client={} tls handshake failed: {}", ip_, ec.message());
+      server_.detach(this, ip_);
+      co_return;
+    }
+    TlsInfo info = tls_info(stream_.ssl());
+    tls = SessionTls{info.version, info.cipher};
+  }
+  session_.start(refuse, tls);
+  try {
+    bool done = false;
+    while (!done) {
+      ServerSession::Action a = session_.next();
+      switch (a.kind) {
+        case ServerSession::Action::kSend: co_await do_send(a.data); break;
+        case ServerSession::Action::kNeedInput: co_await do_read(); break;
+        case ServerSession::Action::kStartTls: co_await do_starttls(); break;
+        case ServerSession::Action::kCheckAuth: co_await do_auth(); break;
+        case ServerSession::Action::kMessageBegin: do_message_begin(); break;
+        case ServerSession::Action::kMessageData: do_message_data(a.data); break;
+        case ServerSession::Action::kMessageEnd: co_await do_message_end(); break;
+        case ServerSession::Action::kMessageAbort: do_message_abort(); break;
+        case ServerSession::Action::kClose: done = true; break;
+      }
+      if (closing_) done = true;
+    }
+  } catch (const std::exception& e) {
+    // A bug in one session must not take the server down.
+    log_error("session client={} aborted: {}", ip_, e.what());
+  }
+  if (spool_) do_message_abort();
+  stream_.close();
+  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  log_info("disconnect client={} helo={} tls={} auth={} messages={} duration={:.3f}s", ip_,
+           session_.helo().empty() ? "-" : session_.helo(), stream_.is_tls() ? "yes" : "no",
+           session_.auth_user().empty() ? "-" : session_.auth_user(),
+           session_.messages_accepted(), secs);
+  server_.detach(this, ip_);
+}
+
+asio::awaitable<void> Connection::do_send(std::string_view data) {
+  std::error_code ec;
+  co_await stream_.write(data, config_->limits.command_timeout, ec);
+  if (ec) {
+    session_.eof();
+    closing_ = true;
+  }
+}
+
+// Whatever happens (data, EOF, timeout, shutdown) the session is told.
+asio::awaitable<void> Connection::do_read() {
+  std::error_code ec;
+  auto timeout = session_.receiving_data() ? config_->limits.data_timeout
+                                           : config_->limits.command_timeout;
+  reading_ = true;
+  size_t n = co_await stream_.read_some(asio::buffer(tl_read_buf), timeout, ec);
+  reading_ = false;
+  if (!ec) {
+    session_.receive(std::string_view(tl_read_buf, n));
+  } else if (ec == asio::error::timed_out) {
+    session_.timeout();  // the 421 still goes out
+  } else if (ec == asio::error::operation_aborted && server_.draining() && !closing_) {
+    session_.shutdown();
+  } else {
+    session_.eof();
+  }
+}
+
+asio::awaitable<void> Connection::do_starttls() {
+  std::error_code ec;
+  co_await stream_.handshake(server_.tls_context(), config_->limits.command_timeout, ec);
+  if (ec) {
+    log_info("starttls client={} failed: {}", ip_, ec.message());
+    session_.eof();
+    closing_ = true;
+    co_return;
+  }
+  TlsInfo info = tls_info(stream_.ssl());
+  session_.tls_started(SessionTls{info.version, info.cipher});
+}
+
+asio::awaitable<void> Connection::do_auth() {
+  const AuthRequest& req = session_.auth_request();
+  std::string user = req.user, password = req.password;
+  Directory* dir = &server_.directory();
+  // argon2id is slow on purpose: keep it off the event loop.
+  bool ok = co_await asio::co_spawn(
+      server_.pool(),
+      [dir, user, password]() -> asio::awaitable<bool> {
+        co_return dir->verify_password(user, password);
+      },
+      asio::use_awaitable);
+  if (!ok) {
+    auto delay = server_.auth_failure_delay(ip_);
+    asio::steady_timer t(co_await asio::this_coro::executor, delay);
+    co_await t.async_wait(use_tuple);
+    log_info("auth client={} user={} mechanism={} failed", ip_, user, req.mechanism);
+  } else {
+    log_info("auth client={} user={} mechanism={} ok", ip_, user, req.mechanism);
+  }
+  session_.auth_checked(ok);
+}
+
+void Connection::do_message_begin() {
+  spool_.reset();
+  spool_status_ = server_.store().begin(session_.envelope(), &spool_);
+  if (!spool_status_.ok()) {
+    log_error("queue begin id={} failed: {}", session_.envelope().id, spool_status_.message());
+    spool_.reset();
+  }
+}
+
+void Connection::do_message_data(std::string_view data) {
+  if (!spool_ || !spool_status_.ok()) return;
+  spool_status_ = spool_->write(data);
+  if (!spool_status_.ok())
+    log_error("queue write id={} failed: {}", session_.envelope().id, spool_status_.message());
+}
+
+asio::awaitable<void> Connection::do_message_end() {
+  const Envelope& env = session_.envelope();
+  Status st = spool_status_;
+  if (st.ok() && spool_) {
+    // fsync off the loop; concurrent commits share the journal flush.
+    SpoolWriter* w = spool_.get();
+    st = co_await asio::co_spawn(
+        server_.pool(), [w]() -> asio::awaitable<Status> { co_return w->commit(); },
+        asio::use_awaitable);
+  } else if (st.ok()) {
+    st = Status::Transient("no spool");
+  }
+  spool_.reset();
+  session_.message_stored(st.ok() ? st : Status::Transient(st.message()));
+  if (st.ok()) server_.worker().enqueue(env.id);
+  log_info("message id={} client={} from=<{}> rcpts={} size={} tls={} auth={} result=\"{}\"",
+           env.id, ip_, env.mail.from.str(), env.rcpts.size(), session_.last_message_size(),
+           stream_.is_tls() ? tls_info(stream_.ssl()).version : "no",
+           env.auth_user.empty() ? "-" : env.auth_user, session_.last_message_result());
+}
+
+void Connection::do_message_abort() {
+  if (spool_) spool_->abort();
+  spool_.reset();
+  spool_status_ = Status::Ok();
+  if (!session_.last_message_result().empty() && !session_.closed())
+    log_info("message client={} rejected size={} result=\"{}\"", ip_,
+             session_.last_message_size(), session_.last_message_result());
+}
+
+}  // namespace tern

@@ -1,0 +1,61 @@
+// Connection: drives one ServerSession over one SmtpStream. All protocol
+// decisions are the session's; this file only performs the actions it
+// asks for (read, write, TLS, password check, spool) and logs.
+#pragma once
+
+#include <asio.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "core/server_session.h"
+#include "net/stream.h"
+#include "queue/store.h"
+
+namespace tern {
+
+class Server;
+
+class Connection : private SessionEnv {
+ public:
+  Connection(Server& server, asio::ip::tcp::socket socket, ListenerConfig listener);
+  ~Connection() override;
+
+  asio::awaitable<void> run();
+  // Shutdown: idle sessions get 421 now, busy ones after their message.
+  void drain();
+  // Grace period over: drop the connection.
+  void force_close();
+
+ private:
+  // SessionEnv
+  RcptVerdict check_rcpt(const Address& rcpt, const std::string& auth_user) override;
+  bool mailbox_exists(const Address& addr) override;
+  std::string new_queue_id() override;
+  int64_t now() override;
+
+  asio::awaitable<void> do_send(std::string_view data);
+  asio::awaitable<void> do_read();
+  asio::awaitable<void> do_starttls();
+  asio::awaitable<void> do_auth();
+  void do_message_begin();
+  void do_message_data(std::string_view data);
+  asio::awaitable<void> do_message_end();
+  void do_message_abort();
+  SessionOptions session_options() const;
+
+  Server& server_;
+  std::shared_ptr<const Config> config_;
+  ListenerConfig listener_;
+  SmtpStream stream_;
+  std::string ip_;
+  ServerSession session_;
+  std::unique_ptr<SpoolWriter> spool_;
+  Status spool_status_;
+  bool reading_ = false;
+  bool closing_ = false;
+  std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace tern

@@ -1,0 +1,27 @@
+// Logging: one line per event on stderr, "2026-11-23T09:00:00.123Z LEVEL text".
+// Thread-safe (one write per line).
+#pragma once
+
+#include <fmt/format.h>
+
+#include <string_view>
+
+namespace tern {
+
+enum class LogLevel { kInfo, kWarn, kError };
+void log_line(LogLevel level, std::string_view text);
+
+template <typename... Args>
+void log_info(fmt::format_string<Args...> f, Args&&... args) {
+  log_line(LogLevel::kInfo, fmt::format(f, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void log_warn(fmt::format_string<Args...> f, Args&&... args) {
+  log_line(LogLevel::kWarn, fmt::format(f, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void log_error(fmt::format_string<Args...> f, Args&&... args) {
+  log_line(LogLevel::kError, fmt::format(f, std::forward<Args>(args)...));
+}
+
+}  // namespace tern

@@ -1,0 +1,204 @@
+#include "server/server.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "core/cidr.h"
+#include "server/connection.h"
+#include "net/awaitable.h"
+#include "server/log.h"
+#include "tls/tls.h"
+
+namespace tern {
+
+namespace {
+
+asio::ip::tcp::endpoint endpoint_of(const ListenerConfig& l) {
+  if (l.host.empty()) return {asio::ip::tcp::v6(), l.port};  // dual-stack "any"
+  return {asio::ip::make_address(l.host), l.port};
+}
+
+void make_dir(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) throw std::runtime_error("cannot create " + path + ": " + ec.message());
+}
+
+}  // namespace
+
+Server::Server(Config config, std::string config_path)
+    : config_path_(std::move(config_path)),
+      directory_(std::make_shared<const Config>(config)),
+      store_(config.data_dir + "/queue"),
+      worker_(&store_, &directory_, config.data_dir + "/mail") {
+  make_dir(config.data_dir);
+  ::chmod(config.data_dir.c_str(), 0700);
+  make_dir(config.data_dir + "/mail");
+  if (Status s = store_.open(); !s.ok())
+    throw std::runtime_error("queue " + config.data_dir + "/queue: " + s.message());
+  if (Status s = directory_.load(); !s.ok()) throw std::runtime_error(s.message());
+  tls_ = make_server_tls_context(config);
+  for (const ListenerConfig& l : config.listeners) {
+    asio::ip::tcp::acceptor acc(io_);
+    asio::ip::tcp::endpoint ep;
+    try {
+      ep = endpoint_of(l);
+      acc.open(ep.protocol());
+      acc.set_option(asio::ip::tcp::acceptor::reuse_address(true));
+      if (ep.address().is_v6()) acc.set_option(asio::ip::v6_only(!l.host.empty()));
+      acc.bind(ep);
+      acc.listen(asio::socket_base::max_listen_connections);
+    } catch (const std::system_error& e) {
+      throw std::runtime_error("listener " + std::string(listener_kind_name(l.kind)) + " " +
+                               l.address + ": " + e.code().message());
+    }
+    acceptors_.push_back(std::move(acc));
+    listeners_.push_back(l);
+  }
+}
+
+Server::~Server() { worker_.stop(); }
+
+int Server::run() {
+  auto config = directory_.config();
+  for (size_t i = 0; i < acceptors_.size(); ++i) {
+    log_info("listening kind={} address={}", listener_kind_name(listeners_[i].kind),
+             listeners_[i].address);
+    asio::co_spawn(io_, accept_loop(acceptors_[i], listeners_[i]), asio::detached);
+  }
+  asio::co_spawn(io_, signal_loop(), asio::detached);
+  worker_.start();
+  log_info("tern {} started hostname={} data_dir={} domains={} config={}", TERN_VERSION,
+           config->hostname, config->data_dir, fmt::join(config->domains, ","), config->source);
+  io_.run();
+  worker_.stop();
+  pool_.join();
+  log_info("tern stopped");
+  return 0;
+}
+
+asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor,
+                                          ListenerConfig listener) {
+  asio::steady_timer shutdown_poll(io_);
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+    if (draining_) co_return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) co_return;
+      // EMFILE and friends: back off instead of spinning.
+      log_warn("accept on {}: {}", listener.address, ec.message());
+      shutdown_poll.expires_after(std::chrono::milliseconds(100));
+      co_await shutdown_poll.async_wait(use_tuple);
+      continue;
+    }
+    auto conn = std::make_shared<Connection>(*this, std::move(socket), listener);
+    asio::co_spawn(io_, [conn]() -> asio::awaitable<void> { co_await conn->run(); },
+                   asio::detached);
+  }
+}
+
+asio::awaitable<void> Server::signal_loop() {
+  asio::signal_set signals(io_, SIGINT, SIGTERM, SIGHUP);
+  for (;;) {
+    auto [ec, sig] = co_await signals.async_wait(use_tuple);
+    if (ec) co_return;
+    if (sig == SIGHUP) {
+      reload();
+      continue;
+    }
+    log_info("signal {}: shutting down", sig == SIGTERM ? "TERM" : "INT");
+    begin_shutdown();
+    co_return;
+  }
+}
+
+void Server::reload() {
+  if (config_path_.empty()) {
+    log_info("SIGHUP: embedded config; reloading certificate, users and aliases");
+  }
+  try {
+    auto fresh = std::make_shared<const Config>(config_path_.empty() ? *directory_.config()
+                                                                     : load_config(config_path_));
+    auto ctx = make_server_tls_context(*fresh);
+    if (fresh->data_dir != directory_.config()->data_dir)
+      log_warn("SIGHUP: data_dir changes need a restart; keeping the old one");
+    if (fresh->listeners.size() != listeners_.size())
+      log_warn("SIGHUP: listener changes need a restart");
+    tls_ = std::move(ctx);
+    directory_.set_config(std::move(fresh));
+    if (Status s = directory_.load(); !s.ok()) log_warn("SIGHUP: {}", s.message());
+    log_info("SIGHUP: configuration reloaded");
+  } catch (const std::exception& e) {
+    log_error("SIGHUP: reload failed, keeping the running configuration: {}", e.what());
+  }
+}
+
+void Server::begin_shutdown() {
+  draining_ = true;
+  for (auto& acc : acceptors_) {
+    std::error_code ec;
+    acc.close(ec);  // the accept loops end with operation_aborted
+  }
+  for (auto& [c, ip] : connections_) c->drain();
+  grace_timer_.expires_after(directory_.config()->limits.shutdown_grace);
+  grace_timer_.async_wait([this](std::error_code ec) {
+    if (ec) return;
+    log_warn("shutdown grace over: closing {} connection(s)", connections_.size());
+    for (auto& [c, ip] : connections_) c->force_close();
+  });
+  if (connections_.empty()) {
+    grace_timer_.cancel();
+    io_.stop();
+  }
+}
+
+std::optional<Reply> Server::admit(const std::string& ip) {
+  auto config = directory_.config();
+  const std::string& host = config->hostname;
+  if (draining_) return Reply(421, "4.3.2", host + " Service shutting down, try again later");
+  if (connections_.size() >= config->limits.max_connections)
+    return Reply(421, "4.7.0", host + " Too many connections, try again later");
+  if (!trusted(ip)) {
+    auto it = per_ip_.find(ip);
+    if (it != per_ip_.end() && it->second >= config->limits.max_connections_per_ip)
+      return Reply(421, "4.7.0", host + " Too many connections from your address, try again later");
+  }
+  return std::nullopt;
+}
+
+bool Server::trusted(const std::string& ip) const {
+  if (is_loopback_ip(ip)) return true;
+  for (const auto& net : directory_.config()->trusted_networks) {
+    if (auto c = Cidr::parse(net); c && c->contains(ip)) return true;
+  }
+  return false;
+}
+
+void Server::attach(Connection* c, const std::string& ip) {
+  connections_.emplace(c, ip);
+  ++per_ip_[ip];
+}
+
+void Server::detach(Connection* c, const std::string& ip) {
+  if (connections_.erase(c) == 0) return;
+  if (--per_ip_[ip] == 0) per_ip_.erase(ip);
+  if (draining_ && connections_.empty()) {
+    grace_timer_.cancel();
+    io_.stop();
+  }
+}
+
+std::chrono::milliseconds Server::auth_failure_delay(const std::string& ip) {
+  auto now = std::chrono::steady_clock::now();
+  AuthFailures& f = auth_failures_[ip];
+  if (now - f.last > std::chrono::minutes(10)) f.count = 0;
+  f.last = now;
+  ++f.count;
+  if (auth_failures_.size() > 10000) auth_failures_.clear();  // bounded memory
+  // 1 s, 2 s, 4 s, ... capped at 16 s: slows guessing, not a mistyped password.
+  int shift = std::min(f.count - 1, 4);
+  return std::chrono::milliseconds(1000 << shift);
+}
+
+}  // namespace tern

@@ -1,0 +1,85 @@
+// Server: `tern serve`. Owns the event loop, the listeners, the TLS
+// context, the directory (users, aliases), the queue and the delivery
+// worker, and wires each accepted connection to a ServerSession.
+//
+// Signals: SIGHUP reloads the config file, certificate, users and aliases
+// without dropping sessions; SIGTERM/SIGINT stop accepting, let
+// transactions in flight finish (bounded by limits.shutdown_grace) and
+// make run() return 0.
+//
+// The event loop runs on the thread that calls run(); blocking work
+// (fsync, password hashing) runs on a small thread pool.
+#pragma once
+
+#include <asio.hpp>
+#include <asio/ssl.hpp>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "config/config.h"
+#include "queue/fs_store.h"
+#include "server/delivery_worker.h"
+#include "server/directory.h"
+
+namespace tern {
+
+class Connection;
+
+class Server {
+ public:
+  // Prepares the data dir, queue, TLS and listeners. Throws
+  // std::runtime_error with a clear message on any start-up problem.
+  Server(Config config, std::string config_path);
+  ~Server();
+
+  int run();
+
+  // For connections.
+  asio::io_context& io() { return io_; }
+  asio::thread_pool& pool() { return pool_; }
+  std::shared_ptr<const Config> config() const { return directory_.config(); }
+  std::shared_ptr<asio::ssl::context> tls_context() const { return tls_; }
+  Directory& directory() { return directory_; }
+  QueueStore& store() { return store_; }
+  DeliveryWorker& worker() { return worker_; }
+  bool draining() const { return draining_; }
+
+  // Connection accounting: returns a refusal reply when over a limit.
+  std::optional<Reply> admit(const std::string& ip);
+  void attach(Connection* c, const std::string& ip);
+  void detach(Connection* c, const std::string& ip);
+
+  // Failed AUTH throttle: the delay to apply before answering a failure
+  // from `ip` (grows with recent failures, capped).
+  std::chrono::milliseconds auth_failure_delay(const std::string& ip);
+
+ private:
+  asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, ListenerConfig listener);
+  asio::awaitable<void> signal_loop();
+  void reload();
+  void begin_shutdown();
+  bool trusted(const std::string& ip) const;
+
+  std::string config_path_;
+  asio::io_context io_{1};
+  asio::thread_pool pool_{8};
+  Directory directory_;
+  FsQueueStore store_;
+  DeliveryWorker worker_;
+  std::shared_ptr<asio::ssl::context> tls_;
+  std::vector<asio::ip::tcp::acceptor> acceptors_;  // not resized after construction
+  std::vector<ListenerConfig> listeners_;
+  std::map<Connection*, std::string> connections_;
+  std::unordered_map<std::string, size_t> per_ip_;
+  struct AuthFailures {
+    int count = 0;
+    std::chrono::steady_clock::time_point last;
+  };
+  std::unordered_map<std::string, AuthFailures> auth_failures_;
+  bool draining_ = false;
+  asio::steady_timer grace_timer_{io_};
+};
+
+}  // namespace tern
