@@ -415,13 +415,13 @@ TEST(ServerSession, AuthFailuresAndCancel) {
   d.ehlo();
   EXPECT_EQ(codes(d.send("AUTH PLAIN " + base64_encode(std::string("\0alice\0wrong", 12)) + "\r\n")),
             V{"535 5.7.8"});
-  EXPECT_EQ(codes(d.send("AUTH PLAIN " + base64_encode(std::string("bob\0alice\0secret", 17)) + "\r\n")),
+  EXPECT_EQ(codes(d.send("AUTH PLAIN " + base64_encode(std::string("bob\0alice\0secret", 16)) + "\r\n")),
             V{"535 5.7.8"});  // acting for another user
   EXPECT_EQ(codes(d.send("AUTH PLAIN !!!\r\n")), V{"501 5.5.2"});
   EXPECT_EQ(codes(d.send("AUTH PLAIN " + base64_encode("noseparators") + "\r\n")), V{"501 5.5.2"});
   d.send("AUTH LOGIN\r\n");
   EXPECT_EQ(codes(d.send("*\r\n")), V{"501 5.0.0"});
-  EXPECT_EQ(codes(d.send("AUTH PLAIN\r\n*\r\n")), (V{"501 5.0.0"}));
+  EXPECT_EQ(codes(d.send("AUTH PLAIN\r\n*\r\n")), (V{"334", "501 5.0.0"}));
   EXPECT_EQ(codes(d.send("AUTH CRAM-MD5\r\n")), V{"504 5.5.4"});
   EXPECT_EQ(codes(d.send("AUTH\r\n")), V{"501 5.5.4"});
   EXPECT_TRUE(d.s.auth_user().empty());
@@ -598,7 +598,7 @@ TEST(ServerSession, BdatChunks) {
   d.ehlo();
   std::string r = d.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<alice@local.test>\r\n"
                          "BDAT 12\r\nSubject: s\r\n"
-                         "BDAT 21 LAST\r\n\r\n.\r\nQUIT\r\nmore\r\n.\r\n");
+                         "BDAT 20 LAST\r\n\r\n.\r\nQUIT\r\nmore\r\n.\r\n");
   EXPECT_EQ(codes(r), (V{"250 2.1.0", "250 2.1.5", "250 2.0.0", "250 2.0.0"}));
   EXPECT_NE(r.find("250 2.0.0 12 octets received\r\n"), std::string::npos);
   ASSERT_EQ(d.messages.size(), 1u);
@@ -653,7 +653,7 @@ TEST(ServerSession, BdatAndDataDoNotMix) {
   EXPECT_EQ(d.aborts, 1);
   d.send("MAIL FROM:<a@x.test> BODY=BINARYMIME\r\nRCPT TO:<alice@local.test>\r\n");
   EXPECT_EQ(codes(d.send("DATA\r\n")), V{"503 5.5.1"});
-  EXPECT_EQ(codes(d.send("BDAT 3 LAST\r\n\x00\xff\n")), V{"250 2.0.0"});
+  EXPECT_EQ(codes(d.send(std::string("BDAT 3 LAST\r\n\x00\xff\n", 16))), V{"250 2.0.0"});
 }
 
 TEST(ServerSession, StoreFailureIsTransient) {
