@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what is missing (build tools and the real peers the tests drive),
+# builds tern, runs every test (unit + integration) under ctest, then the
+# unit tests again under ASan+UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh test
+cmake --preset debug >/dev/null
+cmake --build --preset debug
+ctest --preset debug -j2
+cmake --preset asan >/dev/null
+cmake --build --preset asan --target tern_unit_tests
+ctest --preset asan -j2
