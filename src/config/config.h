@@ -51,7 +51,10 @@ struct Config {
   bool vrfy = false;  // true: VRFY answers 250/550 for local users; false: 252
 };
 
-// Thrown by load_config; what() is "FILE:LINE:COL: key 'K': problem".
+// Thrown by load_config and parse_config; what() is
+// "FILE:LINE:COL: key 'K': problem" (K dotted: "limits.max_recipients",
+// "listener[0].address"), "FILE:LINE:COL: TOML syntax error: ..." or, for a
+// file that cannot be read, "FILE: cannot open: reason".
 class ConfigError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;

@@ -9,14 +9,21 @@
 
 namespace tern {
 
-// <mail_root>/<domain>/<localpart>, both lower-cased, "+tag" dropped.
-// REQUIRES: domain and local part contain no '/' and are not "." or ".."
-// (checked: returns "" for unsafe names).
+// <mail_root>/<domain>/<localpart> for "localpart@domain" (split at the
+// last '@'), normalised as alias_key() does: ASCII lower-cased, "+tag"
+// dropped. Returns "" for an unsafe name: no '@', an empty part, a part
+// that is "." or "..", or holds '/', NUL or another control character.
+// (".hidden" is fine: it stays inside the domain directory.)
 std::string maildir_path(const std::string& mail_root, const std::string& address);
 
-// Delivers one message: creates tmp/new/cur if needed, writes `header`
-// followed by bytes [offset, end) of file `body_path` to tmp/<unique>,
-// fsyncs it, renames into new/, fsyncs new/. Ok only when durable.
+// Delivers one message: creates the maildir and its tmp/, new/, cur/ (mode
+// 0700, with any missing parents) if needed, fsyncing the parent of each
+// directory created; writes `header` followed by bytes [offset, end) of
+// file `body_path` (read in 64 KiB blocks) to tmp/<unique>, fsyncs it,
+// links it into new/ (link cannot replace an existing file; tmp/ is then
+// unlinked) and fsyncs new/. Ok only when durable; on failure nothing is
+// left in new/. <unique> is "<sec>.M<usec>P<pid>Q<counter>.<host>".
+// Errors are Transient. Thread-safe.
 Status maildir_deliver(const std::string& maildir, std::string_view header,
                        const std::string& body_path, uint64_t offset);
 

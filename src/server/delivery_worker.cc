@@ -65,6 +65,7 @@ void DeliveryWorker::deliver(const std::string& id) {
   env.mail_root = mail_root_;
   env.is_local_domain = [&](std::string_view d) { return is_local_domain(*config, d); };
   env.aliases = aliases.get();
+  env.is_mailbox = [this](const std::string& a) { return directory_->is_mailbox(a); };
   env.postmaster_domain = config->domains.empty() ? "localhost" : config->domains.front();
   LocalDeliveryResult r = deliver_local(*store_, id, env);
   if (!r.status.ok()) {

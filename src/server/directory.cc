@@ -78,9 +78,12 @@ bool Directory::verify_password(const std::string& user, const std::string& pass
   return users_.verify(user, password);
 }
 
-std::vector<std::string> Directory::expand(const std::string& address) const {
+bool Directory::is_mailbox(const std::string& address) const {
   std::shared_lock lock(mu_);
-  return aliases_->expand(address);
+  std::string key = alias_key(address);
+  size_t at = key.rfind('@');
+  if (at == std::string::npos || !tern::is_local_domain(*config_, key.substr(at + 1))) return false;
+  return config_->accept_any_local_part || key.substr(0, at) == "postmaster" || users_.exists(key);
 }
 
 std::shared_ptr<const Aliases> Directory::aliases() const {

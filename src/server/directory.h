@@ -32,8 +32,9 @@ class Directory {
   bool mailbox_exists(const Address& addr);
   bool verify_password(const std::string& user, const std::string& password) const;
   bool is_local_domain(std::string_view domain) const;
-  // Alias expansion for local delivery (copy: safe to use without the lock).
-  std::vector<std::string> expand(const std::string& address) const;
+  // True if `address` has its own mailbox (a user, postmaster, or any local
+  // part under accept_any_local_part): a catch-all alias never takes it.
+  bool is_mailbox(const std::string& address) const;
   // Snapshot for the delivery worker.
   std::shared_ptr<const Aliases> aliases() const;
 

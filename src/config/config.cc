@@ -1,0 +1,403 @@
+// Config loading: walks the TOML tree key by key, so that every key is
+// either understood or reported (with its file position) as unknown.
+#include "config/config.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <toml++/toml.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <utility>
+
+#include "config/values.h"
+#include "core/cidr.h"
+
+namespace tern {
+namespace {
+
+// The configuration used without --config. Kept as TOML so that it goes
+// through the same validation as a file.
+constexpr std::string_view kDefaultToml = R"(
+data_dir = "./tern-data"
+domains = ["localhost"]
+accept_any_local_part = true
+
+[[listener]]
+kind = "smtp"
+address = "127.0.0.1:2525"
+
+[[listener]]
+kind = "submission"
+address = "127.0.0.1:2587"
+
+[[listener]]
+kind = "submissions"
+address = "127.0.0.1:2465"
+)";
+
+const char* type_name(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    default:
+      return "nothing";
+  }
+}
+
+std::string system_hostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "localhost";
+  std::string name(buf);
+  return is_valid_domain(name) ? name : "localhost";
+}
+
+// Turns TOML nodes into values, throwing ConfigError with the node's
+// position and the dotted key on any problem.
+class Reader {
+ public:
+  explicit Reader(const std::string& file) : file_(file) {}
+
+  [[noreturn]] void fail(const toml::source_region& at, std::string_view key,
+                         std::string_view problem) const {
+    // Positions are 1-based; 0 means toml++ had none (whole-file errors).
+    const auto line = at.begin.line ? at.begin.line : 1;
+    const auto col = at.begin.column ? at.begin.column : 1;
+    throw ConfigError(fmt::format("{}:{}:{}: key '{}': {}", file_, line, col, key, problem));
+  }
+
+  [[noreturn]] void wrong_type(const toml::node& n, std::string_view key,
+                               std::string_view want) const {
+    fail(n.source(), key, fmt::format("must be {}, not {}", want, type_name(n)));
+  }
+
+  std::string string(const toml::node& n, std::string_view key) const {
+    if (!n.is_string()) wrong_type(n, key, "a string");
+    return n.as_string()->get();
+  }
+
+  std::string nonempty_string(const toml::node& n, std::string_view key) const {
+    std::string s = string(n, key);
+    if (s.empty()) fail(n.source(), key, "must not be empty");
+    return s;
+  }
+
+  bool boolean(const toml::node& n, std::string_view key) const {
+    if (!n.is_boolean()) wrong_type(n, key, "a boolean (true or false)");
+    return n.as_boolean()->get();
+  }
+
+  size_t positive(const toml::node& n, std::string_view key) const {
+    if (!n.is_integer()) wrong_type(n, key, "a positive integer");
+    const int64_t v = n.as_integer()->get();
+    if (v < 1) fail(n.source(), key, "must be a positive integer");
+    return static_cast<size_t>(v);
+  }
+
+  const toml::table& table(const toml::node& n, std::string_view key) const {
+    if (!n.is_table()) wrong_type(n, key, "a table");
+    return *n.as_table();
+  }
+
+  // Each element of an array of strings, with its node.
+  template <typename F>
+  void strings(const toml::node& n, std::string_view key, F&& each) const {
+    if (!n.is_array()) wrong_type(n, key, "an array of strings");
+    for (const toml::node& e : *n.as_array()) each(string(e, key), e);
+  }
+
+  uint64_t size(const toml::node& n, std::string_view key) const {
+    uint64_t v = 0;
+    std::string err;
+    if (n.is_integer()) {
+      const int64_t i = n.as_integer()->get();
+      if (i < 1) fail(n.source(), key, "must be a positive size in octets");
+      v = static_cast<uint64_t>(i);
+    } else if (n.is_string()) {
+      err = parse_size(n.as_string()->get(), &v);
+    } else {
+      wrong_type(n, key, "an integer (octets) or a string such as \"50M\"");
+    }
+    if (!err.empty()) fail(n.source(), key, err);
+    return v;
+  }
+
+  std::chrono::seconds duration(const toml::node& n, std::string_view key, bool allow_zero) const {
+    std::chrono::seconds v{0};
+    std::string err;
+    if (n.is_integer()) {
+      const int64_t i = n.as_integer()->get();
+      if (i < (allow_zero ? 0 : 1) || i > 86400) {
+        err = allow_zero ? "must be from 0 to 86400 seconds" : "must be from 1 to 86400 seconds";
+      }
+      v = std::chrono::seconds(i);
+    } else if (n.is_string()) {
+      err = parse_duration(n.as_string()->get(), &v);
+      if (err.empty() && !allow_zero && v.count() == 0) {
+        err = "must be longer than 0 seconds";
+      }
+    } else {
+      wrong_type(n, key, "an integer (seconds) or a string such as \"5m\"");
+    }
+    if (!err.empty()) fail(n.source(), key, err);
+    return v;
+  }
+
+ private:
+  const std::string& file_;
+};
+
+void read_limits(const Reader& r, const toml::table& t, Limits* l) {
+  for (auto&& [k, v] : t) {
+    const std::string key = "limits." + std::string(k.str());
+    const std::string_view name = k.str();
+    if (name == "max_message_size") {
+      l->max_message_size = r.size(v, key);
+    } else if (name == "max_recipients") {
+      l->max_recipients = r.positive(v, key);
+    } else if (name == "max_connections") {
+      l->max_connections = r.positive(v, key);
+    } else if (name == "max_connections_per_ip") {
+      l->max_connections_per_ip = r.positive(v, key);
+    } else if (name == "max_errors") {
+      l->max_errors = r.positive(v, key);
+    } else if (name == "command_timeout") {
+      l->command_timeout = r.duration(v, key, false);
+    } else if (name == "data_timeout") {
+      l->data_timeout = r.duration(v, key, false);
+    } else if (name == "shutdown_grace") {
+      l->shutdown_grace = r.duration(v, key, true);
+    } else {
+      r.fail(k.source(), key, "unknown key");
+    }
+  }
+}
+
+void read_tls(const Reader& r, const toml::table& t, Config* c) {
+  const toml::key* cert_key = nullptr;
+  const toml::key* pkey_key = nullptr;
+  for (auto&& [k, v] : t) {
+    const std::string key = "tls." + std::string(k.str());
+    if (k.str() == "certificate") {
+      c->tls_certificate = r.nonempty_string(v, key);
+      cert_key = &k;
+    } else if (k.str() == "private_key") {
+      c->tls_private_key = r.nonempty_string(v, key);
+      pkey_key = &k;
+    } else {
+      r.fail(k.source(), key, "unknown key");
+    }
+  }
+  if (cert_key && !pkey_key) {
+    r.fail(cert_key->source(), "tls.private_key",
+           "is required when tls.certificate is set (set both, or neither "
+           "for a self-signed certificate)");
+  }
+  if (pkey_key && !cert_key) {
+    r.fail(pkey_key->source(), "tls.certificate",
+           "is required when tls.private_key is set (set both, or neither "
+           "for a self-signed certificate)");
+  }
+}
+
+ListenerKind listener_kind(const Reader& r, const toml::node& n, const std::string& key) {
+  const std::string s = r.string(n, key);
+  if (s == "smtp") return ListenerKind::kSmtp;
+  if (s == "submission") return ListenerKind::kSubmission;
+  if (s == "submissions") return ListenerKind::kSubmissions;
+  r.fail(n.source(), key,
+         fmt::format("'{}' is not a listener kind; use \"smtp\", "
+                     "\"submission\" or \"submissions\"",
+                     s));
+}
+
+void read_listeners(const Reader& r, const toml::node& n, Config* c) {
+  if (!n.is_array_of_tables()) {
+    r.wrong_type(n, "listener", "an array of tables ([[listener]])");
+  }
+  std::set<std::pair<std::string, uint16_t>> seen;
+  size_t index = 0;
+  for (const toml::node& e : *n.as_array()) {
+    const std::string base = fmt::format("listener[{}]", index++);
+    const toml::table& t = *e.as_table();
+    ListenerConfig l;
+    const toml::node* kind = nullptr;
+    const toml::node* address = nullptr;
+    for (auto&& [k, v] : t) {
+      const std::string key = base + "." + std::string(k.str());
+      if (k.str() == "kind") {
+        l.kind = listener_kind(r, v, key);
+        kind = &v;
+      } else if (k.str() == "address") {
+        l.address = r.string(v, key);
+        const std::string err = parse_listen_address(l.address, &l.host, &l.port);
+        if (!err.empty()) r.fail(v.source(), key, err);
+        if (!seen.emplace(l.host, l.port).second) {
+          r.fail(v.source(), key, fmt::format("'{}' is used by an earlier listener", l.address));
+        }
+        address = &v;
+      } else {
+        r.fail(k.source(), key, "unknown key");
+      }
+    }
+    if (!kind) {
+      r.fail(t.source(), base + ".kind",
+             "is required (\"smtp\", \"submission\" or \"submissions\")");
+    }
+    if (!address) {
+      r.fail(t.source(), base + ".address", "is required (e.g. \"127.0.0.1:2525\")");
+    }
+    c->listeners.push_back(std::move(l));
+  }
+}
+
+void read_root(const Reader& r, const toml::table& root, Config* c) {
+  bool have_hostname = false;
+  for (auto&& [k, v] : root) {
+    const std::string key(k.str());
+    if (key == "hostname") {
+      c->hostname = r.string(v, key);
+      if (!is_valid_domain(c->hostname)) {
+        r.fail(v.source(), key,
+               fmt::format("'{}' is not a valid host name (letters, digits, "
+                           "hyphens, dot-separated)",
+                           c->hostname));
+      }
+      have_hostname = true;
+    } else if (key == "data_dir") {
+      c->data_dir = r.nonempty_string(v, key);
+    } else if (key == "domains") {
+      c->domains.clear();
+      r.strings(v, key, [&](const std::string& s, const toml::node& e) {
+        if (!is_valid_domain(s)) {
+          r.fail(e.source(), key, fmt::format("'{}' is not a valid domain name", s));
+        }
+        std::string d = ascii_lower(s);
+        for (const auto& have : c->domains) {
+          if (have == d) return;  // listed twice: harmless
+        }
+        c->domains.push_back(std::move(d));
+      });
+    } else if (key == "accept_any_local_part") {
+      c->accept_any_local_part = r.boolean(v, key);
+    } else if (key == "trusted_networks") {
+      c->trusted_networks.clear();
+      r.strings(v, key, [&](const std::string& s, const toml::node& e) {
+        if (!Cidr::parse(s)) {
+          r.fail(e.source(), key,
+                 fmt::format("'{}' is not an address or network such as "
+                             "\"192.0.2.0/24\" or \"2001:db8::/32\"",
+                             s));
+        }
+        c->trusted_networks.push_back(s);
+      });
+    } else if (key == "bare_newline") {
+      const std::string s = r.string(v, key);
+      if (s == "reject") {
+        c->bare_newline = BareNewline::kReject;
+      } else if (s == "normalize") {
+        c->bare_newline = BareNewline::kNormalize;
+      } else {
+        r.fail(v.source(), key,
+               fmt::format("'{}' is not allowed; use \"reject\" or "
+                           "\"normalize\"",
+                           s));
+      }
+    } else if (key == "vrfy") {
+      c->vrfy = r.boolean(v, key);
+    } else if (key == "listener") {
+      read_listeners(r, v, c);
+    } else if (key == "tls") {
+      read_tls(r, r.table(v, key), c);
+    } else if (key == "limits") {
+      read_limits(r, r.table(v, key), &c->limits);
+    } else {
+      r.fail(k.source(), key, "unknown key");
+    }
+  }
+  if (c->listeners.empty()) {
+    r.fail(toml::source_region{}, "listener", "at least one [[listener]] is required");
+  }
+  if (!have_hostname) c->hostname = system_hostname();
+}
+
+}  // namespace
+
+const char* listener_kind_name(ListenerKind k) {
+  switch (k) {
+    case ListenerKind::kSmtp:
+      return "smtp";
+    case ListenerKind::kSubmission:
+      return "submission";
+    case ListenerKind::kSubmissions:
+      return "submissions";
+  }
+  return "?";
+}
+
+Config parse_config(std::string_view text, const std::string& source) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    const auto& at = e.source().begin;
+    throw ConfigError(fmt::format("{}:{}:{}: TOML syntax error: {}", source, at.line ? at.line : 1,
+                                  at.column ? at.column : 1, e.description()));
+  }
+  Config c;
+  c.source = source;
+  read_root(Reader(source), root, &c);
+  return c;
+}
+
+Config load_config(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    throw ConfigError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  }
+  std::string text;
+  char buf[16384];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      throw ConfigError(fmt::format("{}: cannot read: {}", path, std::strerror(err)));
+    }
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return parse_config(text, path);
+}
+
+Config default_config() { return parse_config(kDefaultToml, "<embedded>"); }
+
+bool is_local_domain(const Config& config, std::string_view domain) {
+  const std::string d = ascii_lower(domain);
+  for (const auto& local : config.domains) {
+    if (local == d) return true;
+  }
+  return false;
+}
+
+}  // namespace tern

@@ -1,0 +1,326 @@
+#include "queue/fs_store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <utility>
+
+#include "queue/envelope_codec.h"
+#include "queue/file_io.h"
+
+namespace tern {
+namespace {
+
+constexpr size_t kWriteBuffer = 64 * 1024;
+constexpr size_t kMaxHeader = 16 * 1024 * 1024;  // a corrupt file must not eat memory
+constexpr unsigned kDirMode = 0700;
+constexpr mode_t kFileMode = 0600;
+
+// Writes tmp/ID; commit() links it to msg/ID. Owns its file descriptor and
+// copies of the paths, so it may outlive the store.
+class FsSpoolWriter : public SpoolWriter {
+ public:
+  FsSpoolWriter(int fd, std::string tmp_path, std::string msg_path, std::string msg_dir,
+                std::string header)
+      : fd_(fd),
+        tmp_path_(std::move(tmp_path)),
+        msg_path_(std::move(msg_path)),
+        msg_dir_(std::move(msg_dir)),
+        buf_(std::move(header)) {
+    buf_.reserve(kWriteBuffer);
+  }
+  ~FsSpoolWriter() override { abort(); }
+
+  Status write(std::string_view data) override {
+    if (spent_) return Status::Permanent("queue: write after commit/abort");
+    if (!error_.ok()) return error_;
+    if (buf_.size() + data.size() > kWriteBuffer) {
+      if (!(error_ = flush()).ok()) return error_;
+      if (data.size() >= kWriteBuffer) {
+        error_ = write_all(fd_, data, tmp_path_);
+        return error_;
+      }
+    }
+    buf_.append(data);
+    return Status::Ok();
+  }
+
+  Status commit() override {
+    if (spent_) return Status::Permanent("queue: commit after commit/abort");
+    if (!error_.ok()) return error_;
+    error_ = finish();
+    if (error_.ok()) spent_ = true;
+    return error_;
+  }
+
+  void abort() override {
+    if (spent_) return;
+    spent_ = true;
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    ::unlink(tmp_path_.c_str());
+  }
+
+ private:
+  Status flush() {
+    Status s = write_all(fd_, buf_, tmp_path_);
+    buf_.clear();
+    return s;
+  }
+
+  // The commit protocol of docs/queue_format.md.
+  Status finish() {
+    Status s = flush();
+    if (!s.ok()) return s;
+    if (::fsync(fd_) != 0) return io_error("fsync", tmp_path_, errno);
+    int rc = ::close(fd_);
+    fd_ = -1;
+    if (rc != 0) return io_error("close", tmp_path_, errno);
+    // link, not rename: it cannot replace an existing message.
+    if (::link(tmp_path_.c_str(), msg_path_.c_str()) != 0) {
+      if (errno == EEXIST) return Status::Permanent("queue: " + msg_path_ + " exists");
+      return io_error("link", msg_path_, errno);
+    }
+    s = sync_dir(msg_dir_);
+    if (!s.ok()) {
+      // Not acknowledged, so not ours to deliver: withdraw it (best effort;
+      // if it survives anyway it is delivered, which only risks a duplicate).
+      ::unlink(msg_path_.c_str());
+      return s;
+    }
+    ::unlink(tmp_path_.c_str());  // if this fails, open() removes it later
+    return Status::Ok();
+  }
+
+  int fd_;
+  const std::string tmp_path_;
+  const std::string msg_path_;
+  const std::string msg_dir_;
+  std::string buf_;
+  Status error_;  // sticky: after a failed write the message is unusable
+  bool spent_ = false;
+};
+
+// Reads from `fd` until `buf` holds the header's end; returns the content
+// offset.
+Status read_header(int fd, const std::string& path, std::string* buf, size_t* body_offset) {
+  char chunk[8192];
+  for (;;) {
+    size_t from = buf->empty() ? 0 : buf->size() - 1;
+    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return io_error("read", path, errno);
+    }
+    if (n == 0) return Status::Permanent("queue: " + path + ": no end of header");
+    buf->append(chunk, static_cast<size_t>(n));
+    size_t off = find_body_offset(std::string_view(*buf).substr(from));
+    if (off != std::string_view::npos) {
+      *body_offset = from + off;
+      return Status::Ok();
+    }
+    if (buf->size() > kMaxHeader) return Status::Permanent("queue: " + path + ": header too large");
+  }
+}
+
+// Parses a .done file: lines "<index> done". A line that is not exactly
+// that (a torn append, zero fill after a crash) is ignored, so it can never
+// be read as a different index.
+void parse_done(std::string_view text, std::vector<bool>* done) {
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    constexpr std::string_view kSuffix = " done";
+    if (line.size() <= kSuffix.size() || !line.ends_with(kSuffix)) continue;
+    std::string_view digits = line.substr(0, line.size() - kSuffix.size());
+    size_t index = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+    if (ec != std::errc() || end != digits.data() + digits.size()) continue;
+    if (index < done->size()) (*done)[index] = true;
+  }
+}
+
+}  // namespace
+
+FsQueueStore::FsQueueStore(std::string queue_dir)
+    : dir_(std::move(queue_dir)), tmp_dir_(dir_ + "/tmp"), msg_dir_(dir_ + "/msg") {}
+
+FsQueueStore::~FsQueueStore() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+Status FsQueueStore::open() {
+  if (lock_fd_ >= 0) return Status::Permanent("queue: " + dir_ + " already open");
+  for (const std::string* d : {&dir_, &tmp_dir_, &msg_dir_}) {
+    Status s = make_dirs(*d, kDirMode);
+    if (!s.ok()) return s;
+  }
+  std::string lock_path = dir_ + "/lock";
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, kFileMode);
+  if (fd < 0) return io_error("open", lock_path, errno);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK)
+      return Status::Transient("queue: " + dir_ + " is in use by another process");
+    return io_error("flock", lock_path, err);
+  }
+  lock_fd_ = fd;
+  Status s = clean_tmp();
+  if (s.ok()) s = clean_orphan_done();
+  return s;
+}
+
+Status FsQueueStore::clean_tmp() {
+  std::vector<std::string> names;
+  Status s = list_dir(tmp_dir_, &names);
+  if (!s.ok()) return s;
+  for (const std::string& name : names) {
+    std::string path = tmp_dir_ + "/" + name;
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return io_error("unlink", path, errno);
+  }
+  return Status::Ok();
+}
+
+Status FsQueueStore::clean_orphan_done() {
+  std::vector<std::string> names;
+  Status s = list_dir(msg_dir_, &names);
+  if (!s.ok()) return s;
+  for (const std::string& name : names) {
+    if (!name.ends_with(".done")) continue;
+    std::string id = name.substr(0, name.size() - 5);
+    if (!is_valid_queue_id(id) || ::access(msg_path(id).c_str(), F_OK) == 0) continue;
+    if (errno != ENOENT) return io_error("access", msg_path(id), errno);
+    if (::unlink(done_path(id).c_str()) != 0 && errno != ENOENT) {
+      return io_error("unlink", done_path(id), errno);
+    }
+  }
+  return Status::Ok();
+}
+
+Status FsQueueStore::check_id(const std::string& id) const {
+  if (lock_fd_ < 0) return Status::Permanent("queue: " + dir_ + " not open");
+  if (!is_valid_queue_id(id)) return Status::Permanent("queue: invalid id '" + id + "'");
+  return Status::Ok();
+}
+
+Status FsQueueStore::begin(const Envelope& env, std::unique_ptr<SpoolWriter>* out) {
+  Status s = check_id(env.id);
+  if (!s.ok()) return s;
+  std::string header;
+  s = encode_envelope(env, &header);
+  if (!s.ok()) return s;
+  std::string final_path = msg_path(env.id);
+  if (::access(final_path.c_str(), F_OK) == 0)
+    return Status::Permanent("queue: " + final_path + " exists");
+  std::string tmp_path = tmp_dir_ + "/" + env.id;
+  int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode);
+  if (fd < 0) {
+    if (errno == EEXIST) return Status::Permanent("queue: " + tmp_path + " exists");
+    return io_error("create", tmp_path, errno);
+  }
+  *out = std::make_unique<FsSpoolWriter>(fd, std::move(tmp_path), std::move(final_path), msg_dir_,
+                                         std::move(header));
+  return Status::Ok();
+}
+
+std::vector<std::string> FsQueueStore::list() {
+  std::vector<std::string> names, ids;
+  if (!list_dir(msg_dir_, &names).ok()) return ids;
+  for (std::string& name : names) {
+    if (is_valid_queue_id(name)) ids.push_back(std::move(name));  // skips "*.done"
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+Status FsQueueStore::load(const std::string& id, QueuedMessage* out) {
+  Status s = check_id(id);
+  if (!s.ok()) return s;
+  std::string path = msg_path(id);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Status::Permanent("queue: no message " + id);
+    return io_error("open", path, errno);
+  }
+  std::string buf;
+  size_t body_offset = 0;
+  s = read_header(fd, path, &buf, &body_offset);
+  ::close(fd);
+  if (!s.ok()) return s;
+  QueuedMessage m;
+  s = decode_envelope(std::string_view(buf).substr(0, body_offset - 1), &m.envelope);
+  if (!s.ok()) return Status::Permanent(path + ": " + s.message());
+  if (m.envelope.id != id) return Status::Permanent(path + ": header has id " + m.envelope.id);
+  m.done.assign(m.envelope.rcpts.size(), false);
+  std::string done_text;
+  bool missing = false;
+  s = read_file(done_path(id), &done_text, &missing);
+  if (!s.ok()) return s;
+  parse_done(done_text, &m.done);
+  m.body_path = std::move(path);
+  m.body_offset = body_offset;
+  *out = std::move(m);
+  return Status::Ok();
+}
+
+Status FsQueueStore::mark_done(const std::string& id, size_t index) {
+  Status s = check_id(id);
+  if (!s.ok()) return s;
+  if (::access(msg_path(id).c_str(), F_OK) != 0) {
+    if (errno == ENOENT) return Status::Permanent("queue: no message " + id);
+    return io_error("access", msg_path(id), errno);
+  }
+  std::string path = done_path(id);
+  bool created = true;
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode);
+  if (fd < 0 && errno == EEXIST) {
+    created = false;
+    fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+  }
+  if (fd < 0) return io_error("open", path, errno);
+  std::string record = std::to_string(index) + " done\n";
+  if (!created) {
+    // After a torn append the file may not end in '\n': start a new line,
+    // so the fragment stays an invalid line of its own.
+    struct stat st;
+    char last = '\n';
+    if (::fstat(fd, &st) != 0)
+      s = io_error("fstat", path, errno);
+    else if (st.st_size > 0 && ::pread(fd, &last, 1, st.st_size - 1) != 1)
+      s = io_error("read", path, errno);
+    if (last != '\n') record.insert(0, "\n");
+  }
+  if (s.ok()) s = write_all(fd, record, path);
+  if (s.ok() && ::fsync(fd) != 0) s = io_error("fsync", path, errno);
+  ::close(fd);
+  if (s.ok() && created) s = sync_dir(msg_dir_);
+  return s;
+}
+
+Status FsQueueStore::remove(const std::string& id) {
+  QueuedMessage m;
+  Status s = load(id, &m);
+  if (!s.ok()) return s;
+  if (std::find(m.done.begin(), m.done.end(), false) != m.done.end()) {
+    return Status::Permanent("queue: " + id + " has recipients not done");
+  }
+  // The message first: a crash before the .done goes leaves only an orphan
+  // that open() deletes; the other order could resurrect the message with
+  // no recipient done, delivering it all again.
+  std::string path = msg_path(id);
+  if (::unlink(path.c_str()) != 0) return io_error("unlink", path, errno);
+  s = sync_dir(msg_dir_);
+  if (!s.ok()) return s;
+  std::string done = done_path(id);
+  if (::unlink(done.c_str()) != 0 && errno != ENOENT) return io_error("unlink", done, errno);
+  return Status::Ok();
+}
+
+}  // namespace tern

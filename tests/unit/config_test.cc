@@ -1,0 +1,470 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "config/values.h"
+
+namespace tern {
+namespace {
+
+using std::chrono::seconds;
+
+constexpr char kListener[] = "[[listener]]\nkind = \"smtp\"\naddress = \":25\"\n";
+
+// A config made of `text` followed by one listener, as file "t.toml".
+Config Parse(const std::string& text) { return parse_config(text + kListener, "t.toml"); }
+
+std::string ErrorOf(const std::string& text) {
+  try {
+    parse_config(text, "t.toml");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(ConfigTest, EmbeddedDefault) {
+  const Config c = default_config();
+  EXPECT_EQ(c.source, "<embedded>");
+  EXPECT_FALSE(c.hostname.empty());
+  EXPECT_TRUE(is_valid_domain(c.hostname)) << c.hostname;
+  EXPECT_EQ(c.data_dir, "./tern-data");
+  EXPECT_EQ(c.domains, std::vector<std::string>{"localhost"});
+  EXPECT_TRUE(c.accept_any_local_part);
+  ASSERT_EQ(c.listeners.size(), 3u);
+  EXPECT_EQ(c.listeners[0].kind, ListenerKind::kSmtp);
+  EXPECT_EQ(c.listeners[0].host, "127.0.0.1");
+  EXPECT_EQ(c.listeners[0].port, 2525);
+  EXPECT_EQ(c.listeners[1].kind, ListenerKind::kSubmission);
+  EXPECT_EQ(c.listeners[1].address, "127.0.0.1:2587");
+  EXPECT_EQ(c.listeners[1].port, 2587);
+  EXPECT_EQ(c.listeners[2].kind, ListenerKind::kSubmissions);
+  EXPECT_EQ(c.listeners[2].port, 2465);
+  EXPECT_TRUE(c.tls_certificate.empty());
+  EXPECT_TRUE(c.tls_private_key.empty());
+  EXPECT_TRUE(c.trusted_networks.empty());
+  EXPECT_EQ(c.bare_newline, BareNewline::kReject);
+  EXPECT_FALSE(c.vrfy);
+  EXPECT_EQ(c.limits.max_message_size, 50u * 1024 * 1024);
+  EXPECT_EQ(c.limits.max_recipients, 100u);
+  EXPECT_EQ(c.limits.command_timeout, seconds(300));
+}
+
+TEST(ConfigTest, FileDefaults) {
+  const Config c = Parse("");
+  EXPECT_EQ(c.source, "t.toml");
+  EXPECT_EQ(c.hostname, default_config().hostname);  // the system's name
+  EXPECT_EQ(c.data_dir, "./tern-data");
+  EXPECT_EQ(c.domains, std::vector<std::string>{"localhost"});
+  EXPECT_FALSE(c.accept_any_local_part);
+  ASSERT_EQ(c.listeners.size(), 1u);
+  EXPECT_EQ(c.listeners[0].address, ":25");
+  EXPECT_EQ(c.listeners[0].host, "");
+  EXPECT_EQ(c.listeners[0].port, 25);
+  const Limits d;
+  EXPECT_EQ(c.limits.max_message_size, d.max_message_size);
+  EXPECT_EQ(c.limits.max_connections, d.max_connections);
+  EXPECT_EQ(c.limits.shutdown_grace, d.shutdown_grace);
+}
+
+TEST(ConfigTest, EveryKey) {
+  const Config c = parse_config(R"(
+hostname = "MX.Example.org"
+data_dir = "var/tern"
+domains = ["Example.ORG", "example.net", "example.org"]
+accept_any_local_part = true
+trusted_networks = ["192.0.2.0/24", "2001:db8::/32", "203.0.113.5"]
+bare_newline = "normalize"
+vrfy = true
+
+[tls]
+certificate = "/etc/tern/fullchain.pem"
+private_key = "/etc/tern/key.pem"
+
+[limits]
+max_message_size = "10MiB"
+max_recipients = 1
+max_connections = 500
+max_connections_per_ip = 5
+max_errors = 3
+command_timeout = "5m"
+data_timeout = 900
+shutdown_grace = "1m30s"
+
+[[listener]]
+kind = "smtp"
+address = "0.0.0.0:25"
+
+[[listener]]
+kind = "submission"
+address = "[::1]:587"
+
+[[listener]]
+kind = "submissions"
+address = ":465"
+)",
+                                "t.toml");
+  EXPECT_EQ(c.hostname, "MX.Example.org");
+  EXPECT_EQ(c.data_dir, "var/tern");  // relative: kept as written
+  EXPECT_EQ(c.domains, (std::vector<std::string>{"example.org", "example.net"}));
+  EXPECT_TRUE(c.accept_any_local_part);
+  EXPECT_EQ(c.trusted_networks,
+            (std::vector<std::string>{"192.0.2.0/24", "2001:db8::/32", "203.0.113.5"}));
+  EXPECT_EQ(c.bare_newline, BareNewline::kNormalize);
+  EXPECT_TRUE(c.vrfy);
+  EXPECT_EQ(c.tls_certificate, "/etc/tern/fullchain.pem");
+  EXPECT_EQ(c.tls_private_key, "/etc/tern/key.pem");
+  EXPECT_EQ(c.limits.max_message_size, 10u * 1024 * 1024);
+  EXPECT_EQ(c.limits.max_recipients, 1u);
+  EXPECT_EQ(c.limits.max_connections, 500u);
+  EXPECT_EQ(c.limits.max_connections_per_ip, 5u);
+  EXPECT_EQ(c.limits.max_errors, 3u);
+  EXPECT_EQ(c.limits.command_timeout, seconds(300));
+  EXPECT_EQ(c.limits.data_timeout, seconds(900));
+  EXPECT_EQ(c.limits.shutdown_grace, seconds(90));
+  ASSERT_EQ(c.listeners.size(), 3u);
+  EXPECT_EQ(c.listeners[0].kind, ListenerKind::kSmtp);
+  EXPECT_EQ(c.listeners[0].host, "0.0.0.0");
+  EXPECT_EQ(c.listeners[0].port, 25);
+  EXPECT_EQ(c.listeners[1].kind, ListenerKind::kSubmission);
+  EXPECT_EQ(c.listeners[1].address, "[::1]:587");
+  EXPECT_EQ(c.listeners[1].host, "::1");
+  EXPECT_EQ(c.listeners[1].port, 587);
+  EXPECT_EQ(c.listeners[2].kind, ListenerKind::kSubmissions);
+  EXPECT_EQ(c.listeners[2].host, "");
+  EXPECT_EQ(c.listeners[2].port, 465);
+}
+
+TEST(ConfigTest, SizesAsIntegersOrStrings) {
+  struct Case {
+    const char* value;
+    uint64_t want;
+  } cases[] = {
+      {"52428800", 52428800},     {"\"50M\"", 50ull << 20},    {"\"10MiB\"", 10ull << 20},
+      {"\"100K\"", 100ull << 10}, {"\"100kb\"", 100ull << 10}, {"\"2g\"", 2ull << 30},
+      {"\"1GiB\"", 1ull << 30},   {"\"512B\"", 512},           {"\"1000\"", 1000},
+  };
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.value);
+    EXPECT_EQ(Parse(std::string("[limits]\nmax_message_size = ") + k.value + "\n")
+                  .limits.max_message_size,
+              k.want);
+  }
+}
+
+TEST(ConfigTest, DurationsAsIntegersOrStrings) {
+  struct Case {
+    const char* value;
+    long want;
+  } cases[] = {{"30", 30},        {"\"30s\"", 30},     {"\"5m\"", 300},   {"\"2h\"", 7200},
+               {"\"1d\"", 86400}, {"\"1h30m\"", 5400}, {"\"1M30S\"", 90}, {"\"45\"", 45}};
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.value);
+    EXPECT_EQ(Parse(std::string("[limits]\ndata_timeout = ") + k.value + "\n").limits.data_timeout,
+              seconds(k.want));
+  }
+  EXPECT_EQ(Parse("[limits]\nshutdown_grace = 0\n").limits.shutdown_grace, seconds(0));
+  EXPECT_EQ(Parse("[limits]\nshutdown_grace = \"0s\"\n").limits.shutdown_grace, seconds(0));
+}
+
+TEST(ConfigTest, ListenerAddresses) {
+  struct Case {
+    const char* address;
+    const char* host;
+    uint16_t port;
+  } cases[] = {{":25", "", 25},
+               {"127.0.0.1:2525", "127.0.0.1", 2525},
+               {"[::1]:2587", "::1", 2587},
+               {"[::]:1", "::", 1},
+               {"0.0.0.0:65535", "0.0.0.0", 65535},
+               {"[2001:db8::1]:25", "2001:db8::1", 25}};
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.address);
+    const Config c = parse_config(
+        std::string("[[listener]]\nkind = \"smtp\"\naddress = \"") + k.address + "\"\n", "t.toml");
+    ASSERT_EQ(c.listeners.size(), 1u);
+    EXPECT_EQ(c.listeners[0].address, k.address);
+    EXPECT_EQ(c.listeners[0].host, k.host);
+    EXPECT_EQ(c.listeners[0].port, k.port);
+  }
+}
+
+TEST(ConfigTest, InlineListenerTables) {
+  const Config c =
+      parse_config("listener = [{kind = \"submission\", address = \"127.0.0.1:587\"}]\n", "t.toml");
+  ASSERT_EQ(c.listeners.size(), 1u);
+  EXPECT_EQ(c.listeners[0].kind, ListenerKind::kSubmission);
+}
+
+struct ErrorCase {
+  std::string toml;
+  const char* want;  // the whole message
+};
+
+// Every error names the file, the line and column, and the key.
+TEST(ConfigTest, ErrorsNameFileLineAndKey) {
+  const std::string L = kListener;
+  const ErrorCase cases[] = {
+      // Unknown keys, at every level.
+      {"hostnme = \"x\"\n", "t.toml:1:1: key 'hostnme': unknown key"},
+      {"\n[limits]\nmax_recipient = 5\n", "t.toml:3:1: key 'limits.max_recipient': unknown key"},
+      {"[tls]\ncert = \"a\"\n", "t.toml:2:1: key 'tls.cert': unknown key"},
+      {"[[listener]]\nkind = \"smtp\"\naddress = \":25\"\nport = 25\n",
+       "t.toml:4:1: key 'listener[0].port': unknown key"},
+      {"[limit]\n", "t.toml:1:2: key 'limit': unknown key"},
+      // Wrong types.
+      {"hostname = 5\n", "t.toml:1:12: key 'hostname': must be a string, not an integer"},
+      {"data_dir = [\"a\"]\n", "t.toml:1:12: key 'data_dir': must be a string, not an array"},
+      {"domains = \"example.org\"\n",
+       "t.toml:1:11: key 'domains': must be an array of strings, not a string"},
+      {"domains = [\"a.org\", 7]\n",
+       "t.toml:1:21: key 'domains': must be a string, not an integer"},
+      {"accept_any_local_part = 1\n",
+       "t.toml:1:25: key 'accept_any_local_part': must be a boolean (true or false), not an "
+       "integer"},
+      {"vrfy = \"yes\"\n",
+       "t.toml:1:8: key 'vrfy': must be a boolean (true or false), not a string"},
+      {"trusted_networks = \"10.0.0.0/8\"\n",
+       "t.toml:1:20: key 'trusted_networks': must be an array of strings, not a string"},
+      {"bare_newline = false\n",
+       "t.toml:1:16: key 'bare_newline': must be a string, not a boolean"},
+      {"limits = 5\n", "t.toml:1:10: key 'limits': must be a table, not an integer"},
+      {"tls = \"x\"\n", "t.toml:1:7: key 'tls': must be a table, not a string"},
+      {"listener = 5\n",
+       "t.toml:1:12: key 'listener': must be an array of tables ([[listener]]), not an integer"},
+      {"[listener]\nkind = \"smtp\"\n",
+       "t.toml:1:1: key 'listener': must be an array of tables ([[listener]]), not a table"},
+      {"[limits]\nmax_recipients = 1.5\n",
+       "t.toml:2:18: key 'limits.max_recipients': must be a positive integer, not a float"},
+      {"[limits]\nmax_message_size = true\n",
+       "t.toml:2:20: key 'limits.max_message_size': must be an integer (octets) or a string "
+       "such as \"50M\", not a boolean"},
+      {"[limits]\ncommand_timeout = 1.5\n",
+       "t.toml:2:19: key 'limits.command_timeout': must be an integer (seconds) or a string "
+       "such as \"5m\", not a float"},
+      // Bad values.
+      {"hostname = \"mail_host\"\n",
+       "t.toml:1:12: key 'hostname': 'mail_host' is not a valid host name (letters, digits, "
+       "hyphens, dot-separated)"},
+      {"data_dir = \"\"\n", "t.toml:1:12: key 'data_dir': must not be empty"},
+      {"domains = [\"ok.org\",\n  \"-bad.org\"]\n",
+       "t.toml:2:3: key 'domains': '-bad.org' is not a valid domain name"},
+      {"domains = [\"a..b\"]\n", "t.toml:1:12: key 'domains': 'a..b' is not a valid domain name"},
+      {"trusted_networks = [\"10.0.0.0/33\"]\n",
+       "t.toml:1:21: key 'trusted_networks': '10.0.0.0/33' is not an address or network such "
+       "as \"192.0.2.0/24\" or \"2001:db8::/32\""},
+      {"bare_newline = \"lf\"\n",
+       "t.toml:1:16: key 'bare_newline': 'lf' is not allowed; use \"reject\" or \"normalize\""},
+      {"[limits]\nmax_recipients = 0\n",
+       "t.toml:2:18: key 'limits.max_recipients': must be a positive integer"},
+      {"[limits]\nmax_recipients = -3\n",
+       "t.toml:2:18: key 'limits.max_recipients': must be a positive integer"},
+      {"[limits]\nmax_connections = 0\n",
+       "t.toml:2:19: key 'limits.max_connections': must be a positive integer"},
+      {"[limits]\nmax_connections_per_ip = 0\n",
+       "t.toml:2:26: key 'limits.max_connections_per_ip': must be a positive integer"},
+      {"[limits]\nmax_errors = 0\n",
+       "t.toml:2:14: key 'limits.max_errors': must be a positive integer"},
+      {"[limits]\nmax_message_size = 0\n",
+       "t.toml:2:20: key 'limits.max_message_size': must be a positive size in octets"},
+      {"[limits]\nmax_message_size = \"50X\"\n",
+       "t.toml:2:20: key 'limits.max_message_size': must be a positive size in octets such as "
+       "10485760 or \"10M\" (units B, K, M, G; multiples of 1024)"},
+      {"[limits]\nmax_message_size = \"99999999999999G\"\n",
+       "t.toml:2:20: key 'limits.max_message_size': is too large"},
+      {"[limits]\ncommand_timeout = 0\n",
+       "t.toml:2:19: key 'limits.command_timeout': must be from 1 to 86400 seconds"},
+      {"[limits]\ncommand_timeout = 86401\n",
+       "t.toml:2:19: key 'limits.command_timeout': must be from 1 to 86400 seconds"},
+      {"[limits]\ndata_timeout = \"0s\"\n",
+       "t.toml:2:16: key 'limits.data_timeout': must be longer than 0 seconds"},
+      {"[limits]\ndata_timeout = \"2d\"\n",
+       "t.toml:2:16: key 'limits.data_timeout': must be at most 1 day (\"1d\")"},
+      {"[limits]\ndata_timeout = \"5y\"\n",
+       "t.toml:2:16: key 'limits.data_timeout': must be a duration such as 30 (seconds), "
+       "\"30s\", \"5m\", \"1h30m\" (units s, m, h, d)"},
+      {"[limits]\ndata_timeout = \"1m30\"\n",
+       "t.toml:2:16: key 'limits.data_timeout': must be a duration such as 30 (seconds), "
+       "\"30s\", \"5m\", \"1h30m\" (units s, m, h, d)"},
+      {"[limits]\nshutdown_grace = -1\n",
+       "t.toml:2:18: key 'limits.shutdown_grace': must be from 0 to 86400 seconds"},
+      // TLS: both or neither.
+      {"[tls]\ncertificate = \"c.pem\"\n",
+       "t.toml:2:1: key 'tls.private_key': is required when tls.certificate is set (set both, "
+       "or neither for a self-signed certificate)"},
+      {"[tls]\nprivate_key = \"k.pem\"\n",
+       "t.toml:2:1: key 'tls.certificate': is required when tls.private_key is set (set both, "
+       "or neither for a self-signed certificate)"},
+      {"[tls]\ncertificate = \"\"\nprivate_key = \"k.pem\"\n",
+       "t.toml:2:15: key 'tls.certificate': must not be empty"},
+      // Listeners.
+      {"hostname = \"a.org\"\n",
+       "t.toml:1:1: key 'listener': at least one [[listener]] is required"},
+      {"[[listener]]\nkind = \"smpt\"\naddress = \":25\"\n",
+       "t.toml:2:8: key 'listener[0].kind': 'smpt' is not a listener kind; use \"smtp\", "
+       "\"submission\" or \"submissions\""},
+      {"[[listener]]\naddress = \":25\"\n",
+       "t.toml:1:1: key 'listener[0].kind': is required (\"smtp\", \"submission\" or "
+       "\"submissions\")"},
+      {L + "\n[[listener]]\nkind = \"smtp\"\n",
+       "t.toml:5:1: key 'listener[1].address': is required (e.g. \"127.0.0.1:2525\")"},
+      {"[[listener]]\nkind = \"smtp\"\naddress = \"::1:25\"\n",
+       "t.toml:3:11: key 'listener[0].address': has an IPv6 address without brackets; write it "
+       "as \"[::1]:25\""},
+      {"[[listener]]\nkind = \"smtp\"\naddress = \"[::1:25\"\n",
+       "t.toml:3:11: key 'listener[0].address': has an unterminated IPv6 bracket; write it as "
+       "\"[::1]:25\""},
+      {"[[listener]]\nkind = \"smtp\"\naddress = \"[::g]:25\"\n",
+       "t.toml:3:11: key 'listener[0].address': has an invalid IPv6 address '::g'"},
+      {"[[listener]]\nkind = \"smtp\"\naddress = \"127.0.0.1:0\"\n",
+       "t.toml:3:11: key 'listener[0].address': has an invalid port '0': it must be a number "
+       "from 1 to 65535"},
+      {"[[listener]]\nkind = \"smtp\"\naddress = \"127.0.0.1:65536\"\n",
+       "t.toml:3:11: key 'listener[0].address': has an invalid port '65536': it must be a "
+       "number from 1 to 65535"},
+      {"[[listener]]\nkind = \"smtp\"\naddress = \"127.0.0.1:2x5\"\n",
+       "t.toml:3:11: key 'listener[0].address': has an invalid port '2x5': it must be a number "
+       "from 1 to 65535"},
+      {"[[listener]]\nkind = \"smtp\"\naddress = \"127.0.0.1\"\n",
+       "t.toml:3:11: key 'listener[0].address': must be \"host:port\", e.g. \"127.0.0.1:25\", "
+       "\"[::1]:25\" or \":25\" (all addresses)"},
+      {"[[listener]]\nkind = \"smtp\"\naddress = \"localhost:25\"\n",
+       "t.toml:3:11: key 'listener[0].address': has an invalid host 'localhost': it must be an "
+       "IP address (IPv6 in brackets) or empty for all addresses"},
+      {L + "[[listener]]\nkind = \"submission\"\naddress = \":25\"\n",
+       "t.toml:6:11: key 'listener[1].address': ':25' is used by an earlier listener"},
+  };
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.toml);
+    // Errors not about listeners must not depend on one being absent.
+    std::string text = k.toml;
+    if (text.find("listener") == std::string::npos &&
+        text.find("hostname = \"a.org\"") == std::string::npos) {
+      text += L;
+    }
+    EXPECT_EQ(ErrorOf(text), k.want);
+  }
+}
+
+TEST(ConfigTest, SyntaxErrorNamesFileLineAndColumn) {
+  const std::string e = ErrorOf("vrfy = true\nhostname = \n");
+  EXPECT_EQ(e.rfind("t.toml:2:", 0), 0u) << e;
+  EXPECT_NE(e.find("TOML syntax error"), std::string::npos) << e;
+  const std::string dup = ErrorOf("vrfy = true\nvrfy = false\n");
+  EXPECT_EQ(dup.rfind("t.toml:2:", 0), 0u) << dup;
+}
+
+class ConfigFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/tern-config-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string Write(const std::string& name, const std::string& text) {
+    const std::string path = dir_ + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+  std::string dir_;
+};
+
+TEST_F(ConfigFileTest, LoadsAFile) {
+  const std::string path = Write("tern.toml", std::string("vrfy = true\n") + kListener);
+  const Config c = load_config(path);
+  EXPECT_EQ(c.source, path);
+  EXPECT_TRUE(c.vrfy);
+}
+
+TEST_F(ConfigFileTest, ErrorsNameTheFilePath) {
+  const std::string path = Write("bad.toml", std::string("\n\nvrfy = 3\n") + kListener);
+  try {
+    load_config(path);
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              path + ":3:8: key 'vrfy': must be a boolean (true or false), not an integer");
+  }
+}
+
+TEST_F(ConfigFileTest, MissingFile) {
+  const std::string path = dir_ + "/absent.toml";
+  try {
+    load_config(path);
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), path + ": cannot open: No such file or directory");
+  }
+}
+
+// The example must stay loadable and document the real defaults.
+TEST(ConfigTest, ExampleFileHasTheDefaults) {
+  const auto path = std::filesystem::path(__FILE__).parent_path() / "../../examples/tern.toml";
+  const Config c = load_config(path.string());
+  const Config d = default_config();
+  const Limits l;
+  EXPECT_EQ(c.data_dir, d.data_dir);
+  EXPECT_EQ(c.domains, d.domains);
+  EXPECT_FALSE(c.accept_any_local_part);  // a file's default; the embedded one says true
+  ASSERT_EQ(c.listeners.size(), d.listeners.size());
+  for (size_t i = 0; i < c.listeners.size(); ++i) {
+    EXPECT_EQ(c.listeners[i].kind, d.listeners[i].kind);
+    EXPECT_EQ(c.listeners[i].address, d.listeners[i].address);
+  }
+  EXPECT_EQ(c.tls_certificate, "");
+  EXPECT_EQ(c.trusted_networks, d.trusted_networks);
+  EXPECT_EQ(c.bare_newline, d.bare_newline);
+  EXPECT_EQ(c.vrfy, d.vrfy);
+  EXPECT_EQ(c.limits.max_message_size, l.max_message_size);
+  EXPECT_EQ(c.limits.max_recipients, l.max_recipients);
+  EXPECT_EQ(c.limits.max_connections, l.max_connections);
+  EXPECT_EQ(c.limits.max_connections_per_ip, l.max_connections_per_ip);
+  EXPECT_EQ(c.limits.max_errors, l.max_errors);
+  EXPECT_EQ(c.limits.command_timeout, l.command_timeout);
+  EXPECT_EQ(c.limits.data_timeout, l.data_timeout);
+  EXPECT_EQ(c.limits.shutdown_grace, l.shutdown_grace);
+}
+
+TEST(ConfigTest, LocalDomainsAreCaseInsensitive) {
+  const Config c = Parse("domains = [\"Example.org\", \"example.net\"]\n");
+  EXPECT_TRUE(is_local_domain(c, "example.org"));
+  EXPECT_TRUE(is_local_domain(c, "EXAMPLE.NET"));
+  EXPECT_FALSE(is_local_domain(c, "example.com"));
+  EXPECT_FALSE(is_local_domain(c, "org"));
+  EXPECT_FALSE(is_local_domain(c, ""));
+}
+
+TEST(ConfigTest, ListenerKindNames) {
+  EXPECT_STREQ(listener_kind_name(ListenerKind::kSmtp), "smtp");
+  EXPECT_STREQ(listener_kind_name(ListenerKind::kSubmission), "submission");
+  EXPECT_STREQ(listener_kind_name(ListenerKind::kSubmissions), "submissions");
+}
+
+TEST(ConfigTest, DomainNames) {
+  for (const char* ok :
+       {"localhost", "example.org", "a-b.c0", "xn--bcher-kva.example", "A.B", "1.2.3.4"}) {
+    EXPECT_TRUE(is_valid_domain(ok)) << ok;
+  }
+  const std::string label63(63, 'a');
+  EXPECT_TRUE(is_valid_domain(label63 + ".org"));
+  EXPECT_FALSE(is_valid_domain(label63 + "a.org"));
+  for (const char* bad :
+       {"", ".", "a.", ".a", "a..b", "-a.org", "a-.org", "a_b.org", "a b", "bücher.example"}) {
+    EXPECT_FALSE(is_valid_domain(bad)) << bad;
+  }
+  std::string long_name;
+  while (long_name.size() < 254) long_name += "abcdefgh.";
+  long_name.resize(254);
+  if (long_name.back() == '.') long_name.back() = 'a';
+  EXPECT_FALSE(is_valid_domain(long_name));
+}
+
+}  // namespace
+}  // namespace tern
