@@ -1,7 +1,7 @@
 // Mail addresses as SMTP carries them: RFC 5321 4.1.2 Mailbox, with the
 // RFC 6531 (SMTPUTF8) extension of local parts and domains to UTF-8.
 //
-// Value type; thread-compatible.
+// Value type; thread-compatible. Parsing does no I/O and no DNS.
 #pragma once
 
 #include <optional>
@@ -16,13 +16,18 @@ struct Address {
 
   // The null reverse-path "<>" has both parts empty.
   bool is_null() const { return local.empty() && domain.empty(); }
-  // "local@domain", or "" for the null path.
+  // "local@domain", or "" for the null path, or just the local part when
+  // there is no domain (the special recipient "<Postmaster>").
   std::string str() const;
   // True if local or domain holds a non-ASCII octet (needs SMTPUTF8).
   bool needs_utf8() const;
   // Domain lower-cased (ASCII only; UTF-8 octets are kept).
   std::string domain_lower() const;
-  // Local part lower-cased with any "+tag" removed: "User+x" -> "user".
+  // Local part lower-cased (ASCII only) with any "+tag" removed:
+  // "User+x" -> "user". A quoted local part is unquoted first, since all
+  // quoted forms are equivalent (RFC 5321 4.1.2): "\"User+x\"" -> "user".
+  // A "+" in the first position does not start a tag. May return "" (for
+  // the quoted local part "\"\"").
   std::string local_base() const;
 
   friend bool operator==(const Address&, const Address&) = default;
@@ -30,8 +35,12 @@ struct Address {
 
 // Parses a Mailbox "local@domain" (no angle brackets). Accepts dot-string and
 // quoted-string local parts, domain names and address literals ([IPv4],
-// [IPv6:...]). With allow_utf8, UTF-8 sequences are accepted in both parts
-// (RFC 6531 3.3); invalid UTF-8 is always refused.
+// [IPv6:...]; other tagged literals are refused, as none is registered).
+// With allow_utf8, UTF-8 sequences are accepted in both parts
+// (RFC 6531 3.3); invalid UTF-8 (overlong forms, surrogates, code points
+// above U+10FFFF, truncated sequences) is always refused.
+// Limits (RFC 5321 4.5.3.1): local part <= 64 octets as received (quotes
+// included), domain <= 255 octets, each ASCII DNS label <= 63 octets.
 // Returns nullopt on any syntax error.
 std::optional<Address> parse_mailbox(std::string_view s, bool allow_utf8);
 
@@ -40,6 +49,8 @@ std::optional<Address> parse_mailbox(std::string_view s, bool allow_utf8);
 // (RFC 5321 4.1.2, appendix C). With allow_null, "<>" gives the null address.
 // The special recipient "<Postmaster>" (no domain, any case) is accepted when
 // allow_postmaster is set and comes back as local="Postmaster", domain="".
+// The whole path, brackets and route included, must be <= 256 octets
+// (RFC 5321 4.5.3.1.3). No spaces are allowed anywhere outside quotes.
 std::optional<Address> parse_path(std::string_view s, bool allow_null, bool allow_postmaster,
                                   bool allow_utf8);
 

@@ -4,7 +4,6 @@
 
 #include <filesystem>
 
-#include "core/cidr.h"
 #include "server/connection.h"
 #include "net/awaitable.h"
 #include "server/log.h"
@@ -39,6 +38,7 @@ Server::Server(Config config, std::string config_path)
     throw std::runtime_error("queue " + config.data_dir + "/queue: " + s.message());
   if (Status s = directory_.load(); !s.ok()) throw std::runtime_error(s.message());
   tls_ = make_server_tls_context(config);
+  set_trusted(config);
   for (const ListenerConfig& l : config.listeners) {
     asio::ip::tcp::acceptor acc(io_);
     asio::ip::tcp::endpoint ep;
@@ -126,6 +126,7 @@ void Server::reload() {
     if (fresh->listeners.size() != listeners_.size())
       log_warn("SIGHUP: listener changes need a restart");
     tls_ = std::move(ctx);
+    set_trusted(*fresh);
     directory_.set_config(std::move(fresh));
     if (Status s = directory_.load(); !s.ok()) log_warn("SIGHUP: {}", s.message());
     log_info("SIGHUP: configuration reloaded");
@@ -167,11 +168,16 @@ std::optional<Reply> Server::admit(const std::string& ip) {
   return std::nullopt;
 }
 
+void Server::set_trusted(const Config& config) {
+  trusted_.clear();
+  for (const auto& net : config.trusted_networks)
+    if (auto c = Cidr::parse(net)) trusted_.push_back(*c);  // validated at load
+}
+
 bool Server::trusted(const std::string& ip) const {
   if (is_loopback_ip(ip)) return true;
-  for (const auto& net : directory_.config()->trusted_networks) {
-    if (auto c = Cidr::parse(net); c && c->contains(ip)) return true;
-  }
+  for (const Cidr& c : trusted_)
+    if (c.contains(ip)) return true;
   return false;
 }
 

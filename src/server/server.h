@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "config/config.h"
+#include "core/cidr.h"
 #include "queue/fs_store.h"
 #include "server/delivery_worker.h"
 #include "server/directory.h"
@@ -61,6 +62,7 @@ class Server {
   void reload();
   void begin_shutdown();
   bool trusted(const std::string& ip) const;
+  void set_trusted(const Config& config);
 
   std::string config_path_;
   asio::io_context io_{1};
@@ -71,6 +73,7 @@ class Server {
   std::shared_ptr<asio::ssl::context> tls_;
   std::vector<asio::ip::tcp::acceptor> acceptors_;  // not resized after construction
   std::vector<ListenerConfig> listeners_;
+  std::vector<Cidr> trusted_;  // config.trusted_networks, parsed
   std::map<Connection*, std::string> connections_;
   std::unordered_map<std::string, size_t> per_ip_;
   struct AuthFailures {
