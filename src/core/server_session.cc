@@ -20,6 +20,8 @@ constexpr size_t kMaxCommandLine = 512 + 26 + 10 + 500 + 500;
 constexpr size_t kMaxAuthLine = 12288;
 // RFC 5321 4.5.3.1.6: text lines up to 1000 octets including CRLF.
 constexpr size_t kMaxTextLine = 1000;
+// RCPTs over max_recipients that are not counted as errors, per transaction.
+constexpr size_t kMaxOvershoot = 1000;
 // Message data is handed out in pieces of about this size.
 constexpr size_t kDataChunk = 64 * 1024;
 
@@ -109,10 +111,10 @@ void ServerSession::set_pending(Action::Kind kind) {
     state_ = State::kWaiting;  // until tls_started/auth_checked/message_stored
 }
 
-void ServerSession::reply(Reply r) {
+void ServerSession::reply(Reply r, bool counts) {
   out_ += r.wire();
   // Every 4xx/5xx counts against the client (Postfix smtpd_hard_error_limit).
-  if (r.code >= 400 && r.code != 421 && state_ != State::kClosed) {
+  if (counts && r.code >= 400 && r.code != 421 && state_ != State::kClosed) {
     if (++errors_ >= options_.max_errors)
       close_after(Reply(421, "4.7.0", options_.hostname + " Too many errors, closing connection"));
   }
@@ -304,9 +306,11 @@ void ServerSession::cmd_rcpt(std::string_view arg) {
   auto parsed = parse_rcpt_args(arg.substr(3), mail_.smtputf8);
   if (auto* err = std::get_if<Reply>(&parsed)) return reply(std::move(*err));
   RcptArgs args = std::get<RcptArgs>(std::move(parsed));
-  // RFC 5321 4.5.3.1.10: too many recipients is 452, not 5xx.
+  // RFC 5321 4.5.3.1.10: too many recipients is 452, not 5xx: the client
+  // sends the rest later. Not an error, up to a bound (as Postfix's
+  // smtpd_recipient_overshoot_limit), so a long list does not end the session.
   if (rcpts_.size() >= options_.max_recipients)
-    return reply(452, "4.5.3", "Too many recipients");
+    return reply(Reply(452, "4.5.3", "Too many recipients"), ++rcpt_overshoot_ > kMaxOvershoot);
   ++rcpt_attempts_;
   std::string who = args.to.domain.empty() ? args.to.local : args.to.str();
   switch (env_->check_rcpt(args.to, auth_user_)) {
@@ -587,6 +591,7 @@ void ServerSession::reset_transaction() {
   mail_ = MailArgs{};
   rcpts_.clear();
   rcpt_attempts_ = 0;
+  rcpt_overshoot_ = 0;
   data_.reset();
   bdat_remaining_ = 0;
   bdat_size_ = 0;

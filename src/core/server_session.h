@@ -165,7 +165,8 @@ class ServerSession {
 
   void begin_message();
   void reset_transaction();
-  void reply(Reply r);
+  // Queues a reply; a 4xx/5xx counts against max_errors unless !counts.
+  void reply(Reply r, bool counts = true);
   void reply(int code, const char* esc, std::string text) { reply(Reply(code, esc, std::move(text))); }
   void close_after(Reply r);
   void set_pending(Action::Kind kind);
@@ -191,6 +192,7 @@ class ServerSession {
   MailArgs mail_;
   std::vector<RcptArgs> rcpts_;
   size_t rcpt_attempts_ = 0;
+  size_t rcpt_overshoot_ = 0;      // RCPTs refused with 452 for the recipient limit
   Envelope env_out_;
   bool message_open_ = false;      // kMessageBegin was handed out
   std::optional<DataReader> data_;

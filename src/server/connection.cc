@@ -66,9 +66,10 @@ std::string Connection::new_queue_id() { return tern::new_queue_id(); }
 int64_t Connection::now() { return static_cast<int64_t>(std::time(nullptr)); }
 
 void Connection::drain() {
+  bool idle = session_.awaiting_command();  // set_draining() closes an idle session
   session_.set_draining();
-  // An idle session is blocked in a read: wake it so it can say 421.
-  if (reading_ && session_.awaiting_command()) stream_.cancel();
+  // An idle session is blocked in a read: wake it so its 421 goes out.
+  if (reading_ && idle) stream_.cancel();
 }
 
 void Connection::force_close() {

@@ -340,6 +340,25 @@ TEST(ServerSession, TooManyRecipientsIs452) {
   EXPECT_EQ(codes(d.send("RCPT TO:<bob@local.test>\r\n")), V{"452 4.5.3"});
 }
 
+TEST(ServerSession, RecipientOvershootIsNotAnError) {
+  // RFC 5321 4.5.3.1.10: 452 means "send the rest later", so a 130-recipient
+  // list must not trip max_errors (20) and lose the 100 accepted ones.
+  Driver d;
+  d.start();
+  d.ehlo();
+  d.send("MAIL FROM:<a@b.test>\r\n");
+  std::string in;
+  for (int i = 0; i < 130; ++i) in += "RCPT TO:<bob@local.test>\r\n";
+  V c = codes(d.send(in + "DATA\r\nx\r\n.\r\n"));
+  ASSERT_EQ(c.size(), 132u);
+  EXPECT_EQ(c[99], "250 2.1.5");
+  EXPECT_EQ(c[100], "452 4.5.3");
+  EXPECT_EQ(c[129], "452 4.5.3");
+  EXPECT_EQ(c[130], "354");
+  EXPECT_EQ(c[131], "250 2.0.0");
+  EXPECT_FALSE(d.closed);
+}
+
 TEST(ServerSession, HundredRecipientsByDefault) {
   Driver d;
   d.start();
