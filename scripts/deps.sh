@@ -7,7 +7,7 @@ what=${1:-build}
 
 pkgs=(g++ cmake ninja-build pkg-config libasio-dev libssl-dev libsodium-dev
       libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev
-      libunbound-dev openssl ca-certificates)
+      libunbound-dev openssl ca-certificates clang-format)
 if [ "$what" = test ]; then
   pkgs+=(python3 swaks msmtp curl dovecot-imapd procps iproute2)
 fi

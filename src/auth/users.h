@@ -43,9 +43,9 @@ class UserDb {
   // on error nothing changed. Permanent errors: invalid input, user exists
   // (add) or is absent (set_password, remove); Transient: I/O.
   // REQUIRES: the directory of the file exists.
-  Status add(const std::string& address, const std::string& password);     // error if exists
+  Status add(const std::string& address, const std::string& password);           // error if exists
   Status set_password(const std::string& address, const std::string& password);  // error if absent
-  Status remove(const std::string& address);                               // error if absent
+  Status remove(const std::string& address);                                     // error if absent
 
  private:
   Status save(const std::map<std::string, std::string>& users);

@@ -25,13 +25,14 @@ struct ListenerConfig {
 
 struct Limits {
   uint64_t max_message_size = 50u * 1024 * 1024;  // octets, advertised in SIZE
-  size_t max_recipients = 100;        // per message; RFC 5321 4.5.3.1.8 wants >= 100
-  size_t max_connections = 10000;     // total
-  size_t max_connections_per_ip = 20; // loopback and trusted_networks exempt
-  size_t max_errors = 20;             // then 421 4.7.0 and close
-  std::chrono::seconds command_timeout{300};  // RFC 5321 4.5.3.2.7: 5 minutes
-  std::chrono::seconds data_timeout{600};     // between data blocks; 4.5.3.2.6 asks >= 10 min on the client side
-  std::chrono::seconds shutdown_grace{30};    // SIGTERM: time for transactions in flight
+  size_t max_recipients = 100;                    // per message; RFC 5321 4.5.3.1.8 wants >= 100
+  size_t max_connections = 10000;                 // total
+  size_t max_connections_per_ip = 20;             // loopback and trusted_networks exempt
+  size_t max_errors = 20;                         // then 421 4.7.0 and close
+  std::chrono::seconds command_timeout{300};      // RFC 5321 4.5.3.2.7: 5 minutes
+  std::chrono::seconds data_timeout{
+      600};  // between data blocks; 4.5.3.2.6 asks >= 10 min on the client side
+  std::chrono::seconds shutdown_grace{30};  // SIGTERM: time for transactions in flight
 };
 
 struct Config {

@@ -10,12 +10,12 @@ namespace {
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 constexpr std::array<std::pair<std::string_view, Verb>, 19> kVerbs{{
-    {"helo", Verb::kHelo}, {"ehlo", Verb::kEhlo}, {"mail", Verb::kMail},
-    {"rcpt", Verb::kRcpt}, {"data", Verb::kData}, {"bdat", Verb::kBdat},
-    {"rset", Verb::kRset}, {"noop", Verb::kNoop}, {"quit", Verb::kQuit},
-    {"vrfy", Verb::kVrfy}, {"expn", Verb::kExpn}, {"help", Verb::kHelp},
-    {"starttls", Verb::kStartTls}, {"auth", Verb::kAuth}, {"etrn", Verb::kEtrn},
-    {"turn", Verb::kObsolete}, {"saml", Verb::kObsolete}, {"send", Verb::kObsolete},
+    {"helo", Verb::kHelo},         {"ehlo", Verb::kEhlo},     {"mail", Verb::kMail},
+    {"rcpt", Verb::kRcpt},         {"data", Verb::kData},     {"bdat", Verb::kBdat},
+    {"rset", Verb::kRset},         {"noop", Verb::kNoop},     {"quit", Verb::kQuit},
+    {"vrfy", Verb::kVrfy},         {"expn", Verb::kExpn},     {"help", Verb::kHelp},
+    {"starttls", Verb::kStartTls}, {"auth", Verb::kAuth},     {"etrn", Verb::kEtrn},
+    {"turn", Verb::kObsolete},     {"saml", Verb::kObsolete}, {"send", Verb::kObsolete},
     {"soml", Verb::kObsolete},
 }};
 

@@ -7,8 +7,21 @@
 namespace tern {
 
 enum class Verb {
-  kHelo, kEhlo, kMail, kRcpt, kData, kBdat, kRset, kNoop, kQuit, kVrfy, kExpn, kHelp,
-  kStartTls, kAuth, kEtrn,
+  kHelo,
+  kEhlo,
+  kMail,
+  kRcpt,
+  kData,
+  kBdat,
+  kRset,
+  kNoop,
+  kQuit,
+  kVrfy,
+  kExpn,
+  kHelp,
+  kStartTls,
+  kAuth,
+  kEtrn,
   kObsolete,  // TURN, SAML, SEND, SOML: recognised, never implemented (502 5.5.1)
   kUnknown,
 };

@@ -17,9 +17,9 @@ struct Envelope {
   std::vector<RcptArgs> rcpts;
   std::string client_ip;  // textual, no brackets
   std::string helo;
-  std::string auth_user;     // empty if not authenticated
-  std::string listener;      // "smtp", "submission", "submissions"
-  int64_t received_at = 0;   // unix seconds
+  std::string auth_user;    // empty if not authenticated
+  std::string listener;     // "smtp", "submission", "submissions"
+  int64_t received_at = 0;  // unix seconds
 };
 
 }  // namespace tern

@@ -11,9 +11,12 @@ namespace {
 std::string sanitize(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {
-    if (c > 0x20 && c < 0x7f && c != '(' && c != ')' && c != '\\' && c != ';') out += c;
-    else if (c >= 0x80) out += c;  // UTF-8 in an SMTPUTF8 trail (RFC 6532)
-    else out += '_';
+    if (c > 0x20 && c < 0x7f && c != '(' && c != ')' && c != '\\' && c != ';')
+      out += c;
+    else if (c >= 0x80)
+      out += c;  // UTF-8 in an SMTPUTF8 trail (RFC 6532)
+    else
+      out += '_';
   }
   return out.substr(0, 255);
 }
@@ -42,14 +45,17 @@ std::string build_received(const ReceivedInfo& info) {
     if (!info.tls_version.empty()) with += 'S';
     if (!info.auth_user.empty()) with += 'A';
   }
-  std::string h = "Received: from " + sanitize(info.helo.empty() ? "unknown" : info.helo) +
-                  " ([" + sanitize(info.client_ip) + "])\r\n";
+  std::string h = "Received: from " + sanitize(info.helo.empty() ? "unknown" : info.helo) + " ([" +
+                  sanitize(info.client_ip) + "])\r\n";
   h += "\tby " + sanitize(info.by) + " (tern) with " + with + " id " + info.id + "\r\n";
   if (!info.tls_version.empty())
-    h += "\t(version=" + sanitize(info.tls_version) + " cipher=" + sanitize(info.tls_cipher) + ")\r\n";
+    h += "\t(version=" + sanitize(info.tls_version) + " cipher=" + sanitize(info.tls_cipher) +
+         ")\r\n";
   if (!info.auth_user.empty()) h += "\t(authenticated user " + sanitize(info.auth_user) + ")\r\n";
-  if (!info.for_rcpt.empty()) h += "\tfor <" + sanitize(info.for_rcpt) + ">";
-  else h.resize(h.size() - 2);  // the date follows the last clause
+  if (!info.for_rcpt.empty())
+    h += "\tfor <" + sanitize(info.for_rcpt) + ">";
+  else
+    h.resize(h.size() - 2);  // the date follows the last clause
   h += "; " + rfc5322_date(info.time) + "\r\n";
   return h;
 }

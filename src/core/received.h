@@ -9,17 +9,17 @@
 namespace tern {
 
 struct ReceivedInfo {
-  std::string helo;        // what the client said in EHLO/HELO
-  std::string client_ip;   // "192.0.2.1" or "2001:db8::1"
-  std::string by;          // our host name
-  bool esmtp = true;       // EHLO (true) or HELO (false)
-  bool utf8 = false;       // SMTPUTF8 used for this message
-  std::string tls_version; // empty without TLS
+  std::string helo;         // what the client said in EHLO/HELO
+  std::string client_ip;    // "192.0.2.1" or "2001:db8::1"
+  std::string by;           // our host name
+  bool esmtp = true;        // EHLO (true) or HELO (false)
+  bool utf8 = false;        // SMTPUTF8 used for this message
+  std::string tls_version;  // empty without TLS
   std::string tls_cipher;
-  std::string auth_user;   // empty without AUTH
-  std::string id;          // queue id
-  std::string for_rcpt;    // set only when the message has one recipient
-  int64_t time = 0;        // unix seconds
+  std::string auth_user;  // empty without AUTH
+  std::string id;         // queue id
+  std::string for_rcpt;   // set only when the message has one recipient
+  int64_t time = 0;       // unix seconds
 };
 
 // The full header field, folded at clause boundaries, ending with CRLF.

@@ -77,7 +77,8 @@ ServerSession::Action ServerSession::next() {
     size_t before_body = body_.size();
     bool had_pending = pending_.has_value();
     process_input();
-    if (pending_.has_value() != had_pending || body_.size() != before_body || state_ == State::kClosed)
+    if (pending_.has_value() != had_pending || body_.size() != before_body ||
+        state_ == State::kClosed)
       continue;
     if (!out_.empty()) {
       sent_.swap(out_);
@@ -144,8 +145,8 @@ void ServerSession::set_draining() {
 }
 
 size_t ServerSession::line_limit() const {
-  bool auth = state_ == State::kAuthPlain || state_ == State::kAuthUser ||
-              state_ == State::kAuthPass;
+  bool auth =
+      state_ == State::kAuthPlain || state_ == State::kAuthUser || state_ == State::kAuthPass;
   return auth ? kMaxAuthLine : kMaxCommandLine;
 }
 
@@ -211,7 +212,8 @@ bool ServerSession::process_line(std::string_view line) {
     // RFC 5321 2.3.8: lines end with CRLF; a bare LF is how smuggling starts.
     return refuse("Syntax error: command line must end with <CR><LF>");
   }
-  if (line.find('\r') != std::string_view::npos) return refuse("Syntax error: bare <CR> in command");
+  if (line.find('\r') != std::string_view::npos)
+    return refuse("Syntax error: bare <CR> in command");
   if (line.find('\0') != std::string_view::npos) return refuse("Syntax error: NUL in command");
   if (auth_state)
     handle_auth_line(line);
@@ -227,12 +229,18 @@ void ServerSession::handle_command(std::string_view line) {
     return;
   }
   switch (cmd.verb) {
-    case Verb::kEhlo: return cmd_helo(cmd.arg, true);
-    case Verb::kHelo: return cmd_helo(cmd.arg, false);
-    case Verb::kMail: return cmd_mail(cmd.arg);
-    case Verb::kRcpt: return cmd_rcpt(cmd.arg);
-    case Verb::kData: return cmd_data(cmd.arg);
-    case Verb::kBdat: return cmd_bdat(cmd.arg);
+    case Verb::kEhlo:
+      return cmd_helo(cmd.arg, true);
+    case Verb::kHelo:
+      return cmd_helo(cmd.arg, false);
+    case Verb::kMail:
+      return cmd_mail(cmd.arg);
+    case Verb::kRcpt:
+      return cmd_rcpt(cmd.arg);
+    case Verb::kData:
+      return cmd_data(cmd.arg);
+    case Verb::kBdat:
+      return cmd_bdat(cmd.arg);
     case Verb::kRset:
       if (!cmd.arg.empty()) return reply(501, "5.5.4", "Syntax: RSET (no parameters)");
       reset_transaction();
@@ -242,17 +250,23 @@ void ServerSession::handle_command(std::string_view line) {
     case Verb::kQuit:
       if (!cmd.arg.empty()) return reply(501, "5.5.4", "Syntax: QUIT (no parameters)");
       return close_after(Reply(221, "2.0.0", options_.hostname + " Bye"));
-    case Verb::kVrfy: return cmd_vrfy(cmd.arg);
-    case Verb::kExpn: return reply(502, "5.5.1", "EXPN not supported");
+    case Verb::kVrfy:
+      return cmd_vrfy(cmd.arg);
+    case Verb::kExpn:
+      return reply(502, "5.5.1", "EXPN not supported");
     case Verb::kHelp:
       return reply(Reply(214, "2.0.0",
                          std::vector<std::string>{
                              "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP",
                              "STARTTLS AUTH; see RFC 5321", "End of HELP info"}));
-    case Verb::kStartTls: return cmd_starttls(cmd.arg);
-    case Verb::kAuth: return cmd_auth(cmd.arg);
-    case Verb::kEtrn: return reply(502, "5.5.1", "ETRN not supported");
-    case Verb::kObsolete: return reply(502, "5.5.1", "Command not implemented");
+    case Verb::kStartTls:
+      return cmd_starttls(cmd.arg);
+    case Verb::kAuth:
+      return cmd_auth(cmd.arg);
+    case Verb::kEtrn:
+      return reply(502, "5.5.1", "ETRN not supported");
+    case Verb::kObsolete:
+      return reply(502, "5.5.1", "Command not implemented");
     case Verb::kUnknown:
       if (line.empty()) return reply(500, "5.5.2", "Syntax error: empty command");
       return reply(500, "5.5.1", "Command unrecognized");
@@ -270,10 +284,10 @@ void ServerSession::cmd_helo(std::string_view arg, bool esmtp) {
   std::string greet = options_.hostname + " Hello " + helo_ + " [" + client_ip_ + "]";
   if (!esmtp) return reply(Reply(250, "", greet));
   // RFC 2034 3: EHLO replies carry no enhanced codes.
-  std::vector<std::string> lines{greet,           "PIPELINING",
-                                 "SIZE " + std::to_string(options_.max_message_size),
-                                 "8BITMIME",       "SMTPUTF8",
-                                 "ENHANCEDSTATUSCODES", "CHUNKING", "DSN"};
+  std::vector<std::string> lines{
+      greet,      "PIPELINING", "SIZE " + std::to_string(options_.max_message_size),
+      "8BITMIME", "SMTPUTF8",   "ENHANCEDSTATUSCODES",
+      "CHUNKING", "DSN"};
   if (options_.tls_available && !tls_) lines.push_back("STARTTLS");
   if (auth_offered()) lines.push_back("AUTH PLAIN LOGIN");
   lines.push_back("HELP");
@@ -384,11 +398,13 @@ void ServerSession::finish_message() {
   last_size_ = data_->size();
   std::optional<Reply> fail;
   if (data_->error() == DataReader::Error::kBareNewline)
-    fail = Reply(550, "5.5.2", "Message rejected: bare <CR> or <LF> in message data (RFC 5321 2.3.8)");
+    fail =
+        Reply(550, "5.5.2", "Message rejected: bare <CR> or <LF> in message data (RFC 5321 2.3.8)");
   else if (data_->too_big())
     fail = Reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
   else if (data_->line_too_long())
-    fail = Reply(554, "5.6.0", "Message rejected: text line longer than 1000 octets (RFC 5321 4.5.3.1.6)");
+    fail = Reply(554, "5.6.0",
+                 "Message rejected: text line longer than 1000 octets (RFC 5321 4.5.3.1.6)");
   data_.reset();
   if (fail) {
     last_result_ = fail->brief();
@@ -508,7 +524,8 @@ void ServerSession::tls_started(const SessionTls& tls) {
 }
 
 void ServerSession::cmd_auth(std::string_view arg) {
-  if (!options_.auth_enabled) return reply(503, "5.5.1", "Authentication not available on this port");
+  if (!options_.auth_enabled)
+    return reply(503, "5.5.1", "Authentication not available on this port");
   if (!tls_) return reply(530, "5.7.0", "Must issue a STARTTLS command first");
   if (helo_.empty()) return reply(503, "5.5.1", "Send EHLO first");
   if (!auth_user_.empty()) return reply(503, "5.5.1", "Already authenticated");

@@ -54,11 +54,11 @@ struct SessionOptions {
 };
 
 enum class RcptVerdict {
-  kLocal,         // a local mailbox or alias: accept
-  kRelay,         // not local, but this client may relay: accept
-  kUnknownUser,   // 550 5.1.1
-  kRelayDenied,   // 550 5.7.1
-  kTempFail,      // 451 4.3.0 (e.g. a lookup failed)
+  kLocal,        // a local mailbox or alias: accept
+  kRelay,        // not local, but this client may relay: accept
+  kUnknownUser,  // 550 5.1.1
+  kRelayDenied,  // 550 5.7.1
+  kTempFail,     // 451 4.3.0 (e.g. a lookup failed)
 };
 
 // What the session asks of the world; injected so tests need no I/O.
@@ -88,8 +88,15 @@ class ServerSession {
  public:
   struct Action {
     enum Kind {
-      kNeedInput, kSend, kStartTls, kCheckAuth, kMessageBegin, kMessageData, kMessageEnd,
-      kMessageAbort, kClose,
+      kNeedInput,
+      kSend,
+      kStartTls,
+      kCheckAuth,
+      kMessageBegin,
+      kMessageData,
+      kMessageEnd,
+      kMessageAbort,
+      kClose,
     };
     Kind kind;
     std::string_view data;  // kSend, kMessageData: valid until the next call
@@ -104,14 +111,14 @@ class ServerSession {
   Action next();
 
   void receive(std::string_view bytes);
-  void eof();                             // the client went away
+  void eof();  // the client went away
   void tls_started(const SessionTls& tls);
   void auth_checked(bool ok);
   // After kMessageEnd: Ok -> 250 with the queue id; else 451 (transient) or 554.
   void message_stored(const Status& status);
-  void timeout();          // 421 4.4.2 and close
-  void shutdown();         // 421 4.3.2 and close, now
-  void set_draining();     // 421 4.3.2 and close at the next idle point
+  void timeout();       // 421 4.4.2 and close
+  void shutdown();      // 421 4.3.2 and close, now
+  void set_draining();  // 421 4.3.2 and close at the next idle point
 
   // True while a transaction has begun (MAIL accepted) and not ended.
   bool in_transaction() const { return tx_active_; }
@@ -133,15 +140,15 @@ class ServerSession {
 
  private:
   enum class State {
-    kGreeting,    // start() not called yet
-    kCommand,     // reading command lines
-    kDiscardLine, // an overlong line: dropping octets up to its LF
-    kAuthPlain,   // waiting for the PLAIN response line
-    kAuthUser,    // LOGIN: waiting for the user name
-    kAuthPass,    // LOGIN: waiting for the password
-    kData,        // inside DATA
-    kBdat,        // inside a BDAT chunk
-    kWaiting,     // an asynchronous action is out (TLS, auth, store)
+    kGreeting,     // start() not called yet
+    kCommand,      // reading command lines
+    kDiscardLine,  // an overlong line: dropping octets up to its LF
+    kAuthPlain,    // waiting for the PLAIN response line
+    kAuthUser,     // LOGIN: waiting for the user name
+    kAuthPass,     // LOGIN: waiting for the password
+    kData,         // inside DATA
+    kBdat,         // inside a BDAT chunk
+    kWaiting,      // an asynchronous action is out (TLS, auth, store)
     kClosed,
   };
 
@@ -167,7 +174,9 @@ class ServerSession {
   void reset_transaction();
   // Queues a reply; a 4xx/5xx counts against max_errors unless !counts.
   void reply(Reply r, bool counts = true);
-  void reply(int code, const char* esc, std::string text) { reply(Reply(code, esc, std::move(text))); }
+  void reply(int code, const char* esc, std::string text) {
+    reply(Reply(code, esc, std::move(text)));
+  }
   void close_after(Reply r);
   void set_pending(Action::Kind kind);
   size_t line_limit() const;
@@ -192,14 +201,14 @@ class ServerSession {
   MailArgs mail_;
   std::vector<RcptArgs> rcpts_;
   size_t rcpt_attempts_ = 0;
-  size_t rcpt_overshoot_ = 0;      // RCPTs refused with 452 for the recipient limit
+  size_t rcpt_overshoot_ = 0;  // RCPTs refused with 452 for the recipient limit
   Envelope env_out_;
-  bool message_open_ = false;      // kMessageBegin was handed out
+  bool message_open_ = false;  // kMessageBegin was handed out
   std::optional<DataReader> data_;
   uint64_t bdat_remaining_ = 0;
-  uint64_t bdat_size_ = 0;         // total of this transaction's chunks
+  uint64_t bdat_size_ = 0;  // total of this transaction's chunks
   bool bdat_last_ = false;
-  bool bdat_discard_ = false;      // this chunk is consumed without a transaction
+  bool bdat_discard_ = false;  // this chunk is consumed without a transaction
   bool bdat_used_ = false;
 
   AuthRequest auth_;
@@ -207,9 +216,9 @@ class ServerSession {
   // Buffers.
   std::string in_;
   size_t in_pos_ = 0;
-  std::string out_;       // replies not yet handed out
-  std::string sent_;      // the bytes of the last kSend
-  std::string body_;      // message data not yet handed out
+  std::string out_;   // replies not yet handed out
+  std::string sent_;  // the bytes of the last kSend
+  std::string body_;  // message data not yet handed out
   bool body_handed_ = false;
   std::optional<Action::Kind> pending_;
 

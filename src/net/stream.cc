@@ -28,8 +28,7 @@ asio::awaitable<size_t> SmtpStream::read_some(asio::mutable_buffer buf,
       if (!ec) co_return n;
       if (ec != asio::error::would_block && ec != asio::error::try_again) co_return 0;
       ec.clear();
-      auto res = co_await (socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                                              use_tuple) ||
+      auto res = co_await (socket_.async_wait(asio::ip::tcp::socket::wait_read, use_tuple) ||
                            timer_.async_wait(use_tuple));
       if (res.index() == 1) {
         ec = asio::error::timed_out;
@@ -41,8 +40,7 @@ asio::awaitable<size_t> SmtpStream::read_some(asio::mutable_buffer buf,
       }
       continue;
     }
-    auto res = co_await (tls_->async_read_some(buf, use_tuple) ||
-                         timer_.async_wait(use_tuple));
+    auto res = co_await (tls_->async_read_some(buf, use_tuple) || timer_.async_wait(use_tuple));
     if (res.index() == 1) {
       ec = asio::error::timed_out;
       co_return 0;
@@ -66,16 +64,19 @@ asio::awaitable<void> SmtpStream::write(std::string_view data,
     if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return;
     ec.clear();
     buf += n;
-    auto res = co_await (asio::async_write(socket_, buf, use_tuple) ||
-                         timer_.async_wait(use_tuple));
-    if (res.index() == 1) ec = asio::error::timed_out;
-    else ec = std::get<0>(std::get<0>(res));
+    auto res =
+        co_await (asio::async_write(socket_, buf, use_tuple) || timer_.async_wait(use_tuple));
+    if (res.index() == 1)
+      ec = asio::error::timed_out;
+    else
+      ec = std::get<0>(std::get<0>(res));
     co_return;
   }
-  auto res = co_await (asio::async_write(*tls_, buf, use_tuple) ||
-                       timer_.async_wait(use_tuple));
-  if (res.index() == 1) ec = asio::error::timed_out;
-  else ec = std::get<0>(std::get<0>(res));
+  auto res = co_await (asio::async_write(*tls_, buf, use_tuple) || timer_.async_wait(use_tuple));
+  if (res.index() == 1)
+    ec = asio::error::timed_out;
+  else
+    ec = std::get<0>(std::get<0>(res));
 }
 
 asio::awaitable<void> SmtpStream::handshake(std::shared_ptr<asio::ssl::context> ctx,
@@ -87,8 +88,10 @@ asio::awaitable<void> SmtpStream::handshake(std::shared_ptr<asio::ssl::context> 
   timer_.expires_after(timeout);
   auto res = co_await (tls_->async_handshake(asio::ssl::stream_base::server, use_tuple) ||
                        timer_.async_wait(use_tuple));
-  if (res.index() == 1) ec = asio::error::timed_out;
-  else ec = std::get<0>(std::get<0>(res));
+  if (res.index() == 1)
+    ec = asio::error::timed_out;
+  else
+    ec = std::get<0>(std::get<0>(res));
 }
 
 void SmtpStream::cancel() {

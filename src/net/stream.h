@@ -25,15 +25,15 @@ class SmtpStream {
 
   // Reads at least one octet into `buf`. Returns 0 with ec set on EOF,
   // error, timeout (asio::error::timed_out) or cancel().
-  asio::awaitable<size_t> read_some(asio::mutable_buffer buf, std::chrono::steady_clock::duration
-                                    timeout, std::error_code& ec);
+  asio::awaitable<size_t> read_some(asio::mutable_buffer buf,
+                                    std::chrono::steady_clock::duration timeout,
+                                    std::error_code& ec);
   // Writes all of `data` within `timeout`.
   asio::awaitable<void> write(std::string_view data, std::chrono::steady_clock::duration timeout,
                               std::error_code& ec);
   // Server-side TLS handshake within `timeout`; on success the stream is TLS.
   asio::awaitable<void> handshake(std::shared_ptr<asio::ssl::context> ctx,
-                                  std::chrono::steady_clock::duration timeout,
-                                  std::error_code& ec);
+                                  std::chrono::steady_clock::duration timeout, std::error_code& ec);
   // Aborts a pending read or write (used by shutdown).
   void cancel();
   void close();

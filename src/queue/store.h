@@ -34,8 +34,8 @@ class SpoolWriter {
 
 struct QueuedMessage {
   Envelope envelope;
-  std::vector<bool> done;  // per envelope.rcpts index: delivered or failed for good
-  std::string body_path;   // file to read the content from
+  std::vector<bool> done;    // per envelope.rcpts index: delivered or failed for good
+  std::string body_path;     // file to read the content from
   uint64_t body_offset = 0;  // content starts at this offset in body_path
 };
 

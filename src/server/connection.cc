@@ -99,15 +99,33 @@ asio::awaitable<void> Connection::run() {
     while (!done) {
       ServerSession::Action a = session_.next();
       switch (a.kind) {
-        case ServerSession::Action::kSend: co_await do_send(a.data); break;
-        case ServerSession::Action::kNeedInput: co_await do_read(); break;
-        case ServerSession::Action::kStartTls: co_await do_starttls(); break;
-        case ServerSession::Action::kCheckAuth: co_await do_auth(); break;
-        case ServerSession::Action::kMessageBegin: do_message_begin(); break;
-        case ServerSession::Action::kMessageData: do_message_data(a.data); break;
-        case ServerSession::Action::kMessageEnd: co_await do_message_end(); break;
-        case ServerSession::Action::kMessageAbort: do_message_abort(); break;
-        case ServerSession::Action::kClose: done = true; break;
+        case ServerSession::Action::kSend:
+          co_await do_send(a.data);
+          break;
+        case ServerSession::Action::kNeedInput:
+          co_await do_read();
+          break;
+        case ServerSession::Action::kStartTls:
+          co_await do_starttls();
+          break;
+        case ServerSession::Action::kCheckAuth:
+          co_await do_auth();
+          break;
+        case ServerSession::Action::kMessageBegin:
+          do_message_begin();
+          break;
+        case ServerSession::Action::kMessageData:
+          do_message_data(a.data);
+          break;
+        case ServerSession::Action::kMessageEnd:
+          co_await do_message_end();
+          break;
+        case ServerSession::Action::kMessageAbort:
+          do_message_abort();
+          break;
+        case ServerSession::Action::kClose:
+          done = true;
+          break;
       }
       if (closing_) done = true;
     }
@@ -120,8 +138,8 @@ asio::awaitable<void> Connection::run() {
   auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   log_info("disconnect client={} helo={} tls={} auth={} messages={} duration={:.3f}s", ip_,
            session_.helo().empty() ? "-" : session_.helo(), stream_.is_tls() ? "yes" : "no",
-           session_.auth_user().empty() ? "-" : session_.auth_user(),
-           session_.messages_accepted(), secs);
+           session_.auth_user().empty() ? "-" : session_.auth_user(), session_.messages_accepted(),
+           secs);
   server_.detach(this, ip_);
 }
 
@@ -137,8 +155,8 @@ asio::awaitable<void> Connection::do_send(std::string_view data) {
 // Whatever happens (data, EOF, timeout, shutdown) the session is told.
 asio::awaitable<void> Connection::do_read() {
   std::error_code ec;
-  auto timeout = session_.receiving_data() ? config_->limits.data_timeout
-                                           : config_->limits.command_timeout;
+  auto timeout =
+      session_.receiving_data() ? config_->limits.data_timeout : config_->limits.command_timeout;
   reading_ = true;
   size_t n = co_await stream_.read_some(asio::buffer(tl_read_buf), timeout, ec);
   reading_ = false;
@@ -230,8 +248,8 @@ void Connection::do_message_abort() {
   spool_.reset();
   spool_status_ = Status::Ok();
   if (!session_.last_message_result().empty() && !session_.closed())
-    log_info("message client={} rejected size={} result=\"{}\"", ip_,
-             session_.last_message_size(), session_.last_message_result());
+    log_info("message client={} rejected size={} result=\"{}\"", ip_, session_.last_message_size(),
+             session_.last_message_result());
 }
 
 }  // namespace tern

@@ -11,7 +11,9 @@ DeliveryWorker::DeliveryWorker(QueueStore* store, Directory* directory, std::str
 
 DeliveryWorker::~DeliveryWorker() { stop(); }
 
-void DeliveryWorker::start() { thread_ = std::thread([this] { run(); }); }
+void DeliveryWorker::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void DeliveryWorker::enqueue(std::string id) {
   {

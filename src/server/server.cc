@@ -4,8 +4,8 @@
 
 #include <filesystem>
 
-#include "server/connection.h"
 #include "net/awaitable.h"
+#include "server/connection.h"
 #include "server/log.h"
 #include "tls/tls.h"
 
@@ -93,8 +93,8 @@ asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor,
       continue;
     }
     auto conn = std::make_shared<Connection>(*this, std::move(socket), listener);
-    asio::co_spawn(io_, [conn]() -> asio::awaitable<void> { co_await conn->run(); },
-                   asio::detached);
+    asio::co_spawn(
+        io_, [conn]() -> asio::awaitable<void> { co_await conn->run(); }, asio::detached);
   }
 }
 

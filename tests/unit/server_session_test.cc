@@ -38,8 +38,12 @@ struct Driver {
     for (;;) {
       ServerSession::Action a = s.next();
       switch (a.kind) {
-        case ServerSession::Action::kSend: wire += a.data; ++sends; break;
-        case ServerSession::Action::kNeedInput: return;
+        case ServerSession::Action::kSend:
+          wire += a.data;
+          ++sends;
+          break;
+        case ServerSession::Action::kNeedInput:
+          return;
         case ServerSession::Action::kStartTls:
           ++tls_requests;
           s.tls_started({"TLSv1.3", "TLS_AES_128_GCM_SHA256"});
@@ -69,7 +73,9 @@ struct Driver {
           open = false;
           ++aborts;
           break;
-        case ServerSession::Action::kClose: closed = true; return;
+        case ServerSession::Action::kClose:
+          closed = true;
+          return;
       }
     }
   }
@@ -192,8 +198,12 @@ TEST(ServerSession, OneMessage) {
   EXPECT_EQ(d.send("Subject: hi\r\n\r\n..dot\r\nbody\r\n.\r\n"), "250 2.0.0 Ok: queued as Q1\r\n");
   ASSERT_EQ(d.messages.size(), 1u);
   const std::string& m = d.messages[0];
-  EXPECT_EQ(m.rfind("Received: from client.test ([192.0.2.7])\r\n\tby localhost (tern) with ESMTP id Q1\r\n"
-                    "\tfor <alice@local.test>; Mon, 23 Nov 2026 09:00:00 +0000\r\n", 0), 0u)
+  EXPECT_EQ(
+      m.rfind(
+          "Received: from client.test ([192.0.2.7])\r\n\tby localhost (tern) with ESMTP id Q1\r\n"
+          "\tfor <alice@local.test>; Mon, 23 Nov 2026 09:00:00 +0000\r\n",
+          0),
+      0u)
       << m;
   EXPECT_NE(m.find("\r\nSubject: hi\r\n\r\n.dot\r\nbody\r\n"), std::string::npos);
   EXPECT_EQ(m.substr(m.size() - 6), "body\r\n");
@@ -259,7 +269,8 @@ TEST(ServerSession, SimpleCommands) {
   std::string help = d.send("HELP\r\n");
   EXPECT_EQ(codes(help), V{"214 2.0.0"});
   EXPECT_NE(help.find("214-2.0.0 "), std::string::npos);
-  for (const char* c : {"TURN\r\n", "SAML FROM:<a@b>\r\n", "SEND FROM:<a@b>\r\n", "SOML FROM:<a@b>\r\n"})
+  for (const char* c :
+       {"TURN\r\n", "SAML FROM:<a@b>\r\n", "SEND FROM:<a@b>\r\n", "SOML FROM:<a@b>\r\n"})
     EXPECT_EQ(codes(d.send(c)), V{"502 5.5.1"}) << c;
   EXPECT_EQ(codes(d.send("FOO\r\n")), V{"500 5.5.1"});
   EXPECT_EQ(codes(d.send("\r\n")), V{"500 5.5.2"});
@@ -306,9 +317,10 @@ TEST(ServerSession, DsnParametersReachTheEnvelope) {
   Driver d;
   d.start();
   d.ehlo();
-  d.send("MAIL FROM:<a@b.test> RET=HDRS ENVID=abc+2Bdef AUTH=<>\r\n"
-         "RCPT TO:<alice@local.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;alice@local.test\r\n"
-         "DATA\r\nx\r\n.\r\n");
+  d.send(
+      "MAIL FROM:<a@b.test> RET=HDRS ENVID=abc+2Bdef AUTH=<>\r\n"
+      "RCPT TO:<alice@local.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;alice@local.test\r\n"
+      "DATA\r\nx\r\n.\r\n");
   ASSERT_EQ(d.envelopes.size(), 1u);
   const Envelope& e = d.envelopes[0];
   EXPECT_EQ(e.mail.ret, DsnRet::kHdrs);
@@ -336,7 +348,8 @@ TEST(ServerSession, TooManyRecipientsIs452) {
   d.start();
   d.ehlo();
   d.send("MAIL FROM:<a@b.test>\r\n");
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(codes(d.send("RCPT TO:<alice@local.test>\r\n")), V{"250 2.1.5"});
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(codes(d.send("RCPT TO:<alice@local.test>\r\n")), V{"250 2.1.5"});
   EXPECT_EQ(codes(d.send("RCPT TO:<bob@local.test>\r\n")), V{"452 4.5.3"});
 }
 
@@ -383,8 +396,9 @@ TEST(ServerSession, SubmissionNeedsTlsThenAuth) {
   EXPECT_EQ(codes(r), V{"530 5.7.0"});
   EXPECT_NE(r.find("Authentication required"), std::string::npos);
   // "\0alice\0secret"
-  EXPECT_EQ(codes(d.send("AUTH PLAIN " + base64_encode(std::string("\0alice\0secret", 13)) + "\r\n")),
-            V{"235 2.7.0"});
+  EXPECT_EQ(
+      codes(d.send("AUTH PLAIN " + base64_encode(std::string("\0alice\0secret", 13)) + "\r\n")),
+      V{"235 2.7.0"});
   ASSERT_EQ(d.auths.size(), 1u);
   EXPECT_EQ(d.auths[0].user, "alice");
   EXPECT_EQ(d.s.auth_user(), "alice");
@@ -393,8 +407,9 @@ TEST(ServerSession, SubmissionNeedsTlsThenAuth) {
             (V{"250 2.1.0", "250 2.1.5"}));  // authenticated users relay
   d.send("DATA\r\nhi\r\n.\r\n");
   ASSERT_EQ(d.messages.size(), 1u);
-  EXPECT_NE(d.messages[0].find("with ESMTPSA id Q1\r\n\t(version=TLSv1.3 cipher=TLS_AES_128_GCM_SHA256)\r\n"
-                               "\t(authenticated user alice)\r\n"),
+  EXPECT_NE(d.messages[0].find(
+                "with ESMTPSA id Q1\r\n\t(version=TLSv1.3 cipher=TLS_AES_128_GCM_SHA256)\r\n"
+                "\t(authenticated user alice)\r\n"),
             std::string::npos)
       << d.messages[0];
   EXPECT_EQ(d.envelopes[0].auth_user, "alice");
@@ -432,10 +447,12 @@ TEST(ServerSession, AuthFailuresAndCancel) {
   d.start();
   d.send("STARTTLS\r\n");
   d.ehlo();
-  EXPECT_EQ(codes(d.send("AUTH PLAIN " + base64_encode(std::string("\0alice\0wrong", 12)) + "\r\n")),
-            V{"535 5.7.8"});
-  EXPECT_EQ(codes(d.send("AUTH PLAIN " + base64_encode(std::string("bob\0alice\0secret", 16)) + "\r\n")),
-            V{"535 5.7.8"});  // acting for another user
+  EXPECT_EQ(
+      codes(d.send("AUTH PLAIN " + base64_encode(std::string("\0alice\0wrong", 12)) + "\r\n")),
+      V{"535 5.7.8"});
+  EXPECT_EQ(
+      codes(d.send("AUTH PLAIN " + base64_encode(std::string("bob\0alice\0secret", 16)) + "\r\n")),
+      V{"535 5.7.8"});  // acting for another user
   EXPECT_EQ(codes(d.send("AUTH PLAIN !!!\r\n")), V{"501 5.5.2"});
   EXPECT_EQ(codes(d.send("AUTH PLAIN " + base64_encode("noseparators") + "\r\n")), V{"501 5.5.2"});
   d.send("AUTH LOGIN\r\n");
@@ -523,10 +540,18 @@ TEST(ServerSession, TooManyErrorsCloses) {
 }
 
 // SMTP smuggling (../shared/refs/suites/smuggling.md): none of these ends the data.
-const char* kSmuggle[] = {"\n.\n",   "\n.\r\n",   "\r.\r",   "\r.\r\n",
-                          "\r.\n",   "\n.\r",     "\r\n.\n", "\r\n.\r",
-                          "\r\0\n.\r\n" /* S11 */, "\r\n.\r\0\n" /* S12 */,
-                          "\r\n.\r\r\n" /* S13 */, "\r\r\n.\r\r\n" /* S14 */};
+const char* kSmuggle[] = {"\n.\n",
+                          "\n.\r\n",
+                          "\r.\r",
+                          "\r.\r\n",
+                          "\r.\n",
+                          "\n.\r",
+                          "\r\n.\n",
+                          "\r\n.\r",
+                          "\r\0\n.\r\n" /* S11 */,
+                          "\r\n.\r\0\n" /* S12 */,
+                          "\r\n.\r\r\n" /* S13 */,
+                          "\r\r\n.\r\r\n" /* S14 */};
 const size_t kSmuggleLen[] = {3, 4, 3, 4, 3, 3, 4, 4, 6, 6, 6, 7};
 
 std::string smuggle_payload(size_t i) {
@@ -594,8 +619,9 @@ TEST(ServerSession, DataLineTooLong) {
 }
 
 TEST(ServerSession, DataSplitAnywhereGivesTheSameMessage) {
-  std::string input = "MAIL FROM:<a@x.test>\r\nRCPT TO:<alice@local.test>\r\nDATA\r\n"
-                      "Subject: s\r\n\r\n..a\r\n.b\r\n\r\n.\r\nNOOP\r\n";
+  std::string input =
+      "MAIL FROM:<a@x.test>\r\nRCPT TO:<alice@local.test>\r\nDATA\r\n"
+      "Subject: s\r\n\r\n..a\r\n.b\r\n\r\n.\r\nNOOP\r\n";
   Driver whole;
   whole.start();
   whole.ehlo();
@@ -615,14 +641,16 @@ TEST(ServerSession, BdatChunks) {
   Driver d;
   d.start();
   d.ehlo();
-  std::string r = d.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<alice@local.test>\r\n"
-                         "BDAT 12\r\nSubject: s\r\n"
-                         "BDAT 20 LAST\r\n\r\n.\r\nQUIT\r\nmore\r\n.\r\n");
+  std::string r = d.send(
+      "MAIL FROM:<a@x.test>\r\nRCPT TO:<alice@local.test>\r\n"
+      "BDAT 12\r\nSubject: s\r\n"
+      "BDAT 20 LAST\r\n\r\n.\r\nQUIT\r\nmore\r\n.\r\n");
   EXPECT_EQ(codes(r), (V{"250 2.1.0", "250 2.1.5", "250 2.0.0", "250 2.0.0"}));
   EXPECT_NE(r.find("250 2.0.0 12 octets received\r\n"), std::string::npos);
   ASSERT_EQ(d.messages.size(), 1u);
   // No dot handling in BDAT (RFC 3030 2): the data is exactly what was sent.
-  EXPECT_NE(d.messages[0].find("\r\nSubject: s\r\n\r\n.\r\nQUIT\r\nmore\r\n.\r\n"), std::string::npos);
+  EXPECT_NE(d.messages[0].find("\r\nSubject: s\r\n\r\n.\r\nQUIT\r\nmore\r\n.\r\n"),
+            std::string::npos);
   EXPECT_EQ(d.messages[0].substr(d.messages[0].size() - 9), "more\r\n.\r\n");
   EXPECT_FALSE(d.closed);
 }
@@ -680,11 +708,13 @@ TEST(ServerSession, StoreFailureIsTransient) {
   d.start();
   d.ehlo();
   d.store_status = Status::Transient("disk full");
-  EXPECT_EQ(codes(d.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<alice@local.test>\r\nDATA\r\nx\r\n.\r\n")),
-            (V{"250 2.1.0", "250 2.1.5", "354", "451 4.3.0"}));
+  EXPECT_EQ(
+      codes(d.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<alice@local.test>\r\nDATA\r\nx\r\n.\r\n")),
+      (V{"250 2.1.0", "250 2.1.5", "354", "451 4.3.0"}));
   d.store_status = Status::Permanent("bad");
-  EXPECT_EQ(codes(d.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<alice@local.test>\r\nDATA\r\nx\r\n.\r\n")),
-            (V{"250 2.1.0", "250 2.1.5", "354", "554 5.3.0"}));
+  EXPECT_EQ(
+      codes(d.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<alice@local.test>\r\nDATA\r\nx\r\n.\r\n")),
+      (V{"250 2.1.0", "250 2.1.5", "354", "554 5.3.0"}));
 }
 
 TEST(ServerSession, TimeoutShutdownAndEof) {
