@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -45,6 +46,9 @@ def toml_str(s):
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+_USERS_FILES = {}  # Tern.add_users: sorted((address, password), ...) -> users file
+
+
 class Tern:
     """A tern server process with a generated config.
 
@@ -52,12 +56,19 @@ class Tern:
     extra: TOML text appended at top level (before the tables).
     limits / tls: dicts written as [limits] / [tls] tables.
     data_dir: reuse a data dir (e.g. to restart after a crash).
+    run_as: (uid, gid) to run tern and its subcommands as another user
+      (needs root); the temp directory is handed to that user. Used where a
+      peer must share the files (Dovecot refuses to read mail as root).
     """
 
     def __init__(self, domains=("example.test",), kinds=("smtp", "submission", "submissions"),
                  extra="", limits=None, tls=None, data_dir=None, host="127.0.0.1",
-                 hostname="mx.example.test", accept_any_local_part=False, ports=None):
+                 hostname="mx.example.test", accept_any_local_part=False, ports=None,
+                 run_as=None):
         self.tmp = tempfile.mkdtemp(prefix="tern-it-")
+        self.run_as = run_as
+        if run_as:
+            os.chown(self.tmp, *run_as)
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
         self.host = host
         self.ports = dict(ports or {})
@@ -91,7 +102,8 @@ class Tern:
     def start(self, wait=True):
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([TERN_BIN, "serve", "--config", self.config_path],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     **self._user_kwargs())
         if wait:
             for p in self.ports.values():
                 try:
@@ -142,10 +154,40 @@ class Tern:
     def tern(self, *args, input=None, check=True):
         """Runs another tern subcommand against this config."""
         return subprocess.run([TERN_BIN, *args, "--config", self.config_path], input=input,
-                              capture_output=True, text=True, check=check, timeout=60)
+                              capture_output=True, text=True, check=check, timeout=60,
+                              **self._user_kwargs())
+
+    def _user_kwargs(self):
+        if not self.run_as:
+            return {}
+        return {"user": self.run_as[0], "group": self.run_as[1], "extra_groups": []}
 
     def add_user(self, address, password):
         self.tern("user", "add", address, "--password-stdin", input=password + "\n")
+
+    def add_users(self, users):
+        """Installs the users {address: password}, replacing <data_dir>/users.
+        The file is made by `tern user add` once per distinct set in this
+        process and copied afterwards: argon2id is slow on purpose."""
+        key = tuple(sorted(users.items()))
+        if key not in _USERS_FILES:
+            scratch = Tern(domains=self.domains, kinds=(), ports={"smtp": 1})
+            try:
+                for address, password in users.items():
+                    scratch.add_user(address, password)
+                with open(os.path.join(scratch.data_dir, "users"), "rb") as f:
+                    _USERS_FILES[key] = f.read()
+            finally:
+                scratch.cleanup()
+        os.makedirs(self.data_dir, mode=0o700, exist_ok=True)
+        path = os.path.join(self.data_dir, "users")
+        fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(_USERS_FILES[key])
+        if self.run_as:
+            os.chown(self.data_dir, *self.run_as)
+            os.chown(path + ".tmp", *self.run_as)
+        os.replace(path + ".tmp", path)
 
     def cert_path(self):
         return os.path.join(self.data_dir, "tls", "cert.pem")
@@ -177,6 +219,62 @@ class Tern:
     def queue_files(self):
         d = os.path.join(self.data_dir, "queue", "msg")
         return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+    def queue_tmp_files(self):
+        """Entries of queue/tmp (messages being received, or left by a crash)."""
+        d = os.path.join(self.data_dir, "queue", "tmp")
+        return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+    def wait_queue_empty(self, timeout=10.0):
+        """Waits until queue/msg holds nothing; returns what is left (empty on success)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if not self.queue_files():
+                return []
+            time.sleep(0.05)
+        return self.queue_files()
+
+    def tail_log(self, lines=60):
+        """The last lines of the server's log, for failure messages."""
+        tail = self.read_log().splitlines()[-lines:]
+        return "--- tern log (tail) ---\n" + "\n".join(tail)
+
+    def wait_log(self, needle, timeout=10.0):
+        """Waits until `needle` (str) appears in the log; True if it did."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if needle in self.read_log():
+                return True
+            time.sleep(0.05)
+        return needle in self.read_log()
+
+    def write_aliases(self, text):
+        """Writes <data_dir>/aliases (before start, or picked up on change)."""
+        os.makedirs(self.data_dir, exist_ok=True)
+        path = os.path.join(self.data_dir, "aliases")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        if self.run_as:
+            os.chown(self.data_dir, *self.run_as)
+            os.chown(path, *self.run_as)
+        return path
+
+    def ssl_context(self, check_hostname=True):
+        """A client context that trusts only the generated self-signed cert
+        (whose subjectAltName is DNS:<hostname>, DNS:localhost)."""
+        ctx = ssl.create_default_context(cafile=self.cert_path())
+        ctx.check_hostname = check_hostname
+        return ctx
+
+    def wait_queue(self, count, timeout=10.0):
+        """Waits until queue/msg holds `count` committed messages (ID.done
+        files not counted); returns their names."""
+        deadline = time.time() + timeout
+        while True:
+            msgs = [f for f in self.queue_files() if not f.endswith(".done")]
+            if len(msgs) == count or time.time() >= deadline:
+                return msgs
+            time.sleep(0.05)
 
 
 def main():
