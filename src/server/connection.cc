@@ -21,6 +21,14 @@ std::string remote_ip(asio::ip::tcp::socket& s) {
   return addr.to_string();
 }
 
+// Blocking work for the thread pool, as coroutines whose arguments live in
+// their own frames (a capturing lambda's captures would not outlive co_spawn).
+asio::awaitable<bool> verify_password(Directory* dir, std::string user, std::string password) {
+  co_return dir->verify_password(user, password);
+}
+
+asio::awaitable<Status> commit_spool(SpoolWriter* writer) { co_return writer->commit(); }
+
 // A read buffer shared by every plain-text session of this thread: the
 // stream waits for readability first, so idle sessions hold none.
 thread_local char tl_read_buf[64 * 1024];
@@ -187,14 +195,10 @@ asio::awaitable<void> Connection::do_starttls() {
 asio::awaitable<void> Connection::do_auth() {
   const AuthRequest& req = session_.auth_request();
   std::string user = req.user, password = req.password;
-  Directory* dir = &server_.directory();
+  server_.directory().refresh();  // a user added or removed a moment ago counts
   // argon2id is slow on purpose: keep it off the event loop.
   bool ok = co_await asio::co_spawn(
-      server_.pool(),
-      [dir, user, password]() -> asio::awaitable<bool> {
-        co_return dir->verify_password(user, password);
-      },
-      asio::use_awaitable);
+      server_.pool(), verify_password(&server_.directory(), user, password), asio::use_awaitable);
   if (!ok) {
     auto delay = server_.auth_failure_delay(ip_);
     asio::steady_timer t(co_await asio::this_coro::executor, delay);
@@ -227,10 +231,7 @@ asio::awaitable<void> Connection::do_message_end() {
   Status st = spool_status_;
   if (st.ok() && spool_) {
     // fsync off the loop; concurrent commits share the journal flush.
-    SpoolWriter* w = spool_.get();
-    st = co_await asio::co_spawn(
-        server_.pool(), [w]() -> asio::awaitable<Status> { co_return w->commit(); },
-        asio::use_awaitable);
+    st = co_await asio::co_spawn(server_.pool(), commit_spool(spool_.get()), asio::use_awaitable);
   } else if (st.ok()) {
     st = Status::Transient("no spool");
   }

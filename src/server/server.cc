@@ -18,6 +18,9 @@ asio::ip::tcp::endpoint endpoint_of(const ListenerConfig& l) {
   return {asio::ip::make_address(l.host), l.port};
 }
 
+// Keeps the connection alive for as long as its coroutine runs.
+asio::awaitable<void> run_connection(std::shared_ptr<Connection> conn) { co_await conn->run(); }
+
 void make_dir(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
@@ -93,8 +96,7 @@ asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor,
       continue;
     }
     auto conn = std::make_shared<Connection>(*this, std::move(socket), listener);
-    asio::co_spawn(
-        io_, [conn]() -> asio::awaitable<void> { co_await conn->run(); }, asio::detached);
+    asio::co_spawn(io_, run_connection(std::move(conn)), asio::detached);
   }
 }
 

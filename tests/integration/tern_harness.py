@@ -234,6 +234,13 @@ class Tern:
             time.sleep(0.05)
         return self.queue_files()
 
+    def assert_running(self):
+        """Raises AssertionError, with the log tail, if the server exited
+        by itself (a crash shows as a negative status: -6 is SIGABRT)."""
+        if self.proc is not None and self.proc.poll() is not None:
+            raise AssertionError(f"tern exited unexpectedly with status {self.proc.returncode}"
+                                 f"\n{self.tail_log()}")
+
     def tail_log(self, lines=60):
         """The last lines of the server's log, for failure messages."""
         tail = self.read_log().splitlines()[-lines:]
