@@ -359,6 +359,8 @@ void ServerSession::cmd_data(std::string_view arg) {
 }
 
 void ServerSession::begin_message() {
+  last_result_.clear();
+  last_size_ = 0;
   env_out_ = Envelope{};
   env_out_.id = env_->new_queue_id();
   env_out_.mail = mail_;

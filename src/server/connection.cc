@@ -248,9 +248,9 @@ void Connection::do_message_abort() {
   if (spool_) spool_->abort();
   spool_.reset();
   spool_status_ = Status::Ok();
-  if (!session_.last_message_result().empty() && !session_.closed())
-    log_info("message client={} rejected size={} result=\"{}\"", ip_, session_.last_message_size(),
-             session_.last_message_result());
+  const std::string& why = session_.last_message_result();
+  log_info("message id={} client={} aborted size={} result=\"{}\"", session_.envelope().id, ip_,
+           session_.last_message_size(), why.empty() ? "client reset or went away" : why);
 }
 
 }  // namespace tern
