@@ -11,8 +11,9 @@ pkgs=(g++ cmake ninja-build pkg-config libasio-dev libssl-dev libsodium-dev
 if [ "$what" = test ]; then
   # Peers of tests/integration: smtplib/imaplib (python3), swaks, msmtp,
   # curl, openssl s_client (openssl, above), Dovecot IMAP (dovecot-imapd;
-  # its dovecot-core creates the dovecot and dovenull users test_dovecot uses).
-  pkgs+=(python3 swaks msmtp curl dovecot-imapd procps iproute2)
+  # its dovecot-core creates the dovecot and dovenull users test_dovecot uses),
+  # unbound (only its binary: dns_server.py runs one on a free loopback port).
+  pkgs+=(python3 swaks msmtp curl dovecot-imapd procps iproute2 unbound)
 fi
 
 missing=()
@@ -23,5 +24,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: installing ${missing[*]}" >&2
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update
+  # Debian's unbound would start a system resolver on port 53 (and may point
+  # resolv.conf at it): keep services from starting during the install.
+  if [[ " ${missing[*]} " == *" unbound "* && ! -e /usr/sbin/policy-rc.d ]]; then
+    trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod 755 /usr/sbin/policy-rc.d
+  fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+  if [[ " ${missing[*]} " == *" unbound "* && -d /run/systemd/system ]]; then
+    $SUDO systemctl disable --now unbound.service unbound-resolvconf.service || true
+  fi
 fi

@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   tern::add_serve_command(app);
   tern::add_user_command(app);
+  tern::add_resolve_command(app);
+  tern::add_queue_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

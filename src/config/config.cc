@@ -2,6 +2,7 @@
 // either understood or reported (with its file position) as unknown.
 #include "config/config.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -140,17 +141,19 @@ class Reader {
     return v;
   }
 
-  std::chrono::seconds duration(const toml::node& n, std::string_view key, bool allow_zero) const {
+  // A duration of at most `max` (a whole number of days).
+  std::chrono::seconds duration(const toml::node& n, std::string_view key, bool allow_zero,
+                                std::chrono::seconds max = std::chrono::hours(24)) const {
     std::chrono::seconds v{0};
     std::string err;
     if (n.is_integer()) {
       const int64_t i = n.as_integer()->get();
-      if (i < (allow_zero ? 0 : 1) || i > 86400) {
-        err = allow_zero ? "must be from 0 to 86400 seconds" : "must be from 1 to 86400 seconds";
+      if (i < (allow_zero ? 0 : 1) || i > max.count()) {
+        err = fmt::format("must be from {} to {} seconds", allow_zero ? 0 : 1, max.count());
       }
       v = std::chrono::seconds(i);
     } else if (n.is_string()) {
-      err = parse_duration(n.as_string()->get(), &v);
+      err = parse_duration(n.as_string()->get(), &v, max);
       if (err.empty() && !allow_zero && v.count() == 0) {
         err = "must be longer than 0 seconds";
       }
@@ -191,6 +194,30 @@ void read_limits(const Reader& r, const toml::table& t, Limits* l) {
   }
 }
 
+void read_queue(const Reader& r, const toml::table& t, QueueConfig* q) {
+  constexpr std::chrono::seconds kMaxAge = std::chrono::hours(24 * 30);
+  for (auto&& [k, v] : t) {
+    const std::string key = "queue." + std::string(k.str());
+    const std::string_view name = k.str();
+    if (name == "retry") {
+      if (!v.is_array()) r.wrong_type(v, key, "an array of durations");
+      if (v.as_array()->empty()) r.fail(v.source(), key, "must list at least one duration");
+      q->retry.clear();
+      for (const toml::node& e : *v.as_array()) q->retry.push_back(r.duration(e, key, false));
+    } else if (name == "max_age") {
+      q->max_age = r.duration(v, key, false, kMaxAge);
+    } else if (name == "delay_warning") {
+      q->delay_warning = r.duration(v, key, true, kMaxAge);
+    } else if (name == "max_concurrency") {
+      q->max_concurrency = r.positive(v, key);
+    } else if (name == "max_per_destination") {
+      q->max_per_destination = r.positive(v, key);
+    } else {
+      r.fail(k.source(), key, "unknown key");
+    }
+  }
+}
+
 void read_tls(const Reader& r, const toml::table& t, Config* c) {
   const toml::key* cert_key = nullptr;
   const toml::key* pkey_key = nullptr;
@@ -215,6 +242,48 @@ void read_tls(const Reader& r, const toml::table& t, Config* c) {
     r.fail(pkey_key->source(), "tls.certificate",
            "is required when tls.private_key is set (set both, or neither "
            "for a self-signed certificate)");
+  }
+}
+
+// A DNS forwarder as libunbound's ub_ctx_set_fwd takes it: an IPv4 or IPv6
+// literal, optionally "@port" (1..65535).
+bool valid_forwarder(std::string_view s) {
+  std::string_view ip = s;
+  if (const size_t at = s.find('@'); at != std::string_view::npos) {
+    ip = s.substr(0, at);
+    const std::string_view port = s.substr(at + 1);
+    if (port.empty() || port.size() > 5) return false;
+    unsigned value = 0;
+    for (char ch : port) {
+      if (ch < '0' || ch > '9') return false;
+      value = value * 10 + static_cast<unsigned>(ch - '0');
+    }
+    if (value < 1 || value > 65535) return false;
+  }
+  const std::string text(ip);
+  unsigned char buf[16];
+  return inet_pton(AF_INET, text.c_str(), buf) == 1 || inet_pton(AF_INET6, text.c_str(), buf) == 1;
+}
+
+void read_dns(const Reader& r, const toml::table& t, DnsConfig* d) {
+  for (auto&& [k, v] : t) {
+    const std::string key = "dns." + std::string(k.str());
+    if (k.str() == "forward") {
+      d->forward.clear();
+      r.strings(v, key, [&](const std::string& s, const toml::node& e) {
+        if (!valid_forwarder(s)) {
+          r.fail(e.source(), key,
+                 fmt::format("'{}' is not a server address such as \"192.0.2.53\", "
+                             "\"2001:db8::53\" or \"127.0.0.1@5353\"",
+                             s));
+        }
+        d->forward.push_back(s);
+      });
+    } else if (k.str() == "timeout") {
+      d->timeout = r.duration(v, key, false);
+    } else {
+      r.fail(k.source(), key, "unknown key");
+    }
   }
 }
 
@@ -329,6 +398,10 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
       read_tls(r, r.table(v, key), c);
     } else if (key == "limits") {
       read_limits(r, r.table(v, key), &c->limits);
+    } else if (key == "dns") {
+      read_dns(r, r.table(v, key), &c->dns);
+    } else if (key == "queue") {
+      read_queue(r, r.table(v, key), &c->queue);
     } else {
       r.fail(k.source(), key, "unknown key");
     }

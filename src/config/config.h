@@ -35,6 +35,30 @@ struct Limits {
   std::chrono::seconds shutdown_grace{30};  // SIGTERM: time for transactions in flight
 };
 
+// [dns]: the resolver of outbound mail (dns/resolver.h).
+struct DnsConfig {
+  // Servers to send queries to, as written: "IP" or "IP@port" (IPv4 or
+  // IPv6 literal, no brackets: "192.0.2.53", "127.0.0.1@5353", "::1@53").
+  // Empty: the nameservers of /etc/resolv.conf.
+  std::vector<std::string> forward;
+  std::chrono::seconds timeout{10};  // per query
+};
+
+// [queue]: retrying, giving up and warning (relay/schedule.h), and how many
+// deliveries run at once (relay/limiter.h).
+struct QueueConfig {
+  // Wait after the 1st, 2nd, ... failed attempt; the last one repeats. Each
+  // wait is spread by +-10% (jitter).
+  std::vector<std::chrono::seconds> retry = {std::chrono::minutes(5),  std::chrono::minutes(10),
+                                             std::chrono::minutes(20), std::chrono::minutes(40),
+                                             std::chrono::minutes(80), std::chrono::minutes(160),
+                                             std::chrono::hours(4)};
+  std::chrono::seconds max_age = std::chrono::hours(24 * 5);   // then bounce
+  std::chrono::seconds delay_warning = std::chrono::hours(4);  // 0: no delay warnings
+  size_t max_concurrency = 20;                                 // deliveries at once
+  size_t max_per_destination = 5;                              // ... to one domain
+};
+
 struct Config {
   std::string source = "<embedded>";  // the file it came from
   std::string hostname;               // default: the system's host name
@@ -50,6 +74,8 @@ struct Config {
   std::vector<std::string> trusted_networks;  // CIDRs, e.g. "192.0.2.0/24"
   BareNewline bare_newline = BareNewline::kReject;
   bool vrfy = false;  // true: VRFY answers 250/550 for local users; false: 252
+  DnsConfig dns;
+  QueueConfig queue;
 };
 
 // Thrown by load_config and parse_config; what() is

@@ -73,11 +73,18 @@ std::string parse_size(std::string_view text, uint64_t* out) {
   return "";
 }
 
-std::string parse_duration(std::string_view text, std::chrono::seconds* out) {
+std::string days_text(std::chrono::seconds max) {
+  const auto days = max.count() / 86400;
+  return std::to_string(days) + (days == 1 ? " day" : " days") + " (\"" + std::to_string(days) +
+         "d\")";
+}
+
+std::string parse_duration(std::string_view text, std::chrono::seconds* out,
+                           std::chrono::seconds max) {
   const std::string kForm =
       "must be a duration such as 30 (seconds), \"30s\", \"5m\", \"1h30m\" "
       "(units s, m, h, d)";
-  constexpr uint64_t kMax = 24 * 3600;
+  const uint64_t limit = static_cast<uint64_t>(max.count());
   std::string_view rest = text;
   uint64_t total = 0;
   if (rest.empty()) return kForm;
@@ -109,8 +116,8 @@ std::string parse_duration(std::string_view text, std::chrono::seconds* out) {
       }
       rest.remove_prefix(1);
     }
-    if (n > kMax || n * mult > kMax || total + n * mult > kMax) {
-      return "must be at most 1 day (\"1d\")";
+    if (n > limit || n * mult > limit || total + n * mult > limit) {
+      return "must be at most " + days_text(max);
     }
     total += n * mult;
   }

@@ -19,8 +19,13 @@ namespace tern {
 std::string parse_size(std::string_view text, uint64_t* out);
 
 // A duration: one or more <digits><unit> with unit s, m, h or d, e.g.
-// "30s", "5m", "1h30m"; digits alone are seconds. At most 1 day.
-std::string parse_duration(std::string_view text, std::chrono::seconds* out);
+// "30s", "5m", "1h30m"; digits alone are seconds. At most `max` (1 day
+// unless said otherwise; a whole number of days when given).
+std::string parse_duration(std::string_view text, std::chrono::seconds* out,
+                           std::chrono::seconds max = std::chrono::hours(24));
+
+// "1 day (\"1d\")", "30 days (\"30d\")": how errors name a limit in days.
+std::string days_text(std::chrono::seconds max);
 
 // "host:port": host is an IPv4 literal, a bracketed IPv6 literal
 // ("[::1]") or empty (all addresses); port is 1..65535. On success *host

@@ -28,29 +28,27 @@ bool header_safe(std::string_view s) {
   return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }
 
-void note(Status* first, const Status& s) {
-  if (s.ok()) return;
-  if (first->ok() ||
-      (first->kind() == Status::Kind::kPermanent && s.kind() == Status::Kind::kTransient)) {
-    *first = s;
-  }
+LocalRcptResult fail(LocalRcptResult::Kind kind, std::string detail) {
+  LocalRcptResult r;
+  r.kind = kind;
+  r.detail = std::move(detail);
+  return r;
 }
 
 }  // namespace
 
-LocalDeliveryResult deliver_local(QueueStore& store, const std::string& id,
-                                  const LocalDeliveryEnv& env) {
-  LocalDeliveryResult r;
-  QueuedMessage m;
-  r.status = store.load(id, &m);
-  if (!r.status.ok()) return r;
-
+std::vector<LocalRcptResult> deliver_local(const QueuedMessage& m, const std::vector<size_t>& rcpts,
+                                           const LocalDeliveryEnv& env) {
+  using Kind = LocalRcptResult::Kind;
+  std::vector<LocalRcptResult> out;
   const Address& from = m.envelope.mail.from;
   std::string return_path = from.is_null() ? "" : from.local + "@" + from.domain;
   std::set<std::string> delivered;  // alias_key of mailboxes written by this call
+  auto is_local = [&](std::string_view a) {
+    return env.is_local_domain && env.is_local_domain(domain_of(a));
+  };
 
-  for (size_t i = 0; i < m.envelope.rcpts.size(); ++i) {
-    if (m.done[i]) continue;
+  for (size_t i : rcpts) {
     const Address& to = m.envelope.rcpts[i].to;
     std::string address;
     if (!to.domain.empty()) {
@@ -58,58 +56,43 @@ LocalDeliveryResult deliver_local(QueueStore& store, const std::string& id,
     } else if (iequals(to.local, "postmaster") && !env.postmaster_domain.empty()) {
       address = "postmaster@" + env.postmaster_domain;  // RFC 5321 4.5.1
     } else {
-      ++r.failed;
-      note(&r.status, Status::Permanent("local: " + id + ": no domain for recipient " + to.local));
+      out.push_back(fail(Kind::kPermanent, "no domain for recipient " + to.local));
       continue;
     }
-    auto is_local = [&](std::string_view a) {
-      return env.is_local_domain && env.is_local_domain(domain_of(a));
-    };
     if (!is_local(address)) {
-      ++r.pending_remote;
+      out.push_back(fail(Kind::kPermanent, address + " is not in a local domain"));
       continue;
     }
     std::vector<std::string> targets = env.aliases ? env.aliases->expand(address, env.is_mailbox)
                                                    : std::vector<std::string>{address};
-    size_t remote = std::count_if(targets.begin(), targets.end(),
-                                  [&](const std::string& t) { return !is_local(t); });
-    if (remote > 0) {
-      r.pending_remote += remote;
-      continue;
-    }
-    bool all_ok = true;
+    LocalRcptResult r;
+    r.kind = Kind::kDelivered;
     for (const std::string& target : targets) {
+      if (!is_local(target)) {
+        r.forward_to.push_back(target);
+        continue;
+      }
       std::string key = alias_key(target);
       if (delivered.count(key)) continue;
       std::string dir = maildir_path(env.mail_root, target);
       if (dir.empty() || !header_safe(target) || !header_safe(return_path)) {
-        ++r.failed;
-        note(&r.status, Status::Permanent("local: " + id + ": unusable mailbox name " + target));
-        all_ok = false;
+        r = fail(Kind::kPermanent, "unusable mailbox name " + target);
         break;
       }
       std::string header = "Return-Path: <" + return_path + ">\r\nDelivered-To: " + target + "\r\n";
       Status s = maildir_deliver(dir, header, m.body_path, m.body_offset);
       if (!s.ok()) {
-        note(&r.status, s.kind() == Status::Kind::kTransient ? s : Status::Transient(s.message()));
-        all_ok = false;
-        continue;
+        r = fail(Kind::kTransient, s.message());
+        break;
       }
-      ++r.delivered;
+      ++r.copies;
       delivered.insert(std::move(key));
     }
-    if (!all_ok) continue;
-    Status s = store.mark_done(id, i);
-    note(&r.status, s);
-    if (s.ok()) m.done[i] = true;
+    if (r.kind == Kind::kDelivered && !r.forward_to.empty()) r.kind = Kind::kExpanded;
+    if (r.kind != Kind::kExpanded) r.forward_to.clear();
+    out.push_back(std::move(r));
   }
-
-  if (std::find(m.done.begin(), m.done.end(), false) == m.done.end()) {
-    Status s = store.remove(id);
-    note(&r.status, s);
-    r.removed = s.ok();
-  }
-  return r;
+  return out;
 }
 
 }  // namespace tern

@@ -2,18 +2,21 @@
 // queued message whose domains are ours. Aliases are expanded here, at
 // delivery time, so an edited aliases file applies to mail already queued.
 //
-// Delivery is at least once (docs/queue_format.md): a Maildir copy is made
-// durable before the recipient is marked done, so a crash in between gives
-// a duplicate, never a loss.
+// This is only the Maildir side: it reads the message and writes
+// mailboxes, and says per recipient what happened. Recording that in the
+// queue, retrying and bouncing are the scheduler's job (relay/scheduler.h,
+// through relay/local_courier.h). A Maildir copy is durable before its
+// result comes back, so a crash before the result is recorded gives a
+// duplicate, never a loss (docs/queue_format.md).
 //
-// Thread safety: deliver_local may run concurrently for different ids; one
-// id must not be delivered by two threads at once.
+// Thread safety: deliver_local may run concurrently, also for one message.
 #pragma once
 
 #include <cstddef>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 #include "delivery/aliases.h"
@@ -32,33 +35,36 @@ struct LocalDeliveryEnv {
                                   // normally the first local domain
 };
 
-struct LocalDeliveryResult {
-  size_t delivered = 0;       // Maildir copies written by this call
-  size_t pending_remote = 0;  // remote addresses left for the outbound relay (see below)
-  size_t failed = 0;          // recipients that can never be delivered here (left pending)
-  bool removed = false;       // every recipient done: the message left the queue
-  Status status;              // first transient error, else first permanent one, else Ok
+// What delivering to one recipient came to.
+struct LocalRcptResult {
+  enum class Kind {
+    kDelivered,  // every target has its copy
+    kExpanded,   // the local targets have their copy; forward_to must be queued anew
+    kTransient,  // a Maildir could not be written: try again later
+    kPermanent,  // can never be delivered here (unsafe mailbox name, no domain)
+  };
+  Kind kind = Kind::kTransient;
+  std::string detail;                   // kTransient/kPermanent: why, for the log and the DSN
+  std::vector<std::string> forward_to;  // kExpanded: alias targets outside the local domains
+  size_t copies = 0;                    // Maildir copies written for this recipient
 };
 
-// For each recipient of message `id` not yet done:
-//  - "<Postmaster>" without a domain becomes postmaster@<postmaster_domain>;
-//  - a recipient outside the local domains is left pending (pending_remote);
-//  - a local recipient is expanded through the aliases (Aliases::expand
-//    with is_mailbox). If any target is
-//    remote, the whole recipient is left pending (pending_remote counts its
-//    remote targets) and none of its local targets gets a copy yet: the
-//    store keeps one done flag per recipient, so delivering part of it now
-//    would deliver that part again on every run;
-//  - otherwise each target's Maildir (maildir_path) gets the content with
-//    "Return-Path: <from>\r\nDelivered-To: <target>\r\n" prepended (once
-//    per call per mailbox, even if several recipients lead there), and then
-//    the recipient is marked done.
-// A Maildir failure is transient: the recipient stays pending and the
-// Status says why. A target without a safe Maildir path (or Postmaster with
-// no postmaster_domain) counts as failed and also stays pending, with a
-// Permanent status: bouncing it, then marking it done, is the caller's job.
-// When every recipient is done, the message is removed from the store.
-LocalDeliveryResult deliver_local(QueueStore& store, const std::string& id,
-                                  const LocalDeliveryEnv& env);
+// Delivers message `m` to the recipients whose indexes are in `rcpts`;
+// returns one result per entry, in order. For each:
+//  - "<Postmaster>" without a domain becomes postmaster@<postmaster_domain>
+//    (RFC 5321 4.5.1); without a postmaster_domain it fails (kPermanent);
+//  - it is expanded through the aliases (Aliases::expand with is_mailbox);
+//  - each local target's Maildir (maildir_path) gets the content with
+//    "Return-Path: <from>\r\nDelivered-To: <target>\r\n" prepended, once
+//    per call per mailbox even if several recipients lead there;
+//  - targets outside the local domains are not touched: they come back in
+//    forward_to (kExpanded) once every local target has its copy.
+// A Maildir failure is kTransient (the local targets that did get a copy
+// get another on the retry: at least once). A target without a safe Maildir
+// path is kPermanent. A recipient outside the local domains is kPermanent
+// too: the caller sends only local ones.
+// REQUIRES: every index < m.envelope.rcpts.size().
+std::vector<LocalRcptResult> deliver_local(const QueuedMessage& m, const std::vector<size_t>& rcpts,
+                                           const LocalDeliveryEnv& env);
 
 }  // namespace tern

@@ -128,10 +128,10 @@ Status read_header(int fd, const std::string& path, std::string* buf, size_t* bo
   }
 }
 
-// Parses a .done file: lines "<index> done". A line that is not exactly
-// that (a torn append, zero fill after a crash) is ignored, so it can never
-// be read as a different index.
-void parse_done(std::string_view text, std::vector<bool>* done) {
+// Parses a .done file of the first format: lines "<index> done". A line
+// that is not exactly that (a torn append) is ignored.
+std::vector<size_t> parse_done(std::string_view text) {
+  std::vector<size_t> out;
   while (!text.empty()) {
     size_t nl = text.find('\n');
     std::string_view line = text.substr(0, nl);
@@ -141,15 +141,18 @@ void parse_done(std::string_view text, std::vector<bool>* done) {
     std::string_view digits = line.substr(0, line.size() - kSuffix.size());
     size_t index = 0;
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
-    if (ec != std::errc() || end != digits.data() + digits.size()) continue;
-    if (index < done->size()) (*done)[index] = true;
+    if (ec == std::errc() && end == digits.data() + digits.size()) out.push_back(index);
   }
+  return out;
 }
 
 }  // namespace
 
 FsQueueStore::FsQueueStore(std::string queue_dir)
-    : dir_(std::move(queue_dir)), tmp_dir_(dir_ + "/tmp"), msg_dir_(dir_ + "/msg") {}
+    : dir_(std::move(queue_dir)),
+      tmp_dir_(dir_ + "/tmp"),
+      msg_dir_(dir_ + "/msg"),
+      state_dir_(dir_ + "/state") {}
 
 FsQueueStore::~FsQueueStore() {
   if (lock_fd_ >= 0) ::close(lock_fd_);
@@ -157,7 +160,7 @@ FsQueueStore::~FsQueueStore() {
 
 Status FsQueueStore::open() {
   if (lock_fd_ >= 0) return Status::Permanent("queue: " + dir_ + " already open");
-  for (const std::string* d : {&dir_, &tmp_dir_, &msg_dir_}) {
+  for (const std::string* d : {&dir_, &tmp_dir_, &msg_dir_, &state_dir_}) {
     Status s = make_dirs(*d, kDirMode);
     if (!s.ok()) return s;
   }
@@ -173,7 +176,8 @@ Status FsQueueStore::open() {
   }
   lock_fd_ = fd;
   Status s = clean_tmp();
-  if (s.ok()) s = clean_orphan_done();
+  if (s.ok()) s = convert_done_files();
+  if (s.ok()) s = clean_orphan_state();
   return s;
 }
 
@@ -188,18 +192,41 @@ Status FsQueueStore::clean_tmp() {
   return Status::Ok();
 }
 
-Status FsQueueStore::clean_orphan_done() {
+Status FsQueueStore::clean_orphan_state() {
+  std::vector<std::string> names;
+  Status s = list_dir(state_dir_, &names);
+  if (!s.ok()) return s;
+  for (const std::string& id : names) {
+    if (!is_valid_queue_id(id) || ::access(msg_path(id).c_str(), F_OK) == 0) continue;
+    if (errno != ENOENT) return io_error("access", msg_path(id), errno);
+    if (::unlink(state_path(id).c_str()) != 0 && errno != ENOENT) {
+      return io_error("unlink", state_path(id), errno);
+    }
+  }
+  return Status::Ok();
+}
+
+// msg/ID.done (the first format) becomes done records in state/ID; the
+// records are durable before the old file goes, so a crash in between
+// only converts it again.
+Status FsQueueStore::convert_done_files() {
   std::vector<std::string> names;
   Status s = list_dir(msg_dir_, &names);
   if (!s.ok()) return s;
   for (const std::string& name : names) {
     if (!name.ends_with(".done")) continue;
     std::string id = name.substr(0, name.size() - 5);
-    if (!is_valid_queue_id(id) || ::access(msg_path(id).c_str(), F_OK) == 0) continue;
-    if (errno != ENOENT) return io_error("access", msg_path(id), errno);
-    if (::unlink(done_path(id).c_str()) != 0 && errno != ENOENT) {
-      return io_error("unlink", done_path(id), errno);
+    std::string path = msg_dir_ + "/" + name;
+    if (!is_valid_queue_id(id)) continue;
+    if (::access(msg_path(id).c_str(), F_OK) == 0) {
+      std::string text;
+      s = read_file(path, &text, nullptr);
+      std::vector<StateRecord> records;
+      for (size_t index : parse_done(text)) records.push_back(StateRecord::Done(index));
+      if (s.ok() && !records.empty()) s = append(id, records);
+      if (!s.ok()) return s;
     }
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return io_error("unlink", path, errno);
   }
   return Status::Ok();
 }
@@ -258,26 +285,27 @@ Status FsQueueStore::load(const std::string& id, QueuedMessage* out) {
   s = decode_envelope(std::string_view(buf).substr(0, body_offset - 1), &m.envelope);
   if (!s.ok()) return Status::Permanent(path + ": " + s.message());
   if (m.envelope.id != id) return Status::Permanent(path + ": header has id " + m.envelope.id);
-  m.done.assign(m.envelope.rcpts.size(), false);
-  std::string done_text;
+  m.state.assign(m.envelope.rcpts.size(), RecipientState{});
+  std::string log;
   bool missing = false;
-  s = read_file(done_path(id), &done_text, &missing);
+  s = read_file(state_path(id), &log, &missing);
   if (!s.ok()) return s;
-  parse_done(done_text, &m.done);
+  replay_state_log(log, &m.state);
   m.body_path = std::move(path);
   m.body_offset = body_offset;
   *out = std::move(m);
   return Status::Ok();
 }
 
-Status FsQueueStore::mark_done(const std::string& id, size_t index) {
+Status FsQueueStore::append(const std::string& id, const std::vector<StateRecord>& records) {
   Status s = check_id(id);
   if (!s.ok()) return s;
   if (::access(msg_path(id).c_str(), F_OK) != 0) {
     if (errno == ENOENT) return Status::Permanent("queue: no message " + id);
     return io_error("access", msg_path(id), errno);
   }
-  std::string path = done_path(id);
+  if (records.empty()) return Status::Ok();
+  std::string path = state_path(id);
   bool created = true;
   int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode);
   if (fd < 0 && errno == EEXIST) {
@@ -285,7 +313,7 @@ Status FsQueueStore::mark_done(const std::string& id, size_t index) {
     fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
   }
   if (fd < 0) return io_error("open", path, errno);
-  std::string record = std::to_string(index) + " done\n";
+  std::string text;
   if (!created) {
     // After a torn append the file may not end in '\n': start a new line,
     // so the fragment stays an invalid line of its own.
@@ -295,12 +323,13 @@ Status FsQueueStore::mark_done(const std::string& id, size_t index) {
       s = io_error("fstat", path, errno);
     else if (st.st_size > 0 && ::pread(fd, &last, 1, st.st_size - 1) != 1)
       s = io_error("read", path, errno);
-    if (last != '\n') record.insert(0, "\n");
+    if (last != '\n') text = "\n";
   }
-  if (s.ok()) s = write_all(fd, record, path);
+  for (const StateRecord& r : records) text += encode_state_record(r);
+  if (s.ok()) s = write_all(fd, text, path);
   if (s.ok() && ::fsync(fd) != 0) s = io_error("fsync", path, errno);
   ::close(fd);
-  if (s.ok() && created) s = sync_dir(msg_dir_);
+  if (s.ok() && created) s = sync_dir(state_dir_);
   return s;
 }
 
@@ -308,18 +337,29 @@ Status FsQueueStore::remove(const std::string& id) {
   QueuedMessage m;
   Status s = load(id, &m);
   if (!s.ok()) return s;
-  if (std::find(m.done.begin(), m.done.end(), false) != m.done.end()) {
-    return Status::Permanent("queue: " + id + " has recipients not done");
-  }
-  // The message first: a crash before the .done goes leaves only an orphan
-  // that open() deletes; the other order could resurrect the message with
-  // no recipient done, delivering it all again.
-  std::string path = msg_path(id);
-  if (::unlink(path.c_str()) != 0) return io_error("unlink", path, errno);
-  s = sync_dir(msg_dir_);
+  if (!m.all_done()) return Status::Permanent("queue: " + id + " has recipients not done");
+  return unlink_message(id);
+}
+
+Status FsQueueStore::purge(const std::string& id) {
+  Status s = check_id(id);
   if (!s.ok()) return s;
-  std::string done = done_path(id);
-  if (::unlink(done.c_str()) != 0 && errno != ENOENT) return io_error("unlink", done, errno);
+  return unlink_message(id);
+}
+
+Status FsQueueStore::unlink_message(const std::string& id) {
+  // The message first: a crash before the state log goes leaves only an
+  // orphan that open() deletes; the other order could resurrect the
+  // message with no recipient done, delivering it all again.
+  std::string path = msg_path(id);
+  if (::unlink(path.c_str()) != 0) {
+    if (errno == ENOENT) return Status::Permanent("queue: no message " + id);
+    return io_error("unlink", path, errno);
+  }
+  Status s = sync_dir(msg_dir_);
+  if (!s.ok()) return s;
+  std::string log = state_path(id);
+  if (::unlink(log.c_str()) != 0 && errno != ENOENT) return io_error("unlink", log, errno);
   return Status::Ok();
 }
 

@@ -5,14 +5,14 @@
 //   <queue_dir>/lock      flock(2)ed by the process that has the queue open
 //   <queue_dir>/tmp/ID    messages being received (never acknowledged)
 //   <queue_dir>/msg/ID    committed messages: envelope header, "\n", content
-//   <queue_dir>/msg/ID.done  recipients finished, one "<index> done" a line
+//   <queue_dir>/state/ID  the message's state log (state_log.h), appended to
 //
 // File names are queue ids only (queue_id.h); nothing from a client ever
 // becomes a path. Blocking I/O throughout: call it off the event loop.
 //
 // Thread safety: after open(), every method may be called concurrently,
-// except that calls concerning one message id must not overlap (one thread
-// delivers a message at a time, as store.h says).
+// except that calls changing one message (append, remove, purge) must not
+// overlap for that message (store.h).
 #pragma once
 
 #include <memory>
@@ -32,10 +32,11 @@ class FsQueueStore : public QueueStore {
   FsQueueStore(const FsQueueStore&) = delete;
   FsQueueStore& operator=(const FsQueueStore&) = delete;
 
-  // Creates <queue_dir>, tmp/ and msg/ (0700) if missing, takes the queue
-  // lock (Transient error if another process holds it), deletes every file
-  // in tmp/ (messages never acknowledged) and every ID.done in msg/ whose
-  // message is gone (left by a crash inside remove()).
+  // Creates <queue_dir>, tmp/, msg/ and state/ (0700) if missing, takes the
+  // queue lock (Transient error if another process holds it), deletes every
+  // file in tmp/ (messages never acknowledged) and every state/ID whose
+  // message is gone (left by a crash inside remove()). A msg/ID.done file
+  // of the first format (recipient indexes) is turned into done records.
   // REQUIRES: called once, before any other method.
   Status open();
 
@@ -45,30 +46,36 @@ class FsQueueStore : public QueueStore {
   Status begin(const Envelope& env, std::unique_ptr<SpoolWriter>* out) override;
   // Committed ids in msg/, sorted, hence oldest first. Empty on error.
   std::vector<std::string> list() override;
-  // Reads and checks the header of msg/<id> and its .done file. The content
-  // is not read: out->body_path is msg/<id>, out->body_offset where the
-  // content starts. Permanent error for an unknown id or a corrupt header.
+  // Reads and checks the header of msg/<id> and replays state/<id>. The
+  // content is not read: out->body_path is msg/<id>, out->body_offset where
+  // the content starts. Permanent error for an unknown id or a corrupt header.
   Status load(const std::string& id, QueuedMessage* out) override;
-  // Appends "<index> done" to msg/<id>.done and fsyncs it (and msg/ when the
-  // file is new). Permanent error if msg/<id> does not exist. `index` is not
-  // checked against the envelope (load() ignores out-of-range indexes).
-  Status mark_done(const std::string& id, size_t index) override;
-  // Deletes msg/<id>, fsyncs msg/, then deletes msg/<id>.done. Permanent
+  // Appends the records to state/<id> with one write and fsyncs it (and
+  // state/ when the file is new). Permanent error if msg/<id> does not
+  // exist. Indexes are not checked against the envelope (load() ignores
+  // out-of-range ones).
+  Status append(const std::string& id, const std::vector<StateRecord>& records) override;
+  // Deletes msg/<id>, fsyncs msg/, then deletes state/<id>. Permanent
   // error, and nothing deleted, unless every recipient is done.
   Status remove(const std::string& id) override;
+  // The same without the check. Permanent error for an unknown id.
+  Status purge(const std::string& id) override;
 
   const std::string& dir() const { return dir_; }
 
  private:
   std::string msg_path(const std::string& id) const { return msg_dir_ + "/" + id; }
-  std::string done_path(const std::string& id) const { return msg_dir_ + "/" + id + ".done"; }
+  std::string state_path(const std::string& id) const { return state_dir_ + "/" + id; }
   Status check_id(const std::string& id) const;
   Status clean_tmp();
-  Status clean_orphan_done();
+  Status clean_orphan_state();
+  Status convert_done_files();
+  Status unlink_message(const std::string& id);
 
   const std::string dir_;
   const std::string tmp_dir_;
   const std::string msg_dir_;
+  const std::string state_dir_;
   int lock_fd_ = -1;
 };
 

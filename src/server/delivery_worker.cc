@@ -1,83 +1,106 @@
 #include "server/delivery_worker.h"
 
-#include "delivery/local.h"
+#include <chrono>
+
+#include "queue/queue_id.h"
 #include "server/log.h"
+#include "server/queue_admin.h"
 
 namespace tern {
+namespace {
 
-DeliveryWorker::DeliveryWorker(QueueStore* store, Directory* directory, std::string mail_root,
-                               std::chrono::seconds rescan)
-    : store_(store), directory_(directory), mail_root_(std::move(mail_root)), rescan_(rescan) {}
+// A LocalDeliveryEnv that keeps alive the config and aliases it points to.
+struct LocalEnvSnapshot : LocalDeliveryEnv {
+  std::shared_ptr<const Config> config;
+  std::shared_ptr<const Aliases> aliases_snapshot;
+};
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+SchedulerOptions scheduler_options(const Config& config) {
+  SchedulerOptions o;
+  o.policy.intervals = config.queue.retry;
+  o.policy.max_age = config.queue.max_age;
+  o.policy.delay_warning = config.queue.delay_warning;
+  o.max_concurrency = config.queue.max_concurrency;
+  o.max_per_destination = config.queue.max_per_destination;
+  o.hostname = config.hostname.empty() ? "localhost" : config.hostname;
+  return o;
+}
+
+DeliveryWorker::DeliveryWorker(asio::io_context& io, asio::thread_pool& pool, QueueStore* store,
+                               Directory* directory, const std::string& data_dir)
+    : directory_(directory),
+      mail_root_(data_dir + "/mail"),
+      random_(std::random_device{}()),
+      local_(pool.get_executor(), [this] { return local_env(); }),
+      scheduler_(
+          io.get_executor(),
+          SchedulerEnv{
+              .store = store,
+              .local = &local_,
+              .remote = &remote_,
+              .is_local_domain =
+                  [directory](std::string_view d) { return directory->is_local_domain(d); },
+              .clock = unix_now,
+              .random = [this] { return std::uniform_real_distribution<double>(0, 1)(random_); },
+              .blocking = pool.get_executor(),
+              .new_id = new_queue_id,
+          },
+          scheduler_options(*directory->config())),
+      admin_(io, data_dir + "/admin.sock", [this](nlohmann::json request) {
+        return handle_queue_request(scheduler_, std::move(request));
+      }) {}
 
 DeliveryWorker::~DeliveryWorker() { stop(); }
 
-void DeliveryWorker::start() {
-  thread_ = std::thread([this] { run(); });
+void DeliveryWorker::open() {
+  if (Status s = admin_.open(); !s.ok()) {
+    log_warn("{}; `tern queue` will not reach this server", s.message());
+  }
 }
 
-void DeliveryWorker::enqueue(std::string id) {
-  {
-    std::lock_guard lock(mu_);
-    if (queued_.insert(id).second) ids_.push_back(std::move(id));
-  }
-  cv_.notify_one();
+void DeliveryWorker::start() {
+  admin_.start();
+  scheduler_.start();
+}
+
+void DeliveryWorker::enqueue(std::string id) { scheduler_.enqueue(std::move(id)); }
+
+void DeliveryWorker::reconfigure(const Config& config) {
+  scheduler_.reconfigure(scheduler_options(config));
+}
+
+void DeliveryWorker::drain(std::function<void()> idle) {
+  admin_.stop();
+  scheduler_.drain(std::move(idle));
 }
 
 void DeliveryWorker::stop() {
-  {
-    std::lock_guard lock(mu_);
-    if (stop_ && !thread_.joinable()) return;
-    stop_ = true;
-  }
-  cv_.notify_one();
-  if (thread_.joinable()) thread_.join();
+  scheduler_.stop();
+  admin_.stop();
 }
 
-void DeliveryWorker::run() {
-  for (;;) {
-    std::string id;
-    {
-      std::unique_lock lock(mu_);
-      if (!rescan_now_ && ids_.empty() && !stop_) {
-        if (!cv_.wait_for(lock, rescan_, [&] { return stop_ || !ids_.empty(); }))
-          rescan_now_ = true;
-      }
-      if (stop_) return;
-      if (rescan_now_) {
-        rescan_now_ = false;
-        lock.unlock();
-        auto all = store_->list();
-        lock.lock();
-        for (auto& q : all)
-          if (queued_.insert(q).second) ids_.push_back(std::move(q));
-      }
-      if (ids_.empty()) continue;
-      id = std::move(ids_.front());
-      ids_.pop_front();
-      queued_.erase(id);
-    }
-    deliver(id);
-  }
-}
-
-void DeliveryWorker::deliver(const std::string& id) {
-  auto config = directory_->config();
-  auto aliases = directory_->aliases();
-  LocalDeliveryEnv env;
-  env.mail_root = mail_root_;
-  env.is_local_domain = [&](std::string_view d) { return is_local_domain(*config, d); };
-  env.aliases = aliases.get();
-  env.is_mailbox = [this](const std::string& a) { return directory_->is_mailbox(a); };
-  env.postmaster_domain = config->domains.empty() ? "localhost" : config->domains.front();
-  LocalDeliveryResult r = deliver_local(*store_, id, env);
-  if (!r.status.ok()) {
-    log_warn("deliver id={} delivered={} pending_remote={} error=\"{}\" (will retry)", id,
-             r.delivered, r.pending_remote, r.status.message());
-    return;
-  }
-  if (r.delivered > 0 || r.removed)
-    log_info("deliver id={} delivered={} pending_remote={} failed={}{}", id, r.delivered,
-             r.pending_remote, r.failed, r.removed ? " done" : "");
+std::shared_ptr<const LocalDeliveryEnv> DeliveryWorker::local_env() const {
+  auto env = std::make_shared<LocalEnvSnapshot>();
+  env->config = directory_->config();
+  env->aliases_snapshot = directory_->aliases();
+  env->mail_root = mail_root_;
+  env->is_local_domain = [config = env->config](std::string_view d) {
+    return is_local_domain(*config, d);
+  };
+  env->aliases = env->aliases_snapshot.get();
+  Directory* directory = directory_;
+  env->is_mailbox = [directory](const std::string& a) { return directory->is_mailbox(a); };
+  env->postmaster_domain =
+      env->config->domains.empty() ? "localhost" : env->config->domains.front();
+  return env;
 }
 
 }  // namespace tern

@@ -1,50 +1,68 @@
-// DeliveryWorker: a thread that takes committed messages from the queue to
-// local Maildirs (delivery/local.h). Fed by the server after each commit,
-// it also rescans the whole queue at start and every `rescan` interval, so
-// nothing left behind by a crash or a failed attempt is forgotten.
+// DeliveryWorker: the server's delivery side, wired together. It owns the
+// queue Scheduler (relay/scheduler.h) with its two couriers (Maildirs for
+// the local domains, relay/local_courier.h; the remote stub until the
+// outbound relay exists, relay/remote_stub.h) and the admin socket that
+// `tern queue` talks to (<data_dir>/admin.sock, server/admin_socket.h,
+// server/queue_admin.h). The server tells it about each committed message.
 //
-// Thread-safe: enqueue() may be called from any thread.
+// Everything runs on the server's event loop; blocking work (Maildir
+// writes, store appends) on the server's thread pool. Thread safety:
+// enqueue() from any thread; the rest from the loop's thread (or before
+// the loop runs).
 #pragma once
 
-#include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
-#include <set>
+#include <asio/io_context.hpp>
+#include <asio/thread_pool.hpp>
+#include <memory>
+#include <random>
 #include <string>
-#include <thread>
 
+#include "config/config.h"
 #include "queue/store.h"
+#include "relay/local_courier.h"
+#include "relay/remote_stub.h"
+#include "relay/scheduler.h"
+#include "server/admin_socket.h"
 #include "server/directory.h"
 
 namespace tern {
 
+// The scheduler's options from the config: [queue] and the host name.
+SchedulerOptions scheduler_options(const Config& config);
+
 class DeliveryWorker {
  public:
-  DeliveryWorker(QueueStore* store, Directory* directory, std::string mail_root,
-                 std::chrono::seconds rescan = std::chrono::seconds(60));
+  DeliveryWorker(asio::io_context& io, asio::thread_pool& pool, QueueStore* store,
+                 Directory* directory, const std::string& data_dir);
   ~DeliveryWorker();
 
+  // Opens the admin socket; on failure (a data_dir too long for a Unix
+  // socket path, say) the server runs without it and says so in the log.
+  void open();
+  // Loads the queue and starts delivering.
   void start();
+  // A message was committed. Any thread.
   void enqueue(std::string id);
-  // Finishes the message in hand, then stops. Idempotent.
+  // Applies a reloaded config (retry policy, limits, host name).
+  void reconfigure(const Config& config);
+  // Closes the admin socket, starts no more deliveries, and calls `idle`
+  // (on the loop) once the ones in flight have ended.
+  void drain(std::function<void()> idle);
+  // Stops the scheduler's timer and closes the admin socket. Idempotent.
   void stop();
 
- private:
-  void run();
-  void deliver(const std::string& id);
+  Scheduler& scheduler() { return scheduler_; }
 
-  QueueStore* store_;
+ private:
+  std::shared_ptr<const LocalDeliveryEnv> local_env() const;
+
   Directory* directory_;
   std::string mail_root_;
-  std::chrono::seconds rescan_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::string> ids_;
-  std::set<std::string> queued_;  // ids_ as a set: each id waits once
-  bool stop_ = false;
-  bool rescan_now_ = true;
-  std::thread thread_;
+  std::mt19937_64 random_;
+  LocalCourier local_;
+  RemoteStubCourier remote_;
+  Scheduler scheduler_;
+  AdminServer admin_;
 };
 
 }  // namespace tern

@@ -33,13 +33,14 @@ Server::Server(Config config, std::string config_path)
     : config_path_(std::move(config_path)),
       directory_(std::make_shared<const Config>(config)),
       store_(config.data_dir + "/queue"),
-      worker_(&store_, &directory_, config.data_dir + "/mail") {
+      worker_(io_, pool_, &store_, &directory_, config.data_dir) {
   make_dir(config.data_dir);
   ::chmod(config.data_dir.c_str(), 0700);
   make_dir(config.data_dir + "/mail");
   if (Status s = store_.open(); !s.ok())
     throw std::runtime_error("queue " + config.data_dir + "/queue: " + s.message());
   if (Status s = directory_.load(); !s.ok()) throw std::runtime_error(s.message());
+  worker_.open();
   tls_ = make_server_tls_context(config);
   set_trusted(config);
   for (const ListenerConfig& l : config.listeners) {
@@ -129,6 +130,7 @@ void Server::reload() {
       log_warn("SIGHUP: listener changes need a restart");
     tls_ = std::move(ctx);
     set_trusted(*fresh);
+    worker_.reconfigure(*fresh);
     directory_.set_config(std::move(fresh));
     if (Status s = directory_.load(); !s.ok()) log_warn("SIGHUP: {}", s.message());
     log_info("SIGHUP: configuration reloaded");
@@ -144,16 +146,27 @@ void Server::begin_shutdown() {
     acc.close(ec);  // the accept loops end with operation_aborted
   }
   for (auto& [c, ip] : connections_) c->drain();
+  // Deliveries in flight finish too (none starts), so none is cut between
+  // its Maildir copy and its record.
+  worker_.drain([this] {
+    deliveries_idle_ = true;
+    maybe_stop();
+  });
   grace_timer_.expires_after(directory_.config()->limits.shutdown_grace);
   grace_timer_.async_wait([this](std::error_code ec) {
     if (ec) return;
     log_warn("shutdown grace over: closing {} connection(s)", connections_.size());
+    grace_over_ = true;
     for (auto& [c, ip] : connections_) c->force_close();
+    maybe_stop();
   });
-  if (connections_.empty()) {
-    grace_timer_.cancel();
-    io_.stop();
-  }
+  maybe_stop();
+}
+
+void Server::maybe_stop() {
+  if (!draining_ || !connections_.empty() || !(deliveries_idle_ || grace_over_)) return;
+  grace_timer_.cancel();
+  io_.stop();
 }
 
 std::optional<Reply> Server::admit(const std::string& ip) {
@@ -191,10 +204,7 @@ void Server::attach(Connection* c, const std::string& ip) {
 void Server::detach(Connection* c, const std::string& ip) {
   if (connections_.erase(c) == 0) return;
   if (--per_ip_[ip] == 0) per_ip_.erase(ip);
-  if (draining_ && connections_.empty()) {
-    grace_timer_.cancel();
-    io_.stop();
-  }
+  if (draining_) maybe_stop();
 }
 
 std::chrono::milliseconds Server::auth_failure_delay(const std::string& ip) {

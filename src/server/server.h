@@ -1,6 +1,7 @@
 // Server: `tern serve`. Owns the event loop, the listeners, the TLS
 // context, the directory (users, aliases), the queue and the delivery
-// worker, and wires each accepted connection to a ServerSession.
+// worker (queue scheduler, couriers, admin socket: delivery_worker.h), and
+// wires each accepted connection to a ServerSession.
 //
 // Signals: SIGHUP reloads the config file, certificate, users and aliases
 // without dropping sessions; SIGTERM/SIGINT stop accepting, let
@@ -61,6 +62,9 @@ class Server {
   asio::awaitable<void> signal_loop();
   void reload();
   void begin_shutdown();
+  // After begin_shutdown: stops the loop once no connection is left and the
+  // deliveries in flight have ended (or the grace is over).
+  void maybe_stop();
   bool trusted(const std::string& ip) const;
   void set_trusted(const Config& config);
 
@@ -82,6 +86,8 @@ class Server {
   };
   std::unordered_map<std::string, AuthFailures> auth_failures_;
   bool draining_ = false;
+  bool deliveries_idle_ = false;  // the delivery worker has drained
+  bool grace_over_ = false;
   asio::steady_timer grace_timer_{io_};
 };
 

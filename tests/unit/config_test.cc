@@ -71,6 +71,8 @@ TEST(ConfigTest, FileDefaults) {
   EXPECT_EQ(c.limits.max_message_size, d.max_message_size);
   EXPECT_EQ(c.limits.max_connections, d.max_connections);
   EXPECT_EQ(c.limits.shutdown_grace, d.shutdown_grace);
+  EXPECT_TRUE(c.dns.forward.empty());  // /etc/resolv.conf
+  EXPECT_EQ(c.dns.timeout, seconds(10));
 }
 
 TEST(ConfigTest, EveryKey) {
@@ -96,6 +98,10 @@ max_errors = 3
 command_timeout = "5m"
 data_timeout = 900
 shutdown_grace = "1m30s"
+
+[dns]
+forward = ["127.0.0.1@5353", "2001:db8::53"]
+timeout = "30s"
 
 [[listener]]
 kind = "smtp"
@@ -128,6 +134,8 @@ address = ":465"
   EXPECT_EQ(c.limits.command_timeout, seconds(300));
   EXPECT_EQ(c.limits.data_timeout, seconds(900));
   EXPECT_EQ(c.limits.shutdown_grace, seconds(90));
+  EXPECT_EQ(c.dns.forward, (std::vector<std::string>{"127.0.0.1@5353", "2001:db8::53"}));
+  EXPECT_EQ(c.dns.timeout, seconds(30));
   ASSERT_EQ(c.listeners.size(), 3u);
   EXPECT_EQ(c.listeners[0].kind, ListenerKind::kSmtp);
   EXPECT_EQ(c.listeners[0].host, "0.0.0.0");
@@ -218,6 +226,7 @@ TEST(ConfigTest, ErrorsNameFileLineAndKey) {
       {"[[listener]]\nkind = \"smtp\"\naddress = \":25\"\nport = 25\n",
        "t.toml:4:1: key 'listener[0].port': unknown key"},
       {"[limit]\n", "t.toml:1:2: key 'limit': unknown key"},
+      {"[dns]\nforwarders = []\n", "t.toml:2:1: key 'dns.forwarders': unknown key"},
       // Wrong types.
       {"hostname = 5\n", "t.toml:1:12: key 'hostname': must be a string, not an integer"},
       {"data_dir = [\"a\"]\n", "t.toml:1:12: key 'data_dir': must be a string, not an array"},
@@ -236,6 +245,15 @@ TEST(ConfigTest, ErrorsNameFileLineAndKey) {
        "t.toml:1:16: key 'bare_newline': must be a string, not a boolean"},
       {"limits = 5\n", "t.toml:1:10: key 'limits': must be a table, not an integer"},
       {"tls = \"x\"\n", "t.toml:1:7: key 'tls': must be a table, not a string"},
+      {"dns = []\n", "t.toml:1:7: key 'dns': must be a table, not an array"},
+      {"[dns]\nforward = \"127.0.0.1\"\n",
+       "t.toml:2:11: key 'dns.forward': must be an array of strings, not a string"},
+      {"[dns]\nforward = [\"127.0.0.1\", 53]\n",
+       "t.toml:2:25: key 'dns.forward': must be a string, not an integer"},
+      {"[dns]\ntimeout = 0\n", "t.toml:2:11: key 'dns.timeout': must be from 1 to 86400 seconds"},
+      {"[dns]\ntimeout = true\n",
+       "t.toml:2:11: key 'dns.timeout': must be an integer (seconds) or a string such as "
+       "\"5m\", not a boolean"},
       {"listener = 5\n",
        "t.toml:1:12: key 'listener': must be an array of tables ([[listener]]), not an integer"},
       {"[listener]\nkind = \"smtp\"\n",
@@ -352,6 +370,82 @@ TEST(ConfigTest, ErrorsNameFileLineAndKey) {
   }
 }
 
+TEST(ConfigTest, QueueTable) {
+  const QueueConfig d = Parse("").queue;
+  EXPECT_EQ(d.retry.front(), seconds(300));
+  EXPECT_EQ(d.retry.back(), seconds(4 * 3600));
+  EXPECT_EQ(d.max_age, seconds(5 * 86400));
+  EXPECT_EQ(d.delay_warning, seconds(4 * 3600));
+  EXPECT_EQ(default_config().queue.max_age, d.max_age);
+
+  const QueueConfig q = Parse(R"([queue]
+retry = ["1m", 600, "1h30m"]
+max_age = "7d"
+delay_warning = 0
+max_concurrency = 50
+max_per_destination = 2
+)")
+                            .queue;
+  EXPECT_EQ(q.retry, (std::vector<seconds>{seconds(60), seconds(600), seconds(5400)}));
+  EXPECT_EQ(q.max_age, seconds(7 * 86400));
+  EXPECT_EQ(q.delay_warning, seconds(0));  // no delay warnings
+  EXPECT_EQ(q.max_concurrency, 50u);
+  EXPECT_EQ(q.max_per_destination, 2u);
+  EXPECT_EQ(Parse("[queue]\nmax_age = \"30d\"\n").queue.max_age, seconds(30 * 86400));
+  EXPECT_EQ(Parse("[queue]\nmax_age = 2592000\n").queue.max_age, seconds(30 * 86400));
+}
+
+TEST(ConfigTest, QueueErrors) {
+  const ErrorCase cases[] = {
+      {"[queue]\nretries = []\n", "t.toml:2:1: key 'queue.retries': unknown key"},
+      {"queue = 1\n", "t.toml:1:9: key 'queue': must be a table, not an integer"},
+      {"[queue]\nretry = \"5m\"\n",
+       "t.toml:2:9: key 'queue.retry': must be an array of durations, not a string"},
+      {"[queue]\nretry = []\n", "t.toml:2:9: key 'queue.retry': must list at least one duration"},
+      {"[queue]\nretry = [\"5m\", \"0s\"]\n",
+       "t.toml:2:16: key 'queue.retry': must be longer than 0 seconds"},
+      {"[queue]\nretry = [\"2d\"]\n",
+       "t.toml:2:10: key 'queue.retry': must be at most 1 day (\"1d\")"},
+      {"[queue]\nretry = [true]\n",
+       "t.toml:2:10: key 'queue.retry': must be an integer (seconds) or a string such as \"5m\", "
+       "not a boolean"},
+      {"[queue]\nmax_age = \"31d\"\n",
+       "t.toml:2:11: key 'queue.max_age': must be at most 30 days (\"30d\")"},
+      {"[queue]\nmax_age = 0\n",
+       "t.toml:2:11: key 'queue.max_age': must be from 1 to 2592000 seconds"},
+      {"[queue]\ndelay_warning = -1\n",
+       "t.toml:2:17: key 'queue.delay_warning': must be from 0 to 2592000 seconds"},
+      {"[queue]\nmax_concurrency = 0\n",
+       "t.toml:2:19: key 'queue.max_concurrency': must be a positive integer"},
+      {"[queue]\nmax_per_destination = \"5\"\n",
+       "t.toml:2:23: key 'queue.max_per_destination': must be a positive integer, not a string"},
+  };
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.toml);
+    EXPECT_EQ(ErrorOf(k.toml + kListener), k.want);
+  }
+}
+
+TEST(ConfigTest, DnsForwarders) {
+  for (const char* ok :
+       {"192.0.2.53", "127.0.0.1@5353", "::1", "::1@53", "2001:db8::53@65535", "0.0.0.0@1"}) {
+    SCOPED_TRACE(ok);
+    EXPECT_EQ(Parse(std::string("[dns]\nforward = [\"") + ok + "\"]\n").dns.forward,
+              std::vector<std::string>{ok});
+  }
+  for (const char* bad : {"", "dns.example", "192.0.2.53:53", "[::1]", "[::1]@53", "127.0.0.1@",
+                          "127.0.0.1@0", "127.0.0.1@65536", "127.0.0.1@53x", "127.0.0.1@@53",
+                          "256.0.0.1", "fe80::1%eth0", " 127.0.0.1"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(ErrorOf(std::string("[dns]\nforward = [\"") + bad + "\"]\n" + kListener),
+              std::string("t.toml:2:12: key 'dns.forward': '") + bad +
+                  "' is not a server address such as \"192.0.2.53\", \"2001:db8::53\" or "
+                  "\"127.0.0.1@5353\"");
+  }
+  EXPECT_TRUE(Parse("[dns]\nforward = []\n").dns.forward.empty());
+  EXPECT_EQ(Parse("[dns]\ntimeout = 3\n").dns.timeout, seconds(3));
+}
+
 TEST(ConfigTest, SyntaxErrorNamesFileLineAndColumn) {
   const std::string e = ErrorOf("vrfy = true\nhostname = \n");
   EXPECT_EQ(e.rfind("t.toml:2:", 0), 0u) << e;
@@ -430,6 +524,15 @@ TEST(ConfigTest, ExampleFileHasTheDefaults) {
   EXPECT_EQ(c.limits.command_timeout, l.command_timeout);
   EXPECT_EQ(c.limits.data_timeout, l.data_timeout);
   EXPECT_EQ(c.limits.shutdown_grace, l.shutdown_grace);
+  const DnsConfig dns;
+  EXPECT_EQ(c.dns.forward, dns.forward);
+  EXPECT_EQ(c.dns.timeout, dns.timeout);
+  const QueueConfig q;
+  EXPECT_EQ(c.queue.retry, q.retry);
+  EXPECT_EQ(c.queue.max_age, q.max_age);
+  EXPECT_EQ(c.queue.delay_warning, q.delay_warning);
+  EXPECT_EQ(c.queue.max_concurrency, q.max_concurrency);
+  EXPECT_EQ(c.queue.max_per_destination, q.max_per_destination);
 }
 
 TEST(ConfigTest, LocalDomainsAreCaseInsensitive) {

@@ -54,6 +54,13 @@ std::vector<std::string> names_in(const std::string& dir) {
   return out;
 }
 
+// The done flags of every recipient.
+std::vector<bool> done_flags(const QueuedMessage& m) {
+  std::vector<bool> out;
+  for (const RecipientState& st : m.state) out.push_back(st.done);
+  return out;
+}
+
 RcptArgs rcpt(std::string local, std::string domain, unsigned notify = kNotifyNone,
               std::string orcpt = "") {
   RcptArgs r;
@@ -128,6 +135,14 @@ class FsStoreTest : public ::testing::Test {
   std::string dir() const { return tmp_.path() + "/queue"; }
   std::string msg_dir() const { return dir() + "/msg"; }
   std::string tmp_dir() const { return dir() + "/tmp"; }
+  std::string state_dir() const { return dir() + "/state"; }
+  std::string state_of(const std::string& id) const { return state_dir() + "/" + id; }
+  QueuedMessage loaded(const std::string& id) {
+    QueuedMessage m;
+    Status s = store_->load(id, &m);
+    EXPECT_TRUE(s.ok()) << s.message();
+    return m;
+  }
   // Simulates a restart: a new store on the same directory.
   void reopen() {
     store_.reset();
@@ -174,7 +189,7 @@ TEST_F(FsStoreTest, RoundtripEveryFieldAndOddContent) {
   Status s = store_->load(e.id, &m);
   ASSERT_TRUE(s.ok()) << s.message();
   expect_same(e, m.envelope);
-  EXPECT_EQ(m.done, std::vector<bool>(e.rcpts.size(), false));
+  EXPECT_EQ(done_flags(m), std::vector<bool>(e.rcpts.size(), false));
   EXPECT_EQ(m.body_path, msg_dir() + "/" + e.id);
   EXPECT_EQ(content_of(m), content);
 }
@@ -293,6 +308,7 @@ TEST_F(FsStoreTest, OpenCreatesMissingParents) {
   ASSERT_TRUE(deep.open().ok());
   EXPECT_TRUE(fs::is_directory(tmp_.path() + "/a/b/queue/tmp"));
   EXPECT_TRUE(fs::is_directory(tmp_.path() + "/a/b/queue/msg"));
+  EXPECT_TRUE(fs::is_directory(tmp_.path() + "/a/b/queue/state"));
   EXPECT_EQ(fs::status(tmp_.path() + "/a/b/queue/msg").permissions() & fs::perms::all,
             fs::perms::owner_all);
 }
@@ -300,57 +316,105 @@ TEST_F(FsStoreTest, OpenCreatesMissingParents) {
 TEST_F(FsStoreTest, MarkDonePersistsAcrossRestart) {
   Envelope e = simple_envelope(3);
   ASSERT_TRUE(put(e, "x").ok());
+  EXPECT_FALSE(fs::exists(state_of(e.id)));  // created by the first record
   ASSERT_TRUE(store_->mark_done(e.id, 1).ok());
   ASSERT_TRUE(store_->mark_done(e.id, 1).ok());  // idempotent
   reopen();
-  QueuedMessage m;
-  ASSERT_TRUE(store_->load(e.id, &m).ok());
-  EXPECT_EQ(m.done, (std::vector<bool>{false, true, false}));
-  EXPECT_EQ(slurp(msg_dir() + "/" + e.id + ".done"), "1 done\n1 done\n");
+  EXPECT_EQ(done_flags(loaded(e.id)), (std::vector<bool>{false, true, false}));
+  std::string record = encode_state_record(StateRecord::Done(1));
+  EXPECT_EQ(slurp(state_of(e.id)), record + record);
+  EXPECT_EQ(fs::status(state_of(e.id)).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
 }
 
-// A crash inside an append can leave a fragment ("1" of "12 done\n", or
-// zeros). It must not count, and must not merge with the next record into
-// a different index.
-TEST_F(FsStoreTest, TornDoneLineIsIgnored) {
+TEST_F(FsStoreTest, AppendReplaysTypedRecordsAcrossRestart) {
+  Envelope e = simple_envelope(3);
+  ASSERT_TRUE(put(e, "x").ok());
+  StateRecord t;
+  t.type = StateRecord::Type::kTry;
+  t.rcpt = 0;
+  t.at = 1700000100;
+  t.next = 1700000400;
+  t.reply = Reply(451, "4.4.1", "connection refused");
+  t.remote_mta = "mx.example.com";
+  StateRecord f = t;
+  f.type = StateRecord::Type::kFail;
+  f.rcpt = 2;
+  f.reply = Reply(550, "5.1.1", "no such user");
+  StateRecord ok;
+  ok.type = StateRecord::Type::kOk;
+  ok.rcpt = 1;
+  ok.at = 1700000200;
+  ok.outcome = RcptOutcome::kRelayed;
+  ok.next_hop_dsn = true;
+  ok.reply = Reply(250, "2.0.0", "queued");
+  ASSERT_TRUE(store_->append(e.id, {t, ok, f}).ok());
+  reopen();
+  QueuedMessage m = loaded(e.id);
+  EXPECT_EQ(m.state[0].outcome, RcptOutcome::kPending);
+  EXPECT_EQ(m.state[0].attempts, 1u);
+  EXPECT_EQ(m.state[0].next_attempt, 1700000400);
+  EXPECT_EQ(m.state[0].last_reply.brief(), "451 4.4.1 connection refused");
+  EXPECT_EQ(m.state[0].remote_mta, "mx.example.com");
+  EXPECT_EQ(m.state[1].outcome, RcptOutcome::kRelayed);
+  EXPECT_TRUE(m.state[1].next_hop_dsn);
+  EXPECT_EQ(m.state[2].outcome, RcptOutcome::kFailed);
+  EXPECT_EQ(done_flags(m), (std::vector<bool>{false, false, false}));
+}
+
+TEST_F(FsStoreTest, AppendOfNothingCreatesNothing) {
+  Envelope e = simple_envelope();
+  ASSERT_TRUE(put(e, "x").ok());
+  ASSERT_TRUE(store_->append(e.id, {}).ok());
+  EXPECT_FALSE(fs::exists(state_of(e.id)));
+}
+
+// A crash inside an append can leave a fragment of a record, or zeros. It
+// must not count, and must not merge with the next record.
+TEST_F(FsStoreTest, TornRecordIsIgnored) {
   Envelope e = simple_envelope(13);
   ASSERT_TRUE(put(e, "x").ok());
   ASSERT_TRUE(store_->mark_done(e.id, 0).ok());
-  std::string done = msg_dir() + "/" + e.id + ".done";
-  append(done, "1");  // torn "12 done\n"
+  std::string record12 = encode_state_record(StateRecord::Done(12));
+  // Every prefix of the record, with or without the '\n' a later append adds.
+  for (size_t n = 1; n + 1 < record12.size(); ++n) {
+    SCOPED_TRACE(n);
+    std::vector<RecipientState> states(13);
+    replay_state_log(encode_state_record(StateRecord::Done(0)) + record12.substr(0, n) + "\n",
+                     &states);
+    EXPECT_FALSE(states[12].done);
+    EXPECT_TRUE(states[0].done);
+  }
+  append(state_of(e.id), record12.substr(0, 7));  // torn "done 12 #..."
   reopen();
-  QueuedMessage m;
-  ASSERT_TRUE(store_->load(e.id, &m).ok());
   std::vector<bool> want(13, false);
   want[0] = true;
-  EXPECT_EQ(m.done, want);
+  EXPECT_EQ(done_flags(loaded(e.id)), want);
 
-  ASSERT_TRUE(store_->mark_done(e.id, 2).ok());  // would read "12 done" if merged
-  append(done, std::string("\0\0\0\n4 do", 9));
-  ASSERT_TRUE(store_->load(e.id, &m).ok());
+  ASSERT_TRUE(store_->mark_done(e.id, 2).ok());  // starts a new line first
+  append(state_of(e.id), std::string("\0\0\0\ndone 4 #00", 15));
   want[2] = true;
-  EXPECT_EQ(m.done, want);
+  EXPECT_EQ(done_flags(loaded(e.id)), want);
   ASSERT_TRUE(store_->mark_done(e.id, 5).ok());
-  ASSERT_TRUE(store_->load(e.id, &m).ok());
   want[5] = true;
-  EXPECT_EQ(m.done, want);
+  EXPECT_EQ(done_flags(loaded(e.id)), want);
 }
 
-TEST_F(FsStoreTest, DoneFileWithoutFinalNewlineStillCounts) {
+TEST_F(FsStoreTest, RecordWithoutFinalNewlineStillCounts) {
   Envelope e = simple_envelope(2);
   ASSERT_TRUE(put(e, "x").ok());
-  append(msg_dir() + "/" + e.id + ".done", "1 done");  // torn after the record, before '\n'
-  QueuedMessage m;
-  ASSERT_TRUE(store_->load(e.id, &m).ok());
-  EXPECT_EQ(m.done, (std::vector<bool>{false, true}));
+  std::string record = encode_state_record(StateRecord::Done(1));
+  record.pop_back();  // torn after the record, before '\n': the CRC is whole
+  append(state_of(e.id), record);
+  EXPECT_EQ(done_flags(loaded(e.id)), (std::vector<bool>{false, true}));
   ASSERT_TRUE(store_->mark_done(e.id, 0).ok());
-  ASSERT_TRUE(store_->load(e.id, &m).ok());
-  EXPECT_EQ(m.done, (std::vector<bool>{true, true}));
+  EXPECT_EQ(done_flags(loaded(e.id)), (std::vector<bool>{true, true}));
 }
 
 TEST_F(FsStoreTest, MarkDoneOfUnknownMessageFails) {
   EXPECT_FALSE(store_->mark_done(new_queue_id(), 0).ok());
   EXPECT_TRUE(names_in(msg_dir()).empty());
+  EXPECT_TRUE(names_in(state_dir()).empty());
 }
 
 TEST_F(FsStoreTest, RemoveOnlyWhenAllDoneAndDeletesBothFiles) {
@@ -365,20 +429,45 @@ TEST_F(FsStoreTest, RemoveOnlyWhenAllDoneAndDeletesBothFiles) {
   ASSERT_TRUE(s.ok()) << s.message();
   EXPECT_TRUE(store_->list().empty());
   EXPECT_TRUE(names_in(msg_dir()).empty());
+  EXPECT_TRUE(names_in(state_dir()).empty());
   QueuedMessage m;
   EXPECT_FALSE(store_->load(e.id, &m).ok());
   EXPECT_FALSE(store_->remove(e.id).ok());
 }
 
-// A crash inside remove() after the message went leaves ID.done alone.
-TEST_F(FsStoreTest, OpenRemovesOrphanDoneFiles) {
+TEST_F(FsStoreTest, PurgeRemovesWhateverTheState) {
+  Envelope e = simple_envelope(2);
+  ASSERT_TRUE(put(e, "x").ok());
+  ASSERT_TRUE(store_->mark_done(e.id, 0).ok());
+  ASSERT_TRUE(store_->purge(e.id).ok());
+  EXPECT_TRUE(store_->list().empty());
+  EXPECT_TRUE(names_in(msg_dir()).empty());
+  EXPECT_TRUE(names_in(state_dir()).empty());
+  EXPECT_EQ(store_->purge(e.id).kind(), Status::Kind::kPermanent);
+}
+
+// A crash inside remove() after the message went leaves state/ID alone.
+TEST_F(FsStoreTest, OpenRemovesOrphanStateLogs) {
   Envelope e = simple_envelope();
   ASSERT_TRUE(put(e, "x").ok());
   ASSERT_TRUE(store_->mark_done(e.id, 0).ok());
   std::string orphan = new_queue_id();
-  append(msg_dir() + "/" + orphan + ".done", "0 done\n");
+  append(state_of(orphan), encode_state_record(StateRecord::Done(0)));
   reopen();
-  EXPECT_EQ(names_in(msg_dir()), (std::vector<std::string>{e.id, e.id + ".done"}));
+  EXPECT_EQ(names_in(state_dir()), std::vector<std::string>{e.id});
+  EXPECT_EQ(names_in(msg_dir()), std::vector<std::string>{e.id});
+}
+
+// The first format kept finished recipients in msg/ID.done.
+TEST_F(FsStoreTest, OpenConvertsDoneFilesOfTheFirstFormat) {
+  Envelope e = simple_envelope(3);
+  ASSERT_TRUE(put(e, "x").ok());
+  append(msg_dir() + "/" + e.id + ".done", "0 done\n2 do");  // torn second line
+  std::string gone = new_queue_id();
+  append(msg_dir() + "/" + gone + ".done", "0 done\n");
+  reopen();
+  EXPECT_EQ(names_in(msg_dir()), std::vector<std::string>{e.id});
+  EXPECT_EQ(done_flags(loaded(e.id)), (std::vector<bool>{true, false, false}));
 }
 
 TEST_F(FsStoreTest, RefusesIdsOutsideTheAlphabet) {
@@ -393,6 +482,7 @@ TEST_F(FsStoreTest, RefusesIdsOutsideTheAlphabet) {
     EXPECT_FALSE(store_->load(bad, &m).ok()) << bad;
     EXPECT_FALSE(store_->mark_done(bad, 0).ok()) << bad;
     EXPECT_FALSE(store_->remove(bad).ok()) << bad;
+    EXPECT_FALSE(store_->purge(bad).ok()) << bad;
   }
   EXPECT_TRUE(names_in(tmp_dir()).empty());
   EXPECT_TRUE(names_in(msg_dir()).empty());
@@ -431,6 +521,7 @@ TEST_F(FsStoreTest, ListIsOldestFirstAndSkipsOtherFiles) {
   }
   ASSERT_TRUE(store_->mark_done(ids[2], 0).ok());
   append(msg_dir() + "/README.txt", "not a message");
+  append(msg_dir() + "/" + ids[1] + ".orig", "not a message either");
   EXPECT_EQ(store_->list(), ids);
 }
 

@@ -1,0 +1,41 @@
+// LocalCourier: the Courier for our own domains. Wraps deliver_local()
+// (delivery/local.h: aliases, then Maildirs) and runs it on a thread pool,
+// since every Maildir copy is fsynced.
+//
+// Replies it reports (ours, no remote MTA):
+//   250 2.0.0  delivered (or expanded: remote alias targets in forward_to)
+//   451 4.3.0  a Maildir could not be written (disk full, permissions...)
+//   550 5.1.1  no usable mailbox for the recipient
+//
+// Thread-safe: deliver() may run concurrently.
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+#include <functional>
+#include <memory>
+
+#include "delivery/local.h"
+#include "relay/courier.h"
+
+namespace tern {
+
+class LocalCourier : public Courier {
+ public:
+  // `env` is called once per delivery for a snapshot of the aliases and
+  // the config (a reload between deliveries applies to the next one).
+  // `blocking` is where the Maildir writes run.
+  LocalCourier(asio::any_io_executor blocking,
+               std::function<std::shared_ptr<const LocalDeliveryEnv>()> env);
+
+  asio::awaitable<CourierResult> deliver(std::shared_ptr<const QueuedMessage> msg, Destination dest,
+                                         std::vector<size_t> rcpts) override;
+
+  // The courier's view of deliver_local's results.
+  static CourierResult to_courier_result(const std::vector<LocalRcptResult>& results);
+
+ private:
+  asio::any_io_executor blocking_;
+  std::function<std::shared_ptr<const LocalDeliveryEnv>()> env_;
+};
+
+}  // namespace tern

@@ -1,0 +1,125 @@
+#include "server/queue_admin.h"
+
+#include "queue/queue_id.h"
+#include "server/log.h"
+
+namespace tern {
+namespace {
+
+using nlohmann::json;
+
+json fail(const std::string& text) { return json{{"ok", false}, {"error", text}}; }
+
+json entry_json(const QueueEntryInfo& i) {
+  json j{{"id", i.id},        {"received_at", i.received_at}, {"sender", i.sender},
+         {"rcpts", i.rcpts},  {"pending", i.pending_rcpts},   {"last_error", i.last_error},
+         {"active", i.active}};
+  if (i.next_attempt != kNever) j["next_attempt"] = i.next_attempt;
+  return j;
+}
+
+std::string notify_text(unsigned n) {
+  if (n == kNotifyNone) return "";
+  std::string out;
+  auto add = [&](unsigned bit, const char* name) {
+    if (!(n & bit)) return;
+    if (!out.empty()) out += ',';
+    out += name;
+  };
+  add(kNotifyNever, "NEVER");
+  add(kNotifySuccess, "SUCCESS");
+  add(kNotifyFailure, "FAILURE");
+  add(kNotifyDelay, "DELAY");
+  return out;
+}
+
+json message_json(const QueuedMessage& m, const QueueEntryInfo* info) {
+  const Envelope& e = m.envelope;
+  json j = info ? entry_json(*info) : json{{"id", e.id}};
+  j["received_at"] = e.received_at;
+  j["sender"] = e.mail.from.str();
+  j["rcpts"] = e.rcpts.size();
+  j["listener"] = e.listener;
+  j["client_ip"] = e.client_ip;
+  j["auth_user"] = e.auth_user;
+  j["envid"] = e.mail.envid;
+  j["ret"] = e.mail.ret == DsnRet::kFull ? "FULL" : e.mail.ret == DsnRet::kHdrs ? "HDRS" : "";
+  if (e.mail.size) j["size"] = *e.mail.size;
+  json rcpts = json::array();
+  for (size_t i = 0; i < e.rcpts.size(); ++i) {
+    const RecipientState& s = m.state[i];
+    rcpts.push_back(json{{"address", e.rcpts[i].to.str()},
+                         {"orcpt", e.rcpts[i].orcpt},
+                         {"notify", notify_text(e.rcpts[i].notify)},
+                         {"outcome", outcome_name(s.outcome)},
+                         {"done", s.done},
+                         {"attempts", s.attempts},
+                         {"last_attempt", s.last_attempt},
+                         {"next_attempt", s.done ? 0 : s.next_attempt},
+                         {"last_reply", reply_line(s.last_reply)},
+                         {"remote_mta", s.remote_mta},
+                         {"delay_warned", s.delay_warned}});
+  }
+  j["recipients"] = std::move(rcpts);
+  return j;
+}
+
+// The "id" of a request; "" if absent. Error text in *error if malformed.
+std::string id_of(const json& request, std::string* error) {
+  auto it = request.find("id");
+  if (it == request.end()) return "";
+  if (!it->is_string() || !is_valid_queue_id(it->get<std::string>())) {
+    *error = "\"id\" must be a queue id";
+    return "";
+  }
+  return it->get<std::string>();
+}
+
+}  // namespace
+
+asio::awaitable<json> handle_queue_request(Scheduler& scheduler, json request) {
+  auto op_it = request.find("op");
+  if (op_it == request.end() || !op_it->is_string()) co_return fail("\"op\" is missing");
+  const std::string op = op_it->get<std::string>();
+  std::string error;
+  const std::string id = id_of(request, &error);
+  if (!error.empty()) co_return fail(error);
+  const bool needs_id = op == "show" || op == "delete" || op == "bounce";
+  if (needs_id && id.empty()) co_return fail("\"" + op + "\" needs an \"id\"");
+
+  if (op == "list") {
+    json messages = json::array();
+    for (const QueueEntryInfo& i : scheduler.list()) messages.push_back(entry_json(i));
+    co_return json{{"ok", true}, {"now", scheduler.now()}, {"messages", std::move(messages)}};
+  }
+  if (op == "show") {
+    QueuedMessage m;
+    Status s = co_await scheduler.inspect(id, &m);
+    if (!s.ok()) co_return fail("no message " + id + " in the queue (" + s.message() + ")");
+    const QueueEntryInfo* info = nullptr;
+    std::vector<QueueEntryInfo> all = scheduler.list();
+    for (const QueueEntryInfo& i : all)
+      if (i.id == id) info = &i;
+    co_return json{{"ok", true}, {"now", scheduler.now()}, {"message", message_json(m, info)}};
+  }
+  if (op == "flush") {
+    size_t n = scheduler.flush(id);
+    log_info("queue flush id={} messages={}", id.empty() ? "*" : id, n);
+    if (!id.empty() && n == 0) co_return fail("no message " + id + " in the queue");
+    co_return json{{"ok", true}, {"flushed", n}};
+  }
+  if (op == "delete" || op == "bounce") {
+    log_info("queue {} id={} requested", op, id);
+    // Not `c ? co_await a : co_await b`: GCC 12 destroys that result twice.
+    Status s;
+    if (op == "delete")
+      s = co_await scheduler.remove(id);
+    else
+      s = co_await scheduler.bounce(id);
+    if (!s.ok()) co_return fail(s.message());
+    co_return json{{"ok", true}};
+  }
+  co_return fail("unknown op \"" + op + "\"");
+}
+
+}  // namespace tern

@@ -1,0 +1,112 @@
+// Resolver without a network: names libunbound answers by itself
+// (localhost, RFC 6761 6.3), names it refuses, start-up errors, and the
+// shutdown of a Resolver with a query in flight. Real DNS servers are in
+// tests/integration/test_dns.py.
+#include "dns/resolver.h"
+
+#include <gtest/gtest.h>
+
+#include <asio/co_spawn.hpp>
+#include <optional>
+#include <stdexcept>
+
+namespace tern {
+namespace {
+
+ResolverOptions Unused() {
+  ResolverOptions o;
+  o.forwarders = {"127.0.0.1@9"};  // never asked: the names below are answered locally
+  return o;
+}
+
+template <typename T>
+T Await(asio::io_context& io, asio::awaitable<T> a) {
+  std::optional<T> out;
+  asio::co_spawn(io, std::move(a), [&](std::exception_ptr e, T r) {
+    if (e) std::rethrow_exception(e);
+    out = std::move(r);
+  });
+  io.run();
+  io.restart();
+  return std::move(*out);
+}
+
+TEST(ResolverTest, AnswersLocalhostItself) {
+  asio::io_context io;
+  Resolver dns(io, Unused());
+  const AddressResult a = Await(io, dns.a("LocalHost."));
+  ASSERT_EQ(a.status, DnsStatus::kOk) << a.error;
+  EXPECT_EQ(a.records, std::vector{asio::ip::make_address("127.0.0.1")});
+  EXPECT_EQ(a.canonical_name, "localhost");
+  EXPECT_GT(a.ttl, 0u);
+  const AddressResult aaaa = Await(io, dns.aaaa("localhost"));
+  ASSERT_EQ(aaaa.status, DnsStatus::kOk) << aaaa.error;
+  EXPECT_EQ(aaaa.records, std::vector{asio::ip::make_address("::1")});
+  const NameResult ptr = Await(io, dns.ptr(asio::ip::make_address("127.0.0.1")));
+  ASSERT_EQ(ptr.status, DnsStatus::kOk) << ptr.error;
+  EXPECT_EQ(ptr.records, std::vector<std::string>{"localhost"});
+  EXPECT_EQ(ptr.canonical_name, "1.0.0.127.in-addr.arpa");
+}
+
+TEST(ResolverTest, NoDataAndNxDomainFromLocalZones) {
+  asio::io_context io;
+  Resolver dns(io, Unused());
+  const MxResult mx = Await(io, dns.mx("localhost"));
+  EXPECT_EQ(mx.status, DnsStatus::kNoData);
+  EXPECT_EQ(mx.error, "no MX record");
+  EXPECT_TRUE(mx.records.empty());
+  const TxtResult txt = Await(io, dns.txt("name.invalid"));  // RFC 6761 6.4
+  EXPECT_EQ(txt.status, DnsStatus::kNxDomain);
+  EXPECT_EQ(txt.error, "NXDOMAIN");
+}
+
+TEST(ResolverTest, InvalidNamesAreNxDomain) {
+  asio::io_context io;
+  Resolver dns(io, Unused());
+  const AddressResult r = Await(io, dns.a("a..b"));
+  EXPECT_EQ(r.status, DnsStatus::kNxDomain);
+  EXPECT_EQ(r.error, "not a valid domain name");
+}
+
+TEST(ResolverTest, QueriesInFlightEndWhenTheResolverGoes) {
+  asio::io_context io;
+  auto dns = std::make_unique<Resolver>(io, Unused());
+  std::optional<AddressResult> out;
+  asio::co_spawn(io, dns->a("localhost"), [&](std::exception_ptr e, AddressResult r) {
+    if (e) std::rethrow_exception(e);
+    out = std::move(r);
+  });
+  io.poll();  // the query starts and waits
+  ASSERT_FALSE(out);
+  dns.reset();
+  io.run();
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->status, DnsStatus::kTempFail);
+  EXPECT_EQ(out->error, "resolver shut down");
+}
+
+TEST(ResolverTest, StartUpErrors) {
+  asio::io_context io;
+  ResolverOptions bad_forwarder;
+  bad_forwarder.forwarders = {"dns.example"};
+  EXPECT_THROW(Resolver(io, bad_forwarder), std::runtime_error);
+  ResolverOptions no_file;
+  no_file.resolv_conf = "/nonexistent/resolv.conf";
+  try {
+    Resolver r(io, no_file);
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("cannot use /nonexistent/resolv.conf: ", 0), 0u)
+        << e.what();
+  }
+}
+
+TEST(ResolverTest, StatusNames) {
+  EXPECT_STREQ(dns_status_name(DnsStatus::kOk), "ok");
+  EXPECT_STREQ(dns_status_name(DnsStatus::kNoData), "no data");
+  EXPECT_STREQ(dns_status_name(DnsStatus::kNxDomain), "NXDOMAIN");
+  EXPECT_STREQ(dns_status_name(DnsStatus::kTempFail), "temporary failure");
+}
+
+}  // namespace
+}  // namespace tern

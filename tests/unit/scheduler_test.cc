@@ -1,0 +1,567 @@
+// The Scheduler end to end over a real FsQueueStore in a temp dir, with
+// fake couriers and a fake clock (src/relay/scheduler.h). Passes are driven
+// with run_due() at chosen times; nothing waits on the real clock, and the
+// "blocking" executor is the test's own io_context.
+#include "relay/scheduler.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "queue/fs_store.h"
+#include "queue/queue_id.h"
+#include "relay/local_courier.h"
+
+namespace tern {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kT0 = 1700000000;
+constexpr int64_t kMinute = 60;
+constexpr int64_t kHour = 3600;
+constexpr int64_t kDay = 86400;
+
+std::string slurp(const std::string& path, uint64_t offset = 0) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str().substr(offset);
+}
+
+// A courier that answers from a script (by recipient address; default:
+// delivered) and records every call with the message's content.
+class FakeCourier : public Courier {
+ public:
+  struct Call {
+    std::string id;
+    Address from;
+    Destination dest;
+    std::vector<std::string> rcpts;
+    std::string content;
+  };
+
+  asio::awaitable<CourierResult> deliver(std::shared_ptr<const QueuedMessage> msg, Destination dest,
+                                         std::vector<size_t> rcpts) override {
+    ++in_flight;
+    max_in_flight = std::max(max_in_flight, in_flight);
+    for (int i = 0; i < yields; ++i)
+      co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+    Call call{msg->envelope.id,
+              msg->envelope.mail.from,
+              dest,
+              {},
+              slurp(msg->body_path, msg->body_offset)};
+    CourierResult out;
+    out.next_hop_dsn = next_hop_dsn;
+    for (size_t i : rcpts) {
+      std::string to = msg->envelope.rcpts[i].to.str();
+      call.rcpts.push_back(to);
+      auto it = script.find(to);
+      if (it != script.end()) {
+        out.rcpts.push_back(it->second);
+      } else {
+        RcptResult ok;
+        ok.kind = RcptResult::Kind::kDelivered;
+        ok.reply = Reply(250, "2.0.0", "ok");
+        out.rcpts.push_back(ok);
+      }
+    }
+    calls.push_back(std::move(call));
+    --in_flight;
+    co_return out;
+  }
+
+  void fail(const std::string& to, RcptResult::Kind kind, Reply reply, std::string mta = "") {
+    RcptResult r;
+    r.kind = kind;
+    r.reply = std::move(reply);
+    r.remote_mta = std::move(mta);
+    script[to] = r;
+  }
+
+  // Calls for recipient `to` of messages that are not DSNs.
+  size_t attempts(const std::string& to) const {
+    size_t n = 0;
+    for (const Call& c : calls)
+      if (!c.from.is_null()) n += std::count(c.rcpts.begin(), c.rcpts.end(), to);
+    return n;
+  }
+  // The DSNs delivered (messages from "<>").
+  std::vector<Call> dsns() const {
+    std::vector<Call> out;
+    for (const Call& c : calls)
+      if (c.from.is_null()) out.push_back(c);
+    return out;
+  }
+
+  std::map<std::string, RcptResult> script;
+  std::vector<Call> calls;
+  bool next_hop_dsn = false;
+  int yields = 0;
+  int in_flight = 0;
+  int max_in_flight = 0;
+};
+
+bool IsLocal(std::string_view d) { return d == "example.com"; }
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/tern-sched-XXXXXX";
+    root_ = ::mkdtemp(tmpl);
+    options_.policy.jitter = 0;
+    options_.hostname = "mx.example.com";
+    open_store();
+    start();
+  }
+  void TearDown() override {
+    sched_.reset();
+    store_.reset();
+    fs::remove_all(root_);
+  }
+
+  void open_store() {
+    store_ = std::make_unique<FsQueueStore>(root_ + "/queue");
+    ASSERT_TRUE(store_->open().ok());
+  }
+  void start() {
+    SchedulerEnv env;
+    env.store = store_.get();
+    env.local = local_override_ ? local_override_ : &local_;
+    env.remote = &remote_;
+    env.is_local_domain = IsLocal;
+    env.clock = [this] { return now_; };
+    env.random = [] { return 0.5; };
+    env.blocking = io_.get_executor();
+    env.new_id = new_queue_id;
+    sched_ = std::make_unique<Scheduler>(io_.get_executor(), env, options_);
+    run(sched_->load());
+  }
+  // A crash and a restart: everything in memory is gone, the disk stays.
+  void restart() {
+    sched_.reset();
+    store_.reset();
+    io_.restart();
+    open_store();
+    start();
+  }
+
+  template <typename T>
+  T run(asio::awaitable<T> a) {
+    std::optional<T> out;
+    asio::co_spawn(io_, std::move(a), [&](std::exception_ptr e, T v) {
+      if (e) std::rethrow_exception(e);
+      out = std::move(v);
+    });
+    io_.restart();
+    io_.run();
+    EXPECT_TRUE(out.has_value());
+    return std::move(*out);
+  }
+  void run(asio::awaitable<void> a) {
+    bool done = false;
+    asio::co_spawn(io_, std::move(a), [&](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+      done = true;
+    });
+    io_.restart();
+    io_.run();
+    EXPECT_TRUE(done);
+  }
+
+  // Runs every pass due at `t`.
+  void pass_at(int64_t t) {
+    now_ = t;
+    run(sched_->run_due());
+  }
+
+  // Queues a message (received at kT0) and tells the scheduler.
+  std::string queue(Address from, std::vector<std::string> rcpts, unsigned notify = kNotifyNone,
+                    DsnRet ret = DsnRet::kUnspecified) {
+    Envelope e;
+    e.id = new_queue_id();
+    e.mail.from = std::move(from);
+    e.mail.ret = ret;
+    e.mail.envid = "ENV-" + e.id;
+    e.received_at = kT0;
+    for (const std::string& r : rcpts) {
+      RcptArgs a;
+      size_t at = r.find('@');
+      a.to = Address{r.substr(0, at), r.substr(at + 1)};
+      a.notify = notify;
+      e.rcpts.push_back(a);
+    }
+    std::unique_ptr<SpoolWriter> w;
+    EXPECT_TRUE(store_->begin(e, &w).ok());
+    EXPECT_TRUE(w->write("From: sender\r\nSubject: test\r\n\r\nbody\r\n").ok());
+    EXPECT_TRUE(w->commit().ok());
+    sched_->enqueue(e.id);
+    return e.id;
+  }
+
+  QueuedMessage load(const std::string& id) {
+    QueuedMessage m;
+    EXPECT_TRUE(store_->load(id, &m).ok()) << id;
+    return m;
+  }
+  bool queued(const std::string& id) {
+    auto ids = store_->list();
+    return std::find(ids.begin(), ids.end(), id) != ids.end();
+  }
+
+  std::string root_;
+  int64_t now_ = kT0;
+  asio::io_context io_;
+  SchedulerOptions options_;
+  FakeCourier local_, remote_;
+  Courier* local_override_ = nullptr;
+  std::unique_ptr<FsQueueStore> store_;
+  std::unique_ptr<Scheduler> sched_;
+};
+
+const Address kLocalSender{"alice", "example.com"};
+const Address kRemoteSender{"sender", "src.net"};
+
+TEST_F(SchedulerTest, DeliversAndRemoves) {
+  std::string id = queue(kRemoteSender, {"bob@example.com", "carol@remote.net"});
+  pass_at(kT0);
+  EXPECT_EQ(local_.attempts("bob@example.com"), 1u);
+  EXPECT_EQ(remote_.attempts("carol@remote.net"), 1u);
+  EXPECT_FALSE(queued(id));
+  EXPECT_TRUE(sched_->list().empty());
+  EXPECT_TRUE(remote_.dsns().empty());
+}
+
+TEST_F(SchedulerTest, TransientFailuresRetryOnSchedule) {
+  remote_.fail("x@remote.net", RcptResult::Kind::kTransient, Reply(451, "4.4.1", "no answer"),
+               "mx.remote.net");
+  std::string id = queue(kRemoteSender, {"x@remote.net"});
+  pass_at(kT0);
+  EXPECT_EQ(remote_.attempts("x@remote.net"), 1u);
+  pass_at(kT0 + 5 * kMinute - 1);
+  EXPECT_EQ(remote_.attempts("x@remote.net"), 1u);  // not yet
+  pass_at(kT0 + 5 * kMinute);
+  EXPECT_EQ(remote_.attempts("x@remote.net"), 2u);
+  pass_at(kT0 + 5 * kMinute + 10 * kMinute - 1);
+  EXPECT_EQ(remote_.attempts("x@remote.net"), 2u);
+  pass_at(kT0 + 15 * kMinute);
+  EXPECT_EQ(remote_.attempts("x@remote.net"), 3u);
+
+  QueuedMessage m = load(id);
+  EXPECT_EQ(m.state[0].attempts, 3u);
+  EXPECT_EQ(m.state[0].next_attempt, kT0 + 15 * kMinute + 20 * kMinute);
+  EXPECT_EQ(m.state[0].remote_mta, "mx.remote.net");
+  auto list = sched_->list();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].next_attempt, kT0 + 35 * kMinute);
+  EXPECT_EQ(list[0].last_error, "451 4.4.1 no answer (from mx.remote.net)");
+  EXPECT_EQ(list[0].pending_rcpts, std::vector<std::string>{"x@remote.net"});
+  EXPECT_EQ(list[0].sender, "sender@src.net");
+  EXPECT_TRUE(remote_.dsns().empty());  // 35 minutes: no delay warning yet
+}
+
+TEST_F(SchedulerTest, PermanentFailureBouncesOnceAtOnce) {
+  remote_.fail("x@remote.net", RcptResult::Kind::kPermanent, Reply(550, "5.1.1", "no such user"),
+               "mx.remote.net");
+  std::string id = queue(kLocalSender, {"x@remote.net", "ok@remote.net"});
+  pass_at(kT0);
+  EXPECT_EQ(remote_.attempts("x@remote.net"), 1u);
+  EXPECT_FALSE(queued(id));
+  // The DSN went to the local sender, delivered by the local courier.
+  auto dsns = local_.dsns();
+  ASSERT_EQ(dsns.size(), 1u);
+  EXPECT_EQ(dsns[0].rcpts, std::vector<std::string>{"alice@example.com"});
+  const std::string& dsn = dsns[0].content;
+  EXPECT_NE(dsn.find("Content-Type: multipart/report; report-type=delivery-status"),
+            std::string::npos);
+  EXPECT_NE(dsn.find("Final-Recipient: rfc822; x@remote.net\r\nAction: failed\r\n"
+                     "Status: 5.1.1\r\nRemote-MTA: dns; mx.remote.net\r\n"
+                     "Diagnostic-Code: smtp; 550 5.1.1 no such user\r\n"),
+            std::string::npos)
+      << dsn;
+  EXPECT_EQ(dsn.find("ok@remote.net"), std::string::npos);  // delivered: not reported
+  EXPECT_NE(dsn.find("Original-Envelope-Id: ENV-" + id), std::string::npos);
+  EXPECT_NE(dsn.find("Content-Type: text/rfc822-headers\r\n\r\nFrom: sender\r\n"
+                     "Subject: test\r\n\r\n--"),
+            std::string::npos);
+  // Nothing more, ever.
+  pass_at(kT0 + kDay);
+  EXPECT_EQ(local_.dsns().size(), 1u);
+  EXPECT_EQ(remote_.attempts("x@remote.net"), 1u);
+  EXPECT_TRUE(sched_->list().empty());
+}
+
+TEST_F(SchedulerTest, RetFullReturnsTheWholeMessage) {
+  remote_.fail("x@remote.net", RcptResult::Kind::kPermanent, Reply(550, "5.1.1", "no"));
+  queue(kLocalSender, {"x@remote.net"}, kNotifyNone, DsnRet::kFull);
+  pass_at(kT0);
+  auto dsns = local_.dsns();
+  ASSERT_EQ(dsns.size(), 1u);
+  EXPECT_NE(dsns[0].content.find("Content-Type: message/rfc822\r\n\r\nFrom: sender\r\n"
+                                 "Subject: test\r\n\r\nbody\r\n\r\n--"),
+            std::string::npos)
+      << dsns[0].content;
+}
+
+TEST_F(SchedulerTest, PartialSuccessIsNotDeliveredAgain) {
+  remote_.fail("b@remote.net", RcptResult::Kind::kTransient, Reply(452, "4.2.2", "full"));
+  std::string id = queue(kRemoteSender, {"a@remote.net", "b@remote.net", "c@example.com"});
+  pass_at(kT0);
+  pass_at(kT0 + 5 * kMinute);
+  remote_.script.clear();
+  pass_at(kT0 + 15 * kMinute);
+  EXPECT_EQ(remote_.attempts("a@remote.net"), 1u);
+  EXPECT_EQ(local_.attempts("c@example.com"), 1u);
+  EXPECT_EQ(remote_.attempts("b@remote.net"), 3u);
+  // Each attempt carried only the recipients still pending.
+  EXPECT_EQ(remote_.calls.back().rcpts, std::vector<std::string>{"b@remote.net"});
+  EXPECT_FALSE(queued(id));
+}
+
+TEST_F(SchedulerTest, DelayWarningOnceThenExpiryBounce) {
+  remote_.fail("x@remote.net", RcptResult::Kind::kTransient, Reply(451, "4.4.1", "no answer"));
+  std::string id = queue(kLocalSender, {"x@remote.net"});
+  // Follow the schedule for six days, a pass every ten minutes.
+  for (int64_t t = kT0; t <= kT0 + 6 * kDay; t += 10 * kMinute) pass_at(t);
+  auto dsns = local_.dsns();
+  ASSERT_EQ(dsns.size(), 2u);
+  EXPECT_NE(dsns[0].content.find("Action: delayed"), std::string::npos);
+  EXPECT_NE(dsns[0].content.find("Will-Retry-Until:"), std::string::npos);
+  EXPECT_NE(dsns[0].content.find("Subject: Delayed Mail"), std::string::npos);
+  EXPECT_NE(dsns[1].content.find("Action: failed\r\nStatus: 4.4.1"), std::string::npos);
+  EXPECT_NE(dsns[1].content.find("gave up after 5d"), std::string::npos);
+  EXPECT_FALSE(queued(id));
+  // Attempts at 5m, 10m, 20m... then every 4h, the last one at expiry.
+  size_t n = remote_.attempts("x@remote.net");
+  EXPECT_GE(n, 30u);
+  EXPECT_LE(n, 40u);
+}
+
+TEST_F(SchedulerTest, DelayWarningFollowsNotify) {
+  remote_.fail("x@remote.net", RcptResult::Kind::kTransient, Reply(451, "4.4.1", "no"));
+  std::string id = queue(kLocalSender, {"x@remote.net"}, kNotifyFailure);  // no DELAY
+  for (int64_t t = kT0; t <= kT0 + 10 * kHour; t += 10 * kMinute) pass_at(t);
+  EXPECT_TRUE(local_.dsns().empty());
+  EXPECT_FALSE(load(id).state[0].delay_warned);
+}
+
+TEST_F(SchedulerTest, SuccessDsnWhenAskedAndTheNextHopDoesNotTakeDsn) {
+  queue(kLocalSender, {"x@remote.net"}, kNotifySuccess);
+  pass_at(kT0);
+  auto dsns = local_.dsns();
+  ASSERT_EQ(dsns.size(), 1u);
+  EXPECT_NE(dsns[0].content.find("Action: relayed\r\nStatus: 2.0.0"), std::string::npos);
+  EXPECT_NE(dsns[0].content.find("Subject: Successful Mail Delivery Report"), std::string::npos);
+
+  remote_.next_hop_dsn = true;  // it will report itself
+  queue(kLocalSender, {"y@remote.net"}, kNotifySuccess);
+  pass_at(kT0 + 1);
+  EXPECT_EQ(local_.dsns().size(), 1u);
+
+  queue(kRemoteSender, {"bob@example.com"}, kNotifySuccess | kNotifyFailure);  // local: delivered
+  pass_at(kT0 + 2);
+  dsns = remote_.dsns();
+  ASSERT_EQ(dsns.size(), 1u);
+  EXPECT_NE(dsns[0].content.find("Action: delivered"), std::string::npos);
+  EXPECT_EQ(dsns[0].rcpts, std::vector<std::string>{"sender@src.net"});
+
+  queue(kLocalSender, {"z@remote.net"});  // NOTIFY absent: no success report
+  pass_at(kT0 + 3);
+  EXPECT_EQ(local_.dsns().size(), 1u);
+}
+
+TEST_F(SchedulerTest, NeverABounceToTheNullSender) {
+  remote_.fail("x@remote.net", RcptResult::Kind::kPermanent, Reply(550, "5.1.1", "no"));
+  std::string id = queue(Address{}, {"x@remote.net"}, kNotifyFailure | kNotifySuccess);
+  pass_at(kT0);
+  EXPECT_FALSE(queued(id));
+  EXPECT_TRUE(local_.calls.empty());
+  ASSERT_EQ(remote_.calls.size(), 1u);  // the message itself, from <>; nothing after it
+  EXPECT_EQ(remote_.calls[0].id, id);
+  EXPECT_TRUE(store_->list().empty());
+}
+
+TEST_F(SchedulerTest, NotifyNeverSilencesFailures) {
+  remote_.fail("x@remote.net", RcptResult::Kind::kPermanent, Reply(550, "5.1.1", "no"));
+  queue(kLocalSender, {"x@remote.net"}, kNotifyNever);
+  pass_at(kT0);
+  EXPECT_TRUE(local_.dsns().empty());
+  EXPECT_TRUE(store_->list().empty());
+}
+
+// A bounce that cannot be delivered (5xx) to a sender: no DSN about the DSN.
+TEST_F(SchedulerTest, UndeliverableBounceIsDropped) {
+  remote_.fail("x@remote.net", RcptResult::Kind::kPermanent, Reply(550, "5.1.1", "no"));
+  remote_.fail("sender@src.net", RcptResult::Kind::kPermanent, Reply(550, "5.1.1", "gone"));
+  queue(kRemoteSender, {"x@remote.net"});
+  pass_at(kT0);
+  EXPECT_EQ(remote_.dsns().size(), 1u);  // tried once
+  EXPECT_TRUE(store_->list().empty());
+}
+
+TEST_F(SchedulerTest, RestartNeitherRedeliversNorForgets) {
+  remote_.fail("b@remote.net", RcptResult::Kind::kTransient, Reply(451, "4.4.1", "no"));
+  std::string id = queue(kRemoteSender, {"a@remote.net", "b@remote.net", "c@example.com"});
+  pass_at(kT0);
+  restart();
+  ASSERT_EQ(sched_->list().size(), 1u);
+  EXPECT_EQ(sched_->list()[0].pending_rcpts, std::vector<std::string>{"b@remote.net"});
+  EXPECT_EQ(sched_->list()[0].next_attempt, kT0 + 5 * kMinute);
+  pass_at(kT0 + kMinute);  // not due: nothing happens after the restart either
+  EXPECT_EQ(remote_.calls.size(), 1u);
+  pass_at(kT0 + 5 * kMinute);
+  EXPECT_EQ(remote_.attempts("a@remote.net"), 1u);
+  EXPECT_EQ(remote_.attempts("b@remote.net"), 2u);
+  EXPECT_EQ(local_.attempts("c@example.com"), 1u);
+  remote_.script.clear();
+  restart();
+  pass_at(kT0 + 15 * kMinute);
+  EXPECT_EQ(remote_.attempts("b@remote.net"), 3u);
+  EXPECT_FALSE(queued(id));
+}
+
+// A crash after a failure was recorded but before its DSN was queued: the
+// restart sends the DSN (the result was recorded first, so it is not lost).
+TEST_F(SchedulerTest, RecordedFailureIsBouncedAfterACrash) {
+  sched_.reset();  // nobody delivers while the message is "half done"
+  Envelope e;
+  e.id = new_queue_id();
+  e.mail.from = kLocalSender;
+  e.received_at = kT0;
+  e.rcpts.push_back(RcptArgs{Address{"x", "remote.net"}, kNotifyNone, ""});
+  e.rcpts.push_back(RcptArgs{Address{"y", "remote.net"}, kNotifyNone, ""});
+  std::unique_ptr<SpoolWriter> w;
+  ASSERT_TRUE(store_->begin(e, &w).ok());
+  ASSERT_TRUE(w->write("Subject: s\r\n\r\nb\r\n").ok());
+  ASSERT_TRUE(w->commit().ok());
+  StateRecord fail;
+  fail.type = StateRecord::Type::kFail;
+  fail.rcpt = 0;
+  fail.at = kT0;
+  fail.reply = Reply(550, "5.1.1", "no such user");
+  StateRecord ok;
+  ok.type = StateRecord::Type::kOk;
+  ok.rcpt = 1;
+  ok.at = kT0;
+  ok.outcome = RcptOutcome::kRelayed;
+  ASSERT_TRUE(store_->append(e.id, {fail, ok}).ok());
+  restart();
+  pass_at(kT0 + 1);
+  EXPECT_TRUE(remote_.calls.empty());  // nobody is sent to again
+  auto dsns = local_.dsns();
+  ASSERT_EQ(dsns.size(), 1u);
+  EXPECT_NE(dsns[0].content.find("Final-Recipient: rfc822; x@remote.net"), std::string::npos);
+  EXPECT_FALSE(queued(e.id));
+}
+
+TEST_F(SchedulerTest, FlushTriesNowBounceAndDelete) {
+  remote_.fail("x@remote.net", RcptResult::Kind::kTransient, Reply(451, "4.3.0", "later"));
+  std::string a = queue(kLocalSender, {"x@remote.net"});
+  std::string b = queue(kLocalSender, {"x@remote.net"});
+  pass_at(kT0);
+  EXPECT_EQ(remote_.attempts("x@remote.net"), 2u);
+  EXPECT_EQ(sched_->flush(a), 1u);
+  EXPECT_EQ(sched_->flush("0000000000000000"), 0u);
+  pass_at(kT0 + 1);
+  EXPECT_EQ(remote_.attempts("x@remote.net"), 3u);  // a only, before its time
+
+  Status s = run(sched_->bounce(a));
+  EXPECT_TRUE(s.ok()) << s.message();
+  EXPECT_FALSE(queued(a));
+  auto dsns = local_.dsns();
+  ASSERT_EQ(dsns.size(), 1u);
+  EXPECT_NE(dsns[0].content.find("Action: failed\r\nStatus: 5.0.0"), std::string::npos);
+
+  s = run(sched_->remove(b));
+  EXPECT_TRUE(s.ok()) << s.message();
+  EXPECT_FALSE(queued(b));
+  EXPECT_EQ(local_.dsns().size(), 1u);  // delete sends nothing
+  EXPECT_TRUE(sched_->list().empty());
+  EXPECT_EQ(run(sched_->remove(b)).kind(), Status::Kind::kPermanent);
+  EXPECT_EQ(run(sched_->bounce("0000000000000000")).kind(), Status::Kind::kPermanent);
+}
+
+TEST_F(SchedulerTest, InspectShowsTheState) {
+  remote_.fail("x@remote.net", RcptResult::Kind::kTransient, Reply(451, "4.3.0", "later"));
+  std::string id = queue(kLocalSender, {"x@remote.net"});
+  pass_at(kT0);
+  QueuedMessage m;
+  ASSERT_TRUE(run(sched_->inspect(id, &m)).ok());
+  EXPECT_EQ(m.state[0].attempts, 1u);
+  EXPECT_EQ(reply_line(m.state[0].last_reply), "451 4.3.0 later");
+  EXPECT_FALSE(run(sched_->inspect("0000000000000000", &m)).ok());
+}
+
+TEST_F(SchedulerTest, UnreadableMessageIsListedAndCanBeDeleted) {
+  std::string id = new_queue_id();
+  std::ofstream(root_ + "/queue/msg/" + id) << "not a queue file";
+  restart();
+  auto list = sched_->list();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].last_error.rfind("cannot load: ", 0), 0u) << list[0].last_error;
+  pass_at(kT0 + 30 * kMinute);  // looked at again hourly only
+  pass_at(kT0 + 2 * kHour);
+  EXPECT_TRUE(local_.calls.empty());
+  EXPECT_EQ(run(sched_->bounce(id)).kind(), Status::Kind::kPermanent);
+  EXPECT_TRUE(run(sched_->remove(id)).ok());
+  EXPECT_TRUE(store_->list().empty());
+  EXPECT_TRUE(sched_->list().empty());
+}
+
+TEST_F(SchedulerTest, ConcurrencyLimits) {
+  remote_.yields = 5;  // deliveries overlap
+  options_.max_per_destination = 2;
+  options_.max_concurrency = 3;
+  restart();
+  for (int i = 0; i < 6; ++i) queue(kRemoteSender, {"x@one.net"});
+  pass_at(kT0);
+  EXPECT_EQ(remote_.max_in_flight, 2);  // one destination: 2 at once
+  EXPECT_EQ(remote_.attempts("x@one.net"), 6u);
+  EXPECT_TRUE(store_->list().empty());
+
+  remote_.max_in_flight = 0;
+  for (int i = 0; i < 4; ++i) {
+    queue(kRemoteSender, {"x@one.net"});
+    queue(kRemoteSender, {"x@two.net"});
+  }
+  pass_at(kT0 + 1);
+  EXPECT_EQ(remote_.max_in_flight, 3);  // global limit
+  EXPECT_TRUE(store_->list().empty());
+}
+
+// The local courier for real: an alias with a remote target is delivered
+// locally and the remote part queued anew, from the same sender.
+TEST_F(SchedulerTest, AliasExpansionForwardsRemoteTargets) {
+  Aliases aliases;
+  ASSERT_TRUE(
+      aliases.parse("team@example.com: carol@example.com, dave@remote.net\n", "aliases").ok());
+  auto env = std::make_shared<LocalDeliveryEnv>();
+  env->mail_root = root_ + "/mail";
+  env->is_local_domain = IsLocal;
+  env->aliases = &aliases;
+  env->postmaster_domain = "example.com";
+  LocalCourier courier(io_.get_executor(), [env] { return env; });
+  local_override_ = &courier;
+  restart();
+  std::string id = queue(kRemoteSender, {"team@example.com"}, kNotifyFailure);
+  pass_at(kT0);
+  EXPECT_FALSE(queued(id));
+  EXPECT_FALSE(fs::is_empty(root_ + "/mail/example.com/carol/new"));
+  ASSERT_EQ(remote_.calls.size(), 1u);
+  EXPECT_EQ(remote_.calls[0].rcpts, std::vector<std::string>{"dave@remote.net"});
+  EXPECT_EQ(remote_.calls[0].from, kRemoteSender);
+  EXPECT_EQ(remote_.calls[0].content, "From: sender\r\nSubject: test\r\n\r\nbody\r\n");
+  EXPECT_TRUE(store_->list().empty());
+  sched_.reset();  // before `courier` goes
+}
+
+}  // namespace
+}  // namespace tern
