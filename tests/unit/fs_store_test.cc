@@ -16,31 +16,18 @@
 #include <thread>
 
 #include "queue/envelope_codec.h"
+#include "testlib.h"
 
 namespace tern {
 namespace {
 
 namespace fs = std::filesystem;
+using testlib::slurp;
 
-class TempDir {
+class TempDir : public testlib::TempDir {
  public:
-  TempDir() {
-    char tmpl[] = "/tmp/tern-fs-store-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : testlib::TempDir("tern-fs-store") {}
 };
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 void append(const std::string& path, std::string_view bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::app);

@@ -12,6 +12,7 @@
 
 #include "delivery/local.h"
 #include "queue/fs_store.h"
+#include "testlib.h"
 
 namespace tern {
 namespace {
@@ -20,12 +21,7 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kContent = "Subject: hi\r\n\r\nhello\r\n";
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testlib::slurp;
 
 class LocalDeliveryTest : public ::testing::Test {
  protected:

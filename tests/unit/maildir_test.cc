@@ -11,30 +11,18 @@
 #include <regex>
 #include <sstream>
 
+#include "testlib.h"
+
 namespace tern {
 namespace {
 
 namespace fs = std::filesystem;
+using testlib::slurp;
 
-class TempDir {
+class TempDir : public testlib::TempDir {
  public:
-  TempDir() {
-    char tmpl[] = "/tmp/tern-maildir-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : testlib::TempDir("tern-maildir") {}
 };
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::vector<std::string> names_in(const std::string& dir) {
   std::vector<std::string> out;

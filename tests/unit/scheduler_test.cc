@@ -18,6 +18,7 @@
 #include "queue/fs_store.h"
 #include "queue/queue_id.h"
 #include "relay/local_courier.h"
+#include "testlib.h"
 
 namespace tern {
 namespace {
@@ -29,12 +30,7 @@ constexpr int64_t kMinute = 60;
 constexpr int64_t kHour = 3600;
 constexpr int64_t kDay = 86400;
 
-std::string slurp(const std::string& path, uint64_t offset = 0) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str().substr(offset);
-}
+using testlib::slurp;
 
 // A courier that answers from a script (by recipient address; default:
 // delivered) and records every call with the message's content.
