@@ -287,6 +287,106 @@ void read_dns(const Reader& r, const toml::table& t, DnsConfig* d) {
   }
 }
 
+// "host", "host:port", "[literal]", "[literal]:port".
+std::string parse_host_port(const std::string& s, uint16_t default_port, std::string* host,
+                            uint16_t* port) {
+  std::string_view rest = s;
+  if (!rest.empty() && rest.front() == '[') {
+    const size_t close = rest.find(']');
+    if (close == std::string_view::npos) return "has '[' without ']'";
+    *host = std::string(rest.substr(1, close - 1));
+    unsigned char buf[16];
+    if (inet_pton(AF_INET, host->c_str(), buf) != 1 && inet_pton(AF_INET6, host->c_str(), buf) != 1)
+      return fmt::format("'{}' is not an IP address", *host);
+    rest = rest.substr(close + 1);
+  } else {
+    const size_t colon = rest.find(':');
+    *host = std::string(rest.substr(0, colon));
+    if (!is_valid_domain(*host)) return fmt::format("'{}' is not a valid host name", *host);
+    rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon);
+  }
+  *port = default_port;
+  if (rest.empty()) return "";
+  if (rest.front() != ':' || rest.size() < 2 || rest.size() > 6) return "has a bad port";
+  unsigned value = 0;
+  for (char ch : rest.substr(1)) {
+    if (ch < '0' || ch > '9') return "has a bad port";
+    value = value * 10 + static_cast<unsigned>(ch - '0');
+  }
+  if (value < 1 || value > 65535) return "has a port out of range";
+  *port = static_cast<uint16_t>(value);
+  return "";
+}
+
+void read_relay(const Reader& r, const toml::table& t, RelayConfig* c) {
+  const toml::node* smarthost = nullptr;
+  for (auto&& [k, v] : t) {
+    const std::string key = "relay." + std::string(k.str());
+    const std::string_view name = k.str();
+    if (name == "port") {
+      const size_t p = r.positive(v, key);
+      if (p > 65535) r.fail(v.source(), key, "must be a port from 1 to 65535");
+      c->port = static_cast<uint16_t>(p);
+    } else if (name == "smarthost") {
+      c->smarthost = r.nonempty_string(v, key);
+      smarthost = &v;
+    } else if (name == "security") {
+      const std::string s = r.string(v, key);
+      if (s == "starttls") {
+        c->security = RelayConfig::Security::kStarttls;
+      } else if (s == "tls") {
+        c->security = RelayConfig::Security::kTls;
+      } else {
+        r.fail(v.source(), key, fmt::format("'{}' is not allowed; use \"starttls\" or \"tls\"", s));
+      }
+    } else if (name == "user") {
+      c->user = r.nonempty_string(v, key);
+    } else if (name == "password") {
+      c->password = r.string(v, key);
+    } else if (name == "password_file") {
+      c->password_file = r.nonempty_string(v, key);
+    } else if (name == "ca_file") {
+      c->ca_file = r.nonempty_string(v, key);
+    } else if (name == "connect_timeout") {
+      c->connect_timeout = r.duration(v, key, false);
+    } else if (name == "max_messages_per_connection") {
+      c->max_messages_per_connection = r.positive(v, key);
+    } else if (name == "sender_check") {
+      c->sender_check = r.boolean(v, key);
+    } else if (name == "srs") {
+      c->srs = r.boolean(v, key);
+    } else if (name == "srs_domain") {
+      c->srs_domain = r.string(v, key);
+      if (!is_valid_domain(c->srs_domain)) {
+        r.fail(v.source(), key, fmt::format("'{}' is not a valid domain name", c->srs_domain));
+      }
+    } else if (name == "etrn_networks") {
+      c->etrn_networks.clear();
+      r.strings(v, key, [&](const std::string& s, const toml::node& e) {
+        if (!Cidr::parse(s)) {
+          r.fail(e.source(), key,
+                 fmt::format("'{}' is not an address or network such as \"192.0.2.0/24\"", s));
+        }
+        c->etrn_networks.push_back(s);
+      });
+    } else {
+      r.fail(k.source(), key, "unknown key");
+    }
+  }
+  if (smarthost) {
+    const uint16_t def = c->security == RelayConfig::Security::kTls ? 465 : 587;
+    const std::string err =
+        parse_host_port(c->smarthost, def, &c->smarthost_host, &c->smarthost_port);
+    if (!err.empty()) r.fail(smarthost->source(), "relay.smarthost", err);
+  }
+  if (!c->password.empty() && !c->password_file.empty()) {
+    r.fail(t.source(), "relay.password", "set password or password_file, not both");
+  }
+  if (!c->user.empty() && !smarthost) {
+    r.fail(t.source(), "relay.user", "is only used with relay.smarthost");
+  }
+}
+
 ListenerKind listener_kind(const Reader& r, const toml::node& n, const std::string& key) {
   const std::string s = r.string(n, key);
   if (s == "smtp") return ListenerKind::kSmtp;
@@ -402,6 +502,8 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
       read_dns(r, r.table(v, key), &c->dns);
     } else if (key == "queue") {
       read_queue(r, r.table(v, key), &c->queue);
+    } else if (key == "relay") {
+      read_relay(r, r.table(v, key), &c->relay);
     } else {
       r.fail(k.source(), key, "unknown key");
     }
@@ -410,6 +512,7 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
     r.fail(toml::source_region{}, "listener", "at least one [[listener]] is required");
   }
   if (!have_hostname) c->hostname = system_hostname();
+  if (c->relay.srs_domain.empty()) c->relay.srs_domain = c->hostname;
 }
 
 }  // namespace

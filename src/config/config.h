@@ -59,6 +59,42 @@ struct QueueConfig {
   size_t max_per_destination = 5;                              // ... to one domain
 };
 
+// [relay]: how mail leaves for other domains (relay/remote_courier.h), and
+// who may make it leave (the relay policy of the receiving side).
+struct RelayConfig {
+  enum class Security { kStarttls, kTls };
+  // FOR TESTS ONLY: the TCP port of every destination host (MX or
+  // smarthost without a port). Real mail servers listen on 25.
+  uint16_t port = 25;
+  // "host", "host:port", "[IP]" or "[IP]:port": all non-local mail goes
+  // there (port 587 unless given), with AUTH when `user` is set. Empty:
+  // delivery by MX records.
+  std::string smarthost;
+  std::string smarthost_host;  // parsed from smarthost ("" when unset)
+  uint16_t smarthost_port = 0;
+  Security security = Security::kStarttls;  // the smarthost's: STARTTLS (587) or implicit TLS (465)
+  std::string user;
+  std::string password;       // or:
+  std::string password_file;  // read at start; trailing newline stripped
+  // CA bundle (PEM) that smarthost certificates are checked against, in
+  // addition to the system store. MX hosts' certificates are checked and
+  // the result logged, but (like every MTA without DANE/MTA-STS) never
+  // enforced.
+  std::string ca_file;
+  std::chrono::seconds connect_timeout{30};
+  size_t max_messages_per_connection = 100;  // then a new connection
+  // Authenticated users' MAIL FROM must be an address they own: their
+  // login, or an alias that points to them. false: any sender.
+  bool sender_check = true;
+  // Forwarded mail from a foreign sender leaves with an SRS0 sender in our
+  // hostname's domain (or srs_domain), so that SPF passes at the target.
+  bool srs = true;
+  std::string srs_domain;  // default: hostname
+  // Clients allowed to use ETRN (RFC 1985), as CIDRs. Empty: ETRN is
+  // refused (502), as most servers do.
+  std::vector<std::string> etrn_networks;
+};
+
 struct Config {
   std::string source = "<embedded>";  // the file it came from
   std::string hostname;               // default: the system's host name
@@ -76,6 +112,7 @@ struct Config {
   bool vrfy = false;  // true: VRFY answers 250/550 for local users; false: 252
   DnsConfig dns;
   QueueConfig queue;
+  RelayConfig relay;
 };
 
 // Thrown by load_config and parse_config; what() is

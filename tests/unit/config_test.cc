@@ -569,5 +569,77 @@ TEST(ConfigTest, DomainNames) {
   EXPECT_FALSE(is_valid_domain(long_name));
 }
 
+TEST(ConfigTest, RelayDefaults) {
+  const Config c = Parse("hostname = \"mx.example.org\"\n");
+  EXPECT_EQ(c.relay.port, 25);
+  EXPECT_TRUE(c.relay.smarthost.empty());
+  EXPECT_TRUE(c.relay.sender_check);
+  EXPECT_TRUE(c.relay.srs);
+  EXPECT_EQ(c.relay.srs_domain, "mx.example.org");
+  EXPECT_TRUE(c.relay.etrn_networks.empty());
+  EXPECT_EQ(c.relay.connect_timeout, seconds(30));
+}
+
+TEST(ConfigTest, RelayKeys) {
+  const Config c = Parse(R"([relay]
+port = 2525
+smarthost = "smtp.provider.example"
+security = "tls"
+user = "me"
+password_file = "/etc/tern/relay.pw"
+ca_file = "/etc/ssl/provider.pem"
+connect_timeout = "10s"
+max_messages_per_connection = 7
+sender_check = false
+srs = false
+srs_domain = "srs.example.org"
+etrn_networks = ["192.0.2.0/24"]
+)");
+  EXPECT_EQ(c.relay.port, 2525);
+  EXPECT_EQ(c.relay.smarthost_host, "smtp.provider.example");
+  EXPECT_EQ(c.relay.smarthost_port, 465);  // security = "tls"
+  EXPECT_EQ(c.relay.security, RelayConfig::Security::kTls);
+  EXPECT_EQ(c.relay.user, "me");
+  EXPECT_EQ(c.relay.password_file, "/etc/tern/relay.pw");
+  EXPECT_EQ(c.relay.ca_file, "/etc/ssl/provider.pem");
+  EXPECT_EQ(c.relay.connect_timeout, seconds(10));
+  EXPECT_EQ(c.relay.max_messages_per_connection, 7u);
+  EXPECT_FALSE(c.relay.sender_check);
+  EXPECT_FALSE(c.relay.srs);
+  EXPECT_EQ(c.relay.srs_domain, "srs.example.org");
+  EXPECT_EQ(c.relay.etrn_networks, std::vector<std::string>{"192.0.2.0/24"});
+}
+
+TEST(ConfigTest, SmarthostForms) {
+  Config c = Parse("[relay]\nsmarthost = \"smtp.example.net:2525\"\n");
+  EXPECT_EQ(c.relay.smarthost_host, "smtp.example.net");
+  EXPECT_EQ(c.relay.smarthost_port, 2525);
+  c = Parse("[relay]\nsmarthost = \"smtp.example.net\"\n");
+  EXPECT_EQ(c.relay.smarthost_port, 587);
+  c = Parse("[relay]\nsmarthost = \"[127.0.0.2]:25\"\n");
+  EXPECT_EQ(c.relay.smarthost_host, "127.0.0.2");
+  EXPECT_EQ(c.relay.smarthost_port, 25);
+  c = Parse("[relay]\nsmarthost = \"[::1]\"\n");
+  EXPECT_EQ(c.relay.smarthost_host, "::1");
+}
+
+TEST(ConfigTest, RelayErrors) {
+  EXPECT_EQ(ErrorOf("[relay]\nsmarthost = \"a..b\"\n"),
+            "t.toml:2:13: key 'relay.smarthost': 'a..b' is not a valid host name");
+  EXPECT_EQ(ErrorOf("[relay]\nsmarthost = \"[1.2.3]:25\"\n"),
+            "t.toml:2:13: key 'relay.smarthost': '1.2.3' is not an IP address");
+  EXPECT_EQ(ErrorOf("[relay]\nsmarthost = \"h.example:70000\"\n"),
+            "t.toml:2:13: key 'relay.smarthost': has a port out of range");
+  EXPECT_EQ(ErrorOf("[relay]\nport = 0\n"), "t.toml:2:8: key 'relay.port': must be a positive integer");
+  EXPECT_EQ(ErrorOf("[relay]\nsecurity = \"ssl\"\n"),
+            "t.toml:2:12: key 'relay.security': 'ssl' is not allowed; use \"starttls\" or \"tls\"");
+  EXPECT_EQ(ErrorOf("[relay]\nuser = \"me\"\n" + std::string(kListener)),
+            "t.toml:1:1: key 'relay.user': is only used with relay.smarthost");
+  EXPECT_EQ(ErrorOf("[relay]\netrn_networks = [\"x\"]\n"),
+            "t.toml:2:18: key 'relay.etrn_networks': 'x' is not an address or network such as "
+            "\"192.0.2.0/24\"");
+  EXPECT_EQ(ErrorOf("[relay]\nbogus = 1\n"), "t.toml:2:1: key 'relay.bogus': unknown key");
+}
+
 }  // namespace
 }  // namespace tern
