@@ -1,5 +1,7 @@
 #include "net/stream.h"
 
+#include <openssl/x509v3.h>
+
 #include <asio/experimental/awaitable_operators.hpp>
 
 #include "net/awaitable.h"
@@ -87,6 +89,34 @@ asio::awaitable<void> SmtpStream::handshake(std::shared_ptr<asio::ssl::context> 
   tls_.emplace(socket_, *ctx_);
   timer_.expires_after(timeout);
   auto res = co_await (tls_->async_handshake(asio::ssl::stream_base::server, use_tuple) ||
+                       timer_.async_wait(use_tuple));
+  if (res.index() == 1)
+    ec = asio::error::timed_out;
+  else
+    ec = std::get<0>(std::get<0>(res));
+}
+
+asio::awaitable<void> SmtpStream::client_handshake(std::shared_ptr<asio::ssl::context> ctx,
+                                                   const std::string& server_name,
+                                                   std::chrono::steady_clock::duration timeout,
+                                                   std::error_code& ec) {
+  ec.clear();
+  ctx_ = std::move(ctx);
+  tls_.emplace(socket_, *ctx_);
+  SSL* ssl = tls_->native_handle();
+  std::error_code parse_ec;
+  asio::ip::make_address(server_name, parse_ec);
+  if (!parse_ec) {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), server_name.c_str());
+  } else if (!server_name.empty()) {
+    // RFC 6066 3: SNI carries host names only, never literals.
+    SSL_set_tlsext_host_name(ssl, server_name.c_str());
+    // No partial wildcards ("w*.example.com"): RFC 6125 6.4.3 allows refusing them.
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    SSL_set1_host(ssl, server_name.c_str());
+  }
+  timer_.expires_after(timeout);
+  auto res = co_await (tls_->async_handshake(asio::ssl::stream_base::client, use_tuple) ||
                        timer_.async_wait(use_tuple));
   if (res.index() == 1)
     ec = asio::error::timed_out;

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <system_error>
 
@@ -34,6 +35,16 @@ class SmtpStream {
   // Server-side TLS handshake within `timeout`; on success the stream is TLS.
   asio::awaitable<void> handshake(std::shared_ptr<asio::ssl::context> ctx,
                                   std::chrono::steady_clock::duration timeout, std::error_code& ec);
+  // Client-side TLS handshake within `timeout`, sending `server_name` as
+  // SNI unless it is an IP literal, and arming OpenSSL's check of the
+  // certificate against it (a host name against DNS names, an IP literal
+  // against IP addresses in subjectAltName; RFC 6125). The handshake does
+  // not fail on a bad certificate: the caller reads the verdict afterwards
+  // (client/tls_client.h: check_peer) and decides.
+  asio::awaitable<void> client_handshake(std::shared_ptr<asio::ssl::context> ctx,
+                                         const std::string& server_name,
+                                         std::chrono::steady_clock::duration timeout,
+                                         std::error_code& ec);
   // Aborts a pending read or write (used by shutdown).
   void cancel();
   void close();
