@@ -35,7 +35,7 @@ asio::awaitable<bool> StringBody::read(std::string* out, size_t max, std::string
   co_return true;
 }
 
-ClientConnection::ClientConnection(asio::any_io_executor executor, ClientOptions options,
+ClientConnection::ClientConnection(asio::any_io_executor executor, ClientSessionOptions options,
                                    ClientTlsSetup tls)
     : executor_(std::move(executor)),
       session_(options),

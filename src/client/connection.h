@@ -10,7 +10,7 @@
 //   ... add more, run again (connection reuse) ...
 //   co_await c.quit(on_done);              // QUIT, then close
 //
-// Every wait has a deadline (ClientOptions::timeouts, the connect timeout).
+// Every wait has a deadline (ClientSessionOptions::timeouts, the connect timeout).
 // A failed connect() still lets run() report each added message as failed,
 // so callers handle one kind of outcome.
 //
@@ -81,7 +81,7 @@ class ClientConnection {
  public:
   using OnDone = std::function<void(const MessageResult&)>;
 
-  ClientConnection(asio::any_io_executor executor, ClientOptions options, ClientTlsSetup tls);
+  ClientConnection(asio::any_io_executor executor, ClientSessionOptions options, ClientTlsSetup tls);
   ClientConnection(const ClientConnection&) = delete;
   ClientConnection& operator=(const ClientConnection&) = delete;
 

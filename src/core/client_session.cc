@@ -88,7 +88,7 @@ size_t MessageResult::delivered_count() const {
 
 // --- The session ------------------------------------------------------------
 
-ClientSession::ClientSession(ClientOptions options) : options_(std::move(options)) {}
+ClientSession::ClientSession(ClientSessionOptions options) : options_(std::move(options)) {}
 
 uint64_t ClientSession::add(OutboundMessage message) {
   Tx t;

@@ -108,7 +108,7 @@ struct ClientTimeouts {
 
 enum class TranscriptDir { kSent, kReceived };
 
-struct ClientOptions {
+struct ClientSessionOptions {
   std::string helo_name = "localhost";  // our FQDN or address literal, for EHLO/HELO
   TlsPolicy tls = TlsPolicy::kOpportunistic;
   // kOpportunistic only: STARTTLS was offered but its reply is not 220.
@@ -217,7 +217,7 @@ class ClientSession {
     std::chrono::seconds timeout{0};        // kSend, kNeedInput, kSendBody: I/O deadline
   };
 
-  explicit ClientSession(ClientOptions options);
+  explicit ClientSession(ClientSessionOptions options);
 
   // Queues a message; returns its id (1, 2, ...). Messages go in the order
   // added. Added once QUIT has gone out or the connection has ended, it
@@ -336,7 +336,7 @@ class ClientSession {
   std::chrono::seconds reply_timeout() const;
   void note(TranscriptDir dir, std::string_view line) const;
 
-  ClientOptions options_;
+  ClientSessionOptions options_;
   State state_ = State::kInit;
   bool handed_ = false;  // kStartTls / kSendBody was handed out
   ReplyParser parser_;

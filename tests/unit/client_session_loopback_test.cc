@@ -57,15 +57,15 @@ std::string normalised(std::string_view in) {
   return out;
 }
 
-ClientOptions client_options() {
-  ClientOptions o;
+ClientSessionOptions client_options() {
+  ClientSessionOptions o;
   o.helo_name = "client.test";
   o.tls = TlsPolicy::kOpportunistic;
   return o;
 }
 
 struct Loopback {
-  explicit Loopback(SessionOptions so = {}, ClientOptions co = client_options())
+  explicit Loopback(SessionOptions so = {}, ClientSessionOptions co = client_options())
       : server(so, &env, "192.0.2.7"), client(std::move(co)) {}
 
   uint64_t add(OutboundMessage m, std::string body = "Subject: hello\r\n\r\nhi\r\n") {
@@ -264,7 +264,7 @@ SessionOptions submission() {
 
 TEST(ClientSessionLoopback, AuthPlainAndLogin) {
   for (std::string mech : {"", "LOGIN"}) {
-    ClientOptions co = client_options();
+    ClientSessionOptions co = client_options();
     co.auth = Credentials{"alice", "secret", "", mech};
     Loopback l(submission(), co);
     l.add(msg("alice@local.test", {"friend@far.test"}));
@@ -280,7 +280,7 @@ TEST(ClientSessionLoopback, AuthPlainAndLogin) {
 }
 
 TEST(ClientSessionLoopback, AuthRefused) {
-  ClientOptions co = client_options();
+  ClientSessionOptions co = client_options();
   co.auth = Credentials{"alice", "wrong", "", ""};
   Loopback l(submission(), co);
   l.add(msg("alice@local.test", {"friend@far.test"}));
@@ -296,7 +296,7 @@ TEST(ClientSessionLoopback, AuthRefused) {
 TEST(ClientSessionLoopback, RequiredTlsAgainstAServerWithoutIt) {
   SessionOptions so;
   so.tls_available = false;
-  ClientOptions co = client_options();
+  ClientSessionOptions co = client_options();
   co.tls = TlsPolicy::kRequired;
   Loopback l(so, co);
   l.add(msg("s@far.test", {"alice@local.test"}));
@@ -307,7 +307,7 @@ TEST(ClientSessionLoopback, RequiredTlsAgainstAServerWithoutIt) {
 }
 
 TEST(ClientSessionLoopback, Bdat) {
-  ClientOptions co = client_options();
+  ClientSessionOptions co = client_options();
   co.chunking = true;
   Loopback l({}, co);
   const std::string body = "Subject: b\r\n\r\n.starts with a dot\nbare LF\rbare CR";
@@ -412,7 +412,7 @@ TEST(ClientSessionLoopback, SmugglingVariantsArriveAsOneIntactMessage) {
       for (bool bdat : {false, true}) {
         SessionOptions so;
         so.bare_newline = policy;
-        ClientOptions co = client_options();
+        ClientSessionOptions co = client_options();
         co.chunking = bdat;
         Loopback l(so, co);
         l.add(msg("s@far.test", {"alice@local.test"}), body);

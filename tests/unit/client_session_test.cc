@@ -37,8 +37,8 @@ std::string ehlo(std::vector<std::string> keywords) {
   return r.wire();
 }
 
-ClientOptions plain() {
-  ClientOptions o;
+ClientSessionOptions plain() {
+  ClientSessionOptions o;
   o.helo_name = "client.test";
   o.tls = TlsPolicy::kNone;
   return o;
@@ -47,9 +47,9 @@ ClientOptions plain() {
 // Runs a session the way the I/O layer does. Server bytes go in with
 // reply(); what the client writes comes back from it.
 struct Script {
-  explicit Script(ClientOptions o = plain()) : s(with_transcript(std::move(o))) {}
+  explicit Script(ClientSessionOptions o = plain()) : s(with_transcript(std::move(o))) {}
 
-  ClientOptions with_transcript(ClientOptions o) {
+  ClientSessionOptions with_transcript(ClientSessionOptions o) {
     o.transcript = [this](TranscriptDir d, std::string_view line) {
       transcript.push_back((d == TranscriptDir::kSent ? "C: " : "S: ") + std::string(line));
     };
@@ -265,8 +265,8 @@ TEST(ClientSession, HeloRefusedFailsTheConnection) {
 
 // --- STARTTLS ---------------------------------------------------------------
 
-ClientOptions opportunistic() {
-  ClientOptions o = plain();
+ClientSessionOptions opportunistic() {
+  ClientSessionOptions o = plain();
   o.tls = TlsPolicy::kOpportunistic;
   return o;
 }
@@ -317,7 +317,7 @@ TEST(ClientSession, OpportunisticStartTlsRefusedFallsBackToPlaintext) {
 }
 
 TEST(ClientSession, OpportunisticStartTlsRefusedFailsWhenFallbackIsOff) {
-  ClientOptions o = opportunistic();
+  ClientSessionOptions o = opportunistic();
   o.tls_fallback_plain = false;
   Script t(o);
   t.add(msg("a@x.test", {"b@y.test"}));
@@ -332,7 +332,7 @@ TEST(ClientSession, OpportunisticStartTlsRefusedFailsWhenFallbackIsOff) {
 }
 
 TEST(ClientSession, RequiredTlsNotOfferedIsATypedFailure) {
-  ClientOptions o = plain();
+  ClientSessionOptions o = plain();
   o.tls = TlsPolicy::kRequired;
   Script t(o);
   t.add(msg("a@x.test", {"b@y.test"}));
@@ -348,7 +348,7 @@ TEST(ClientSession, RequiredTlsNotOfferedIsATypedFailure) {
 }
 
 TEST(ClientSession, RequiredTlsRefusedFails) {
-  ClientOptions o = plain();
+  ClientSessionOptions o = plain();
   o.tls = TlsPolicy::kRequired;
   Script t(o);
   t.add(msg("a@x.test", {"b@y.test"}));
@@ -359,7 +359,7 @@ TEST(ClientSession, RequiredTlsRefusedFails) {
 }
 
 TEST(ClientSession, RequiredTlsIsNotRetriedAfterItWorked) {
-  ClientOptions o = plain();
+  ClientSessionOptions o = plain();
   o.tls = TlsPolicy::kRequired;
   Script t(o);
   t.add(msg("a@x.test", {"b@y.test"}));
@@ -382,7 +382,7 @@ TEST(ClientSession, TlsHandshakeFailureClosesWithoutQuit) {
 }
 
 TEST(ClientSession, ImplicitTlsNeverSendsStartTls) {
-  ClientOptions o = plain();
+  ClientSessionOptions o = plain();
   o.tls = TlsPolicy::kImplicit;
   o.auth = Credentials{"user", "pw", "", ""};
   Script t(o);
@@ -392,8 +392,8 @@ TEST(ClientSession, ImplicitTlsNeverSendsStartTls) {
 
 // --- AUTH -------------------------------------------------------------------
 
-ClientOptions with_auth(Credentials c) {
-  ClientOptions o = plain();
+ClientSessionOptions with_auth(Credentials c) {
+  ClientSessionOptions o = plain();
   o.tls = TlsPolicy::kImplicit;
   o.auth = std::move(c);
   return o;
@@ -518,7 +518,7 @@ TEST(ClientSession, AuthUnexpectedChallengeIsAProtocolError) {
 }
 
 TEST(ClientSession, NoAuthInCleartextUnlessAllowed) {
-  ClientOptions o = plain();
+  ClientSessionOptions o = plain();
   o.auth = Credentials{"u", "p", "", ""};
   {
     Script t(o);
@@ -535,7 +535,7 @@ TEST(ClientSession, NoAuthInCleartextUnlessAllowed) {
 }
 
 TEST(ClientSession, AuthAfterStartTls) {
-  ClientOptions o = opportunistic();
+  ClientSessionOptions o = opportunistic();
   o.auth = Credentials{"u", "p", "", ""};
   Script t(o);
   // AUTH offered before TLS is not used; the EHLO under TLS decides.
@@ -593,7 +593,7 @@ TEST(ClientSession, WithoutPipeliningOneCommandAtATime) {
 }
 
 TEST(ClientSession, PipeliningCanBeTurnedOff) {
-  ClientOptions o = plain();
+  ClientSessionOptions o = plain();
   o.pipelining = false;
   Script t(o);
   t.add(msg("a@x.test", {"b@y.test"}));
@@ -904,7 +904,7 @@ TEST(ClientSession, EightBitBody) {
     EXPECT_EQ(f.cause, Cause::kLocal);
   }
   {
-    ClientOptions o = plain();
+    ClientSessionOptions o = plain();
     o.eight_bit = EightBitPolicy::kSendAsIs;
     Script t(o);
     t.add(m);
@@ -943,7 +943,7 @@ TEST(ClientSession, AddressesThatWouldBreakTheCommandLineAreRefused) {
 }
 
 TEST(ClientSession, BadEhloNameFailsBeforeAnythingIsSent) {
-  ClientOptions o = plain();
+  ClientSessionOptions o = plain();
   o.helo_name = "client.test\r\nMAIL FROM:<x@y>";
   Script t(o);
   t.add(msg("a@x.test", {"b@y.test"}));
@@ -1059,8 +1059,8 @@ TEST(ClientSession, RsetRefusedEndsTheConnection) {
 
 // --- BDAT -------------------------------------------------------------------
 
-ClientOptions chunking() {
-  ClientOptions o = plain();
+ClientSessionOptions chunking() {
+  ClientSessionOptions o = plain();
   o.chunking = true;
   return o;
 }
