@@ -13,7 +13,9 @@ if [ "$what" = test ]; then
   # curl, openssl s_client (openssl, above), Dovecot IMAP (dovecot-imapd;
   # its dovecot-core creates the dovecot and dovenull users test_dovecot uses),
   # unbound (only its binary: dns_server.py runs one on a free loopback port).
-  pkgs+=(python3 swaks msmtp curl dovecot-imapd procps iproute2 unbound)
+  # test_dkim: dkimpy (+nacl for ed25519), libopendkim and opendkim-testmsg.
+  pkgs+=(python3 swaks msmtp curl dovecot-imapd procps iproute2 unbound
+         python3-dkim python3-nacl opendkim-tools)
 fi
 
 missing=()

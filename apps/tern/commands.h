@@ -14,6 +14,7 @@ void add_serve_command(CLI::App& app);
 void add_user_command(CLI::App& app);
 void add_resolve_command(CLI::App& app);
 void add_queue_command(CLI::App& app);
+void add_dkim_command(CLI::App& app);
 
 // Loads --config FILE, or the embedded default when `path` is empty.
 // On error prints it and throws CLI::RuntimeError(2).

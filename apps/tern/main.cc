@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   tern::add_user_command(app);
   tern::add_resolve_command(app);
   tern::add_queue_command(app);
+  tern::add_dkim_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -630,7 +630,8 @@ TEST(ConfigTest, RelayErrors) {
             "t.toml:2:13: key 'relay.smarthost': '1.2.3' is not an IP address");
   EXPECT_EQ(ErrorOf("[relay]\nsmarthost = \"h.example:70000\"\n"),
             "t.toml:2:13: key 'relay.smarthost': has a port out of range");
-  EXPECT_EQ(ErrorOf("[relay]\nport = 0\n"), "t.toml:2:8: key 'relay.port': must be a positive integer");
+  EXPECT_EQ(ErrorOf("[relay]\nport = 0\n"),
+            "t.toml:2:8: key 'relay.port': must be a positive integer");
   EXPECT_EQ(ErrorOf("[relay]\nsecurity = \"ssl\"\n"),
             "t.toml:2:12: key 'relay.security': 'ssl' is not allowed; use \"starttls\" or \"tls\"");
   EXPECT_EQ(ErrorOf("[relay]\nuser = \"me\"\n" + std::string(kListener)),
