@@ -14,8 +14,9 @@ if [ "$what" = test ]; then
   # its dovecot-core creates the dovecot and dovenull users test_dovecot uses),
   # unbound (only its binary: dns_server.py runs one on a free loopback port).
   # test_dkim: dkimpy (+nacl for ed25519), libopendkim and opendkim-testmsg.
-  pkgs+=(python3 swaks msmtp curl dovecot-imapd procps iproute2 unbound
-         python3-dkim python3-nacl opendkim-tools)
+  # test_send_cli: real git send-email (git-email, and its Mail::Address).
+  pkgs+=(python3 swaks msmtp curl dovecot-imapd procps iproute2 unbound python3-aiosmtpd
+         python3-dkim python3-nacl opendkim-tools git-email libmailtools-perl postfix)
 fi
 
 missing=()
@@ -26,12 +27,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: installing ${missing[*]}" >&2
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update
-  # Debian's unbound would start a system resolver on port 53 (and may point
-  # resolv.conf at it): keep services from starting during the install.
-  if [[ " ${missing[*]} " == *" unbound "* && ! -e /usr/sbin/policy-rc.d ]]; then
+  # Services installed for the tests (unbound, postfix, dovecot, opendkim)
+  # must not start system daemons on ports 25/53/143: the tests run their
+  # own on free loopback ports. policy-rc.d keeps them from starting, and
+  # postfix is installed unconfigured.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
     trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
     printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
     $SUDO chmod 755 /usr/sbin/policy-rc.d
+  fi
+  if [[ " ${missing[*]} " == *" postfix "* ]]; then
+    echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
   fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
   if [[ " ${missing[*]} " == *" unbound "* && -d /run/systemd/system ]]; then

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 
@@ -15,6 +16,12 @@ void add_user_command(CLI::App& app);
 void add_resolve_command(CLI::App& app);
 void add_queue_command(CLI::App& app);
 void add_dkim_command(CLI::App& app);
+void add_send_command(CLI::App& app);
+void add_sendmail_command(CLI::App& app);  // listed in --help; main() runs it
+
+// `tern sendmail ARGS` (or tern run as "sendmail"): sendmail(8) flags,
+// parsed without CLI11. `name` prefixes messages. Returns the exit status.
+int run_sendmail(const std::string& name, const std::vector<std::string>& args);
 
 // Loads --config FILE, or the embedded default when `path` is empty.
 // On error prints it and throws CLI::RuntimeError(2).

@@ -1,6 +1,7 @@
 // tern: an SMTP mail system. This file only wires the subcommands.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <string_view>
 
 #include "commands.h"
 
@@ -18,6 +19,14 @@ Config load_config_or_exit(const std::string& path) {
 }  // namespace tern
 
 int main(int argc, char** argv) {
+  // sendmail(8)'s flags (-oi, -FName, -t) are not CLI11's: dispatch first.
+  const std::string_view self = argc > 0 ? argv[0] : "tern";
+  if (self.substr(self.rfind('/') + 1) == "sendmail") {
+    return tern::run_sendmail("sendmail", {argv + 1, argv + argc});
+  }
+  if (argc > 1 && std::string_view(argv[1]) == "sendmail") {
+    return tern::run_sendmail("tern sendmail", {argv + 2, argv + argc});
+  }
   CLI::App app{"tern: an SMTP mail system", "tern"};
   app.set_version_flag("--version", TERN_VERSION);
   app.require_subcommand(1);
@@ -26,6 +35,15 @@ int main(int argc, char** argv) {
   tern::add_resolve_command(app);
   tern::add_queue_command(app);
   tern::add_dkim_command(app);
-  CLI11_PARSE(app, argc, argv);
+  tern::add_send_command(app);
+  tern::add_sendmail_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    // `tern send` promises sysexits: a bad command line is EX_USAGE (64).
+    const bool usage = code != 0 && dynamic_cast<const CLI::RuntimeError*>(&e) == nullptr;
+    return usage && app.got_subcommand("send") ? 64 : code;
+  }
   return 0;
 }

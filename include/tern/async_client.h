@@ -8,6 +8,11 @@
 //     co_await client.close();
 //   }
 //
+// The AsyncClient must outlive every awaitable it returned; the Message
+// given to send() need not (it is rendered before send() returns). The
+// destructor closes the connection without QUIT: co_await close() first to
+// end it politely.
+//
 // Needs Asio (Debian: libasio-dev) in the include path. Not thread-safe:
 // one coroutine at a time may use an AsyncClient.
 #pragma once

@@ -19,6 +19,8 @@
 // connect()) and reused by the next ones (RSET between messages); it is
 // reopened when the server has closed it. PIPELINING is used when offered.
 // Every step has a timeout. Errors are values (SmtpError), never thrown.
+// A message that fails on a reused connection because the server had
+// closed it meanwhile (nothing accepted yet) is sent once more on a new one.
 //
 // Not thread-safe: use one Client per thread.
 #pragma once
@@ -50,11 +52,11 @@ struct ClientOptions {
   // SSL_CERT_FILE / SSL_CERT_DIR when set, and ca_file) and its name
   // against `host`. Turning this off is an explicit opt-out.
   bool verify_certificate = true;
-  std::string ca_file;     // extra trusted CAs (PEM), besides the defaults
-  std::string helo_name;   // "": this machine's host name
-  std::string user;        // AUTH when set
-  std::string password;    // PLAIN or LOGIN
-  std::string oauth_token;  // XOAUTH2 (RFC 7628-style bearer token), instead of password
+  std::string ca_file;         // extra trusted CAs (PEM), besides the defaults
+  std::string helo_name;       // "": this machine's host name
+  std::string user;            // AUTH when set
+  std::string password;        // PLAIN or LOGIN
+  std::string oauth_token;     // XOAUTH2 (RFC 7628-style bearer token), instead of password
   std::string auth_mechanism;  // "PLAIN", "LOGIN", "XOAUTH2"; "": the best offered
   // Never send credentials over a connection without TLS, unless this is set.
   bool allow_cleartext_auth = false;
@@ -80,9 +82,12 @@ struct SmtpError {
   Kind kind = Kind::kConnect;
   // "connect", "greeting", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "body".
   std::string phase;
-  int code = 0;          // the server's reply code, 0 when there was no reply
-  std::string enhanced;  // "5.1.1" (RFC 3463), "" when none
-  std::string text;      // the server's text, or ours
+  int code = 0;  // the server's reply code, 0 when there was no reply
+  // "5.1.1" (RFC 3463): the server's, or for a kMessage refused here our
+  // own ("5.3.4" too big for the server's SIZE, "5.6.7" needs SMTPUTF8);
+  // "" when none.
+  std::string enhanced;
+  std::string text;  // the server's text, or ours
   // Retrying later may help (4xx, connection, timeout); false for 5xx and
   // for a message that can never be sent as it is.
   bool temporary = false;
@@ -102,8 +107,8 @@ struct SendResult {
   // DATA refused...).
   std::optional<SmtpError> error;
   std::vector<RecipientStatus> recipients;  // in envelope order
-  int code = 0;       // the reply to the end of data ("250 2.0.0 Ok: queued as X")
-  std::string text;   // its text
+  int code = 0;      // the reply to the end of data ("250 2.0.0 Ok: queued as X")
+  std::string text;  // its text
 
   // Every recipient accepted.
   bool ok() const;
@@ -121,9 +126,12 @@ struct SendEnvelope {
 class Client {
  public:
   explicit Client(ClientOptions options);
+  // Ends an open connection politely, like close() (waiting for the reply
+  // to QUIT at most command_timeout).
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
+  // A moved-from Client may only be destroyed or assigned to.
   Client(Client&&) noexcept;
   Client& operator=(Client&&) noexcept;
 

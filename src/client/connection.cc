@@ -139,6 +139,9 @@ asio::awaitable<bool> ClientConnection::run(OnDone on_done) {
         if (error.empty()) {
           session_.tls_started();
         } else {
+          // The session says "TLS handshake failed: " itself.
+          constexpr std::string_view kSaid = "TLS handshake failed: ";
+          if (error.starts_with(kSaid)) error.erase(0, kSaid.size());
           session_.tls_failed(std::move(error));
         }
         break;

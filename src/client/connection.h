@@ -81,7 +81,8 @@ class ClientConnection {
  public:
   using OnDone = std::function<void(const MessageResult&)>;
 
-  ClientConnection(asio::any_io_executor executor, ClientSessionOptions options, ClientTlsSetup tls);
+  ClientConnection(asio::any_io_executor executor, ClientSessionOptions options,
+                   ClientTlsSetup tls);
   ClientConnection(const ClientConnection&) = delete;
   ClientConnection& operator=(const ClientConnection&) = delete;
 

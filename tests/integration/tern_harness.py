@@ -283,6 +283,44 @@ class Tern:
                 return msgs
             time.sleep(0.05)
 
+    # -- queue and signals (for the relay tests) --
+    def queue(self, *args, check=True):
+        """Runs `tern queue ARGS` against this server; returns the CompletedProcess."""
+        r = self.tern("queue", *args, check=False)
+        if check and r.returncode != 0:
+            raise AssertionError(f"tern queue {' '.join(args)}: exit {r.returncode}\n"
+                                 f"{r.stdout}{r.stderr}\n{self.tail_log()}")
+        return r
+
+    def queue_list(self):
+        """`tern queue list --json`: a list of dicts (id, sender, pending, last_error, ...)."""
+        import json
+        return json.loads(self.queue("list", "--json").stdout)
+
+    def queue_flush(self, qid=None):
+        """`tern queue flush [ID]`: pending recipients are tried now."""
+        return self.queue("flush", *([qid] if qid else []))
+
+    def reload(self, timeout=10.0):
+        """SIGHUP; waits until the server says it reloaded (or failed to)."""
+        def ends():
+            log = self.read_log()
+            return log.count("SIGHUP: configuration reloaded") + log.count("SIGHUP: reload failed")
+        before = ends()
+        self.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + timeout
+        while time.time() < deadline and ends() <= before:
+            time.sleep(0.05)
+
+
+def unreachable_dns(timeout=1):
+    """TOML for a [dns] table whose only server never answers (a closed
+    loopback port): every lookup fails temporarily after `timeout`
+    seconds, so mail to any remote domain stays queued. (Names under
+    .invalid are NXDOMAIN inside the resolver itself, whatever the server.)"""
+    port = free_port()  # closed again: nothing listens there
+    return f'[dns]\nforward = ["127.0.0.1@{port}"]\ntimeout = {timeout}\n'
+
 
 def main():
     unittest.main(verbosity=2)
