@@ -9,6 +9,28 @@ namespace {
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
+bool is_let_dig(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+// RFC 5321 4.1.2: sub-domain = Let-dig [Ldh-str], joined by dots; labels of
+// at most 63 octets (RFC 1035 2.3.4), the whole at most 255 (4.5.3.1.2).
+bool valid_domain(std::string_view d) {
+  if (d.empty() || d.size() > 255) return false;
+  size_t label = 0;
+  for (size_t i = 0; i < d.size(); ++i) {
+    char c = d[i];
+    if (c == '.') {
+      if (label == 0 || d[i - 1] == '-') return false;
+      label = 0;
+      continue;
+    }
+    if (!is_let_dig(c) && !(c == '-' && label > 0)) return false;
+    if (++label > 63) return false;
+  }
+  return label > 0 && d.back() != '-';
+}
+
 constexpr std::array<std::pair<std::string_view, Verb>, 19> kVerbs{{
     {"helo", Verb::kHelo},         {"ehlo", Verb::kEhlo},     {"mail", Verb::kMail},
     {"rcpt", Verb::kRcpt},         {"data", Verb::kData},     {"bdat", Verb::kBdat},
@@ -30,6 +52,27 @@ bool iequals(std::string_view a, std::string_view b) {
 
 bool istarts_with(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+std::optional<EtrnNode> parse_etrn_node(std::string_view arg) {
+  if (arg.empty() || arg.find(' ') != std::string_view::npos) return std::nullopt;
+  EtrnNode node;
+  if (arg.front() == '#') {
+    arg.remove_prefix(1);
+    if (arg.empty()) return std::nullopt;
+    for (char c : arg)
+      if (c <= ' ' || c > '~') return std::nullopt;
+    node.kind = EtrnNode::Kind::kQueue;
+    node.name = std::string(arg);
+    return node;
+  }
+  if (arg.front() == '@') {
+    arg.remove_prefix(1);
+    node.kind = EtrnNode::Kind::kSubdomains;
+  }
+  if (!valid_domain(arg)) return std::nullopt;
+  for (char c : arg) node.name += lower(c);
+  return node;
 }
 
 Command parse_command(std::string_view line) {

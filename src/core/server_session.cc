@@ -264,7 +264,7 @@ void ServerSession::handle_command(std::string_view line) {
     case Verb::kAuth:
       return cmd_auth(cmd.arg);
     case Verb::kEtrn:
-      return reply(502, "5.5.1", "ETRN not supported");
+      return cmd_etrn(cmd.arg);
     case Verb::kObsolete:
       return reply(502, "5.5.1", "Command not implemented");
     case Verb::kUnknown:
@@ -290,6 +290,7 @@ void ServerSession::cmd_helo(std::string_view arg, bool esmtp) {
       "CHUNKING", "DSN"};
   if (options_.tls_available && !tls_) lines.push_back("STARTTLS");
   if (auth_offered()) lines.push_back("AUTH PLAIN LOGIN");
+  if (options_.etrn) lines.push_back("ETRN");
   lines.push_back("HELP");
   reply(Reply(250, "", std::move(lines)));
 }
@@ -309,6 +310,20 @@ void ServerSession::cmd_mail(std::string_view arg) {
     return reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
   // RFC 4954 5: an AUTH= from an unauthenticated client is treated as <>.
   if (!args.auth.empty() && auth_user_.empty()) args.auth = "<>";
+  // RFC 6409 6.1: a submission server may refuse a MAIL FROM the
+  // authenticated identity (RFC 4954) is not allowed to use. 553 is RFC
+  // 5321's "mailbox name not allowed"; 5.7.1 "not authorized" (RFC 3463).
+  if (!auth_user_.empty()) {
+    switch (env_->check_sender(args.from, auth_user_)) {
+      case SenderVerdict::kOk:
+        break;
+      case SenderVerdict::kNotOwned:
+        return reply(553, "5.7.1",
+                     "Sender address not owned by authenticated user <" + auth_user_ + ">");
+      case SenderVerdict::kTempFail:
+        return reply(451, "4.3.0", "Temporary lookup failure, try again later");
+    }
+  }
   mail_ = std::move(args);
   tx_active_ = true;
   reply(250, "2.1.0", "Sender <" + mail_.from.str() + "> OK");
@@ -327,13 +342,21 @@ void ServerSession::cmd_rcpt(std::string_view arg) {
     return reply(Reply(452, "4.5.3", "Too many recipients"), ++rcpt_overshoot_ > kMaxOvershoot);
   ++rcpt_attempts_;
   std::string who = args.to.domain.empty() ? args.to.local : args.to.str();
-  switch (env_->check_rcpt(args.to, auth_user_)) {
+  RcptCheck check = env_->resolve_rcpt(args.to, auth_user_);
+  switch (check.verdict) {
     case RcptVerdict::kLocal:
     case RcptVerdict::kRelay:
+      if (check.rewrite) {
+        // RFC 3461 4.2: ORCPT keeps the address as the client gave it.
+        if (args.orcpt.empty() && !args.to.needs_utf8()) args.orcpt = "rfc822;" + args.to.str();
+        args.to = std::move(*check.rewrite);
+      }
       rcpts_.push_back(std::move(args));
       return reply(250, "2.1.5", "Recipient <" + who + "> OK");
     case RcptVerdict::kUnknownUser:
-      return reply(550, "5.1.1", "<" + who + ">: Recipient address rejected: User unknown");
+      return reply(550, "5.1.1",
+                   "<" + who + ">: Recipient address rejected: " +
+                       (check.reason.empty() ? "User unknown" : check.reason));
     case RcptVerdict::kRelayDenied:
       return reply(550, "5.7.1", "<" + who + ">: Relay access denied");
     case RcptVerdict::kTempFail:
@@ -499,6 +522,28 @@ void ServerSession::cmd_vrfy(std::string_view arg) {
   }
   // RFC 5321 3.5.3: 252 when we will not say whether the user exists.
   reply(252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery");
+}
+
+// ETRN, RFC 1985, with its reply codes: 253 with the number of messages
+// (we know it; the RFC's plain 250 carries less) or 251 for none, 458 when
+// the queue cannot start now, 459 for the "#queue" form, which we do not
+// offer, 501 for a bad argument. A client that may not use ETRN
+// (not in relay.etrn_networks; not advertised to it) gets 502, as for a
+// command we do not implement; inside a transaction 503, as Postfix does.
+void ServerSession::cmd_etrn(std::string_view arg) {
+  if (!options_.etrn) return reply(502, "5.5.1", "ETRN not available to this client");
+  if (helo_.empty()) return reply(503, "5.5.1", "Send EHLO or HELO first");
+  if (tx_active_) return reply(503, "5.5.1", "MAIL transaction in progress");
+  std::optional<EtrnNode> node = parse_etrn_node(arg);
+  if (!node) return reply(501, "5.5.4", "Syntax: ETRN [@]domain");
+  std::string shown = (node->kind == EtrnNode::Kind::kSubdomains ? "@" : "") + node->name;
+  if (node->kind == EtrnNode::Kind::kQueue)
+    return reply(459, "4.3.3", "Node #" + node->name + " not allowed: queue names not supported");
+  std::optional<size_t> n = env_->etrn(node->name, node->kind == EtrnNode::Kind::kSubdomains);
+  if (!n) return reply(458, "4.3.0", "Unable to queue messages for node " + shown);
+  if (*n == 0) return reply(251, "2.0.0", "OK, no messages waiting for node " + shown);
+  reply(253, "2.0.0",
+        "OK, " + std::to_string(*n) + " pending messages for node " + shown + " started");
 }
 
 void ServerSession::cmd_starttls(std::string_view arg) {

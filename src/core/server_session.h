@@ -1,7 +1,7 @@
 // ServerSession: the receiving side of one SMTP connection as a state
 // machine with no I/O (RFC 5321, with PIPELINING 2920, SIZE 1870,
 // 8BITMIME 6152, CHUNKING 3030, DSN 3461, ENHANCEDSTATUSCODES 2034/3463,
-// STARTTLS 3207, AUTH 4954, SMTPUTF8 6531).
+// STARTTLS 3207, AUTH 4954, SMTPUTF8 6531, ETRN 1985).
 //
 // Bytes from the client go in with receive(); the caller then asks next()
 // for what to do, until it says kNeedInput:
@@ -51,6 +51,7 @@ struct SessionOptions {
   size_t max_errors = 20;
   BareNewline bare_newline = BareNewline::kReject;
   bool vrfy = false;
+  bool etrn = false;  // this client may use ETRN (RFC 1985): advertised and served
 };
 
 enum class RcptVerdict {
@@ -61,12 +62,55 @@ enum class RcptVerdict {
   kTempFail,     // 451 4.3.0 (e.g. a lookup failed)
 };
 
-// What the session asks of the world; injected so tests need no I/O.
+// A recipient decision with what comes with it.
+struct RcptCheck {
+  RcptVerdict verdict = RcptVerdict::kTempFail;
+  // Accepted, but the message goes to this address instead (a bounce to
+  // one of our SRS addresses goes back to the original sender); the
+  // address as sent is kept in ORCPT.
+  std::optional<Address> rewrite;
+  // Why, for a refusal the client should understand ("invalid SRS
+  // signature"); replaces the usual text of kUnknownUser.
+  std::string reason;
+};
+
+enum class SenderVerdict {
+  kOk,        // may be used
+  kNotOwned,  // 553 5.7.1: the authenticated user does not own it
+  kTempFail,  // 451 4.3.0
+};
+
+// What the session asks of the world; injected so tests need no I/O. The
+// calls are synchronous: an implementation answers from memory (or the
+// event loop's own state), never waits.
 class SessionEnv {
  public:
   virtual ~SessionEnv() = default;
   // Decides a recipient. "<Postmaster>" comes as local "Postmaster", domain "".
   virtual RcptVerdict check_rcpt(const Address& rcpt, const std::string& auth_user) = 0;
+  // The full decision, which the session uses. By default check_rcpt()'s
+  // verdict and nothing more; an environment that rewrites recipients or
+  // explains refusals (the server's, through the Directory) overrides it.
+  virtual RcptCheck resolve_rcpt(const Address& rcpt, const std::string& auth_user) {
+    return RcptCheck{check_rcpt(rcpt, auth_user), std::nullopt, {}};
+  }
+  // Asked for MAIL FROM only when a user is authenticated (`auth_user`):
+  // may they use `from` ("<>" included)? Default: yes.
+  virtual SenderVerdict check_sender(const Address& from, const std::string& auth_user) {
+    (void)from;
+    (void)auth_user;
+    return SenderVerdict::kOk;
+  }
+  // ETRN (RFC 1985), for a client SessionOptions::etrn allows: makes every
+  // queued message with a pending recipient in `domain` (lower-cased; with
+  // `subdomains`, also in any domain under it) due now. Returns how many
+  // messages that concerns, or nullopt when the queue cannot be started
+  // (shutting down). Default: nullopt.
+  virtual std::optional<size_t> etrn(const std::string& domain, bool subdomains) {
+    (void)domain;
+    (void)subdomains;
+    return std::nullopt;
+  }
   // For VRFY when SessionOptions::vrfy is on: does this local mailbox exist?
   virtual bool mailbox_exists(const Address& addr) = 0;
   virtual std::string new_queue_id() = 0;
@@ -166,6 +210,7 @@ class ServerSession {
   void cmd_data(std::string_view arg);
   void cmd_bdat(std::string_view arg);
   void cmd_vrfy(std::string_view arg);
+  void cmd_etrn(std::string_view arg);
   void cmd_starttls(std::string_view arg);
   void cmd_auth(std::string_view arg);
   void auth_plain(std::string_view b64);

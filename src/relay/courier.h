@@ -1,9 +1,9 @@
 // Courier: takes one queued message to a group of its recipients that
 // share a destination, and says per recipient how it went. The scheduler
 // (scheduler.h) decides who is due and records the results; a courier only
-// delivers. Two exist: LocalCourier (Maildirs, local_courier.h) and the
-// remote one (SMTP to the destination's MX hosts; a stub for now,
-// remote_stub.h).
+// delivers. Two exist: LocalCourier (Maildirs, local_courier.h) and
+// RemoteCourier (SMTP to the destination's MX hosts or the smarthost,
+// remote_courier.h).
 //
 // A courier must not throw (the scheduler treats an exception as a
 // transient failure of the whole group) and must bound every wait by a

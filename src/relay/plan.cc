@@ -64,12 +64,33 @@ Destination destination_of(const Address& to, const IsLocalDomain& is_local) {
   return d;
 }
 
-std::vector<DeliveryGroup> due_groups(const QueuedMessage& m, int64_t now, bool all,
+bool DomainPattern::matches(std::string_view d) const {
+  std::string l = ascii_lower(d);
+  if (l == domain) return true;
+  return subdomains && l.size() > domain.size() && l.ends_with(domain) &&
+         l[l.size() - domain.size() - 1] == '.';
+}
+
+bool FlushScope::covers(const Address& to) const {
+  if (all) return true;
+  if (to.domain.empty()) return false;
+  return std::any_of(domains.begin(), domains.end(),
+                     [&](const DomainPattern& p) { return p.matches(to.domain); });
+}
+
+void FlushScope::merge(const FlushScope& other) {
+  all = all || other.all;
+  for (const DomainPattern& p : other.domains)
+    if (std::find(domains.begin(), domains.end(), p) == domains.end()) domains.push_back(p);
+}
+
+std::vector<DeliveryGroup> due_groups(const QueuedMessage& m, int64_t now, const FlushScope& flush,
                                       const IsLocalDomain& is_local) {
   std::vector<DeliveryGroup> groups;
   for (size_t i = 0; i < m.envelope.rcpts.size() && i < m.state.size(); ++i) {
     const RecipientState& s = m.state[i];
-    if (!pending(s) || (!all && s.next_attempt > now)) continue;
+    if (!pending(s)) continue;
+    if (s.next_attempt > now && !flush.covers(m.envelope.rcpts[i].to)) continue;
     Destination d = destination_of(m.envelope.rcpts[i].to, is_local);
     auto it = std::find_if(groups.begin(), groups.end(),
                            [&](const DeliveryGroup& g) { return g.dest == d; });

@@ -42,11 +42,36 @@ struct DeliveryGroup {
   std::vector<size_t> rcpts;  // indexes into envelope.rcpts, ascending
 };
 
+// A domain, or a domain and every domain under it (ETRN "@domain").
+struct DomainPattern {
+  std::string domain;  // lower-cased
+  bool subdomains = false;
+  // `d` (any case) is the domain, or with `subdomains` ends in ".domain".
+  bool matches(std::string_view d) const;
+  friend bool operator==(const DomainPattern&, const DomainPattern&) = default;
+};
+
+// The pending recipients a flush makes due at once, whatever their next
+// attempt: every one (`tern queue flush`), or those whose domain matches
+// one of `domains` (ETRN, RFC 1985).
+struct FlushScope {
+  bool all = false;
+  std::vector<DomainPattern> domains;
+
+  bool covers(const Address& to) const;
+  void merge(const FlushScope& other);  // the union
+};
+
 // The pending recipients (no final outcome, not done) whose next attempt is
-// at or before `now` (every pending one with `all`: `tern queue flush`),
-// grouped by destination in the order of each group's first recipient.
-std::vector<DeliveryGroup> due_groups(const QueuedMessage& m, int64_t now, bool all,
+// at or before `now`, or whom `flush` covers, grouped by destination in the
+// order of each group's first recipient.
+std::vector<DeliveryGroup> due_groups(const QueuedMessage& m, int64_t now, const FlushScope& flush,
                                       const IsLocalDomain& is_local);
+// The same with every pending recipient (`all`) or no flush.
+inline std::vector<DeliveryGroup> due_groups(const QueuedMessage& m, int64_t now, bool all,
+                                             const IsLocalDomain& is_local) {
+  return due_groups(m, now, FlushScope{.all = all, .domains = {}}, is_local);
+}
 
 // The state record for recipient `rcpt`'s result `r` of an attempt made at
 // `now` to `dest`: ok (delivered locally, relayed, expanded), fail (5xx; or

@@ -6,6 +6,7 @@
 #include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "config/values.h"
 #include "net/awaitable.h"
 #include "relay/inject.h"
 #include "relay/scheduler_pass.h"
@@ -189,7 +190,7 @@ size_t Scheduler::flush(const std::string& id) {
   size_t n = 0;
   for (auto& [eid, e] : entries_) {
     if (!id.empty() && eid != id) continue;
-    e.force = true;
+    e.force.all = true;
     if (e.active)
       e.again = true;
     else
@@ -197,6 +198,28 @@ size_t Scheduler::flush(const std::string& id) {
     ++n;
   }
   dispatch();
+  return n;
+}
+
+std::optional<size_t> Scheduler::flush_domain(const std::string& domain, bool subdomains) {
+  if (stopped_) return std::nullopt;
+  FlushScope scope{.all = false, .domains = {DomainPattern{ascii_lower(domain), subdomains}}};
+  size_t n = 0;
+  for (auto& [id, e] : entries_) {
+    bool hit = false;
+    for (const std::string& rcpt : e.info.pending_rcpts) {
+      size_t at = rcpt.rfind('@');
+      if (at != std::string::npos && scope.domains[0].matches(rcpt.substr(at + 1))) hit = true;
+    }
+    if (!hit) continue;
+    e.force.merge(scope);
+    if (e.active)
+      e.again = true;
+    else
+      set_due(id, e, 0);
+    ++n;
+  }
+  if (n > 0) dispatch();
   return n;
 }
 

@@ -8,10 +8,12 @@
 //      and messages at once within the concurrency limits (limiter.h);
 //   3. append each result to the state log (plan.h: result_record) BEFORE
 //      acting on it; an alias's remote targets are queued as a new message
-//      first, then recorded;
+//      first (its sender rewritten by SchedulerEnv::forward_sender: SRS),
+//      then recorded;
 //   4. queue the DSN the results call for (failures, delays, successes as
-//      NOTIFY asks; never to "<>"; plan.h: plan_notice, dsn.h), then record
-//      those recipients done (and delay warnings sent);
+//      NOTIFY asks; never to "<>"; plan.h: plan_notice, dsn.h; to the
+//      original sender when ours was SRS: SchedulerEnv::dsn_recipient),
+//      then record those recipients done (and delay warnings sent);
 //   5. remove the message once every recipient is done.
 //
 // A crash anywhere repeats a step, never skips one: a recipient may get a
@@ -36,6 +38,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -68,6 +71,12 @@ struct SchedulerEnv {
   std::function<double()> random;       // uniform in [0, 1); REQUIRES: set
   asio::any_io_executor blocking;       // for store and file I/O
   std::function<std::string()> new_id;  // ids for DSNs and forwarded copies; REQUIRES: set
+  // The envelope sender of a copy forwarded by an alias, from the
+  // original's sender and the time (SRS, relay/srs.h). Empty: unchanged.
+  std::function<Address(const Address& from, int64_t now)> forward_sender;
+  // Where a DSN to `sender` goes: one of our SRS addresses (the sender of
+  // a forwarded copy) stands for the original sender. Empty: `sender`.
+  std::function<Address(const Address& sender, int64_t now)> dsn_recipient;
 };
 
 // One queued message as `tern queue list` shows it.
@@ -121,6 +130,12 @@ class Scheduler {
   // if `id` is empty) is due now. Returns how many messages that touched
   // (0: no such id).
   size_t flush(const std::string& id);
+  // ETRN (RFC 1985): the pending recipients in `domain` (and with
+  // `subdomains` in any domain under it) of every message are due now.
+  // Returns how many messages have such recipients, by the index (a
+  // message enqueued a moment ago and not yet looked at is due anyway), or
+  // nullopt once stop()/drain() was called: the queue does not start.
+  std::optional<size_t> flush_domain(const std::string& domain, bool subdomains);
   // `tern queue delete`: removes the message without any DSN, once a pass
   // in flight (if any) ends. Permanent error for an unknown id.
   asio::awaitable<Status> remove(std::string id);
@@ -138,7 +153,7 @@ class Scheduler {
     int64_t due = 0;
     bool active = false;
     bool again = false;  // asked for while active: due again afterwards
-    bool force = false;  // flush: every pending recipient is due
+    FlushScope force;    // flush/ETRN: these pending recipients are due
     AdminOp admin = AdminOp::kNone;
     std::vector<std::shared_ptr<Waiter>> waiters;  // admin ops waiting for the pass
     std::vector<std::string> dests;                // destination keys of the recipients due next

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <asio/detached.hpp>
+#include <utility>
 
 #include "net/awaitable.h"
 #include "relay/dsn.h"
@@ -48,11 +49,10 @@ asio::awaitable<void> Scheduler::run_pass(std::string id) {
   {
     Entry& e = entries_.at(id);
     pass.op = e.admin;
-    pass.force = e.force;
+    pass.force = std::exchange(e.force, FlushScope{});
     pass.waiters = std::move(e.waiters);
     e.waiters.clear();
     e.admin = AdminOp::kNone;
-    e.force = false;
   }
   try {
     co_await pass_body(shared);
@@ -185,11 +185,12 @@ asio::awaitable<void> Scheduler::write_results(Pass& pass) {
         std::string fid = env_.new_id();
         Envelope fe =
             forward_envelope(pass.m, item.record.rcpt, item.forward_to, fid, item.record.at);
+        if (env_.forward_sender) fe.mail.from = env_.forward_sender(fe.mail.from, item.record.at);
         auto copy = [store, fe, snap = pass.snapshot] { return inject_copy(*store, fe, *snap); };
         Status s = co_await blocking<Status>(copy);
         if (s.ok()) {
-          log_info("queue id={} rcpt=<{}> forwarded as id={} to={}", pass.id,
-                   pass.m.envelope.rcpts[item.record.rcpt].to.str(), fid,
+          log_info("queue id={} rcpt=<{}> forwarded as id={} from=<{}> to={}", pass.id,
+                   pass.m.envelope.rcpts[item.record.rcpt].to.str(), fid, fe.mail.from.str(),
                    fmt::join(item.forward_to, ","));
           add(fid, 0);
         } else {
@@ -284,6 +285,7 @@ asio::awaitable<bool> Scheduler::send_notice(Pass& pass) {
     report.message_id = did + "@" + options_.hostname;
     std::string text = build_dsn(report);
     Envelope env = dsn_envelope(m, did, report.date, ret.text);
+    if (env_.dsn_recipient) env.rcpts[0].to = env_.dsn_recipient(env.rcpts[0].to, report.date);
     QueueStore* store = env_.store;
     auto inject = [store, env, text = std::move(text)] {
       return inject_message(*store, env, text);
@@ -293,7 +295,7 @@ asio::awaitable<bool> Scheduler::send_notice(Pass& pass) {
       log_error("queue id={} DSN not queued: {}", pass.id, s.message());
       co_return false;
     }
-    log_info("dsn id={} about={} to=<{}> action={} rcpts={}", did, pass.id, report.sender,
+    log_info("dsn id={} about={} to=<{}> action={} rcpts={}", did, pass.id, env.rcpts[0].to.str(),
              actions_of(n.entries), n.entries.size());
     add(did, 0);
   } else if (m.envelope.mail.from.is_null()) {
@@ -333,7 +335,7 @@ void Scheduler::finish_pass(const std::string& id, Pass& pass) {
     if (!pass.deferred.empty()) {
       due = std::min(due, now);
       e.dests = pass.deferred;
-      e.force = e.force || pass.force;
+      e.force.merge(pass.force);
     }
     if (e.again || e.admin != AdminOp::kNone) due = std::min(due, now);
     e.again = false;

@@ -34,7 +34,7 @@ struct Scheduler::Pass {
   std::string id;
   int64_t now = 0;  // when the pass started
   AdminOp op = AdminOp::kNone;
-  bool force = false;
+  FlushScope force;                               // recipients due whatever their next attempt
   std::vector<std::shared_ptr<Waiter>> waiters;   // of `op`
   QueuedMessage m;                                // its state follows the records written
   std::shared_ptr<const QueuedMessage> snapshot;  // what couriers read (state as loaded)

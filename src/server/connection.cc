@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "core/cidr.h"
 #include "net/awaitable.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -58,11 +59,42 @@ SessionOptions Connection::session_options() const {
   o.max_errors = config_->limits.max_errors;
   o.bare_newline = config_->bare_newline;
   o.vrfy = config_->vrfy;
+  // RFC 1985 lets anyone ask; only relay.etrn_networks may here (a flush
+  // costs delivery attempts), and only they see it in EHLO.
+  for (const std::string& net : config_->relay.etrn_networks) {
+    std::optional<Cidr> cidr = Cidr::parse(net);
+    if (cidr && cidr->contains(ip_)) o.etrn = true;
+  }
   return o;
 }
 
 RcptVerdict Connection::check_rcpt(const Address& rcpt, const std::string& auth_user) {
-  return server_.directory().check_rcpt(rcpt, auth_user);
+  return resolve_rcpt(rcpt, auth_user).verdict;
+}
+
+RcptCheck Connection::resolve_rcpt(const Address& rcpt, const std::string& auth_user) {
+  RcptCheck c = server_.directory().check_rcpt(rcpt, auth_user, now());
+  if (c.rewrite)
+    log_info("rcpt client={} to=<{}> rewritten to=<{}> (SRS)", ip_, rcpt.str(), c.rewrite->str());
+  else if (!c.reason.empty())
+    log_info("rcpt client={} to=<{}> refused: {}", ip_, rcpt.str(), c.reason);
+  return c;
+}
+
+SenderVerdict Connection::check_sender(const Address& from, const std::string& auth_user) {
+  SenderVerdict v = server_.directory().check_sender(from, auth_user);
+  if (v == SenderVerdict::kNotOwned)
+    log_info("mail client={} auth={} from=<{}> refused: not owned by the user", ip_, auth_user,
+             from.str());
+  return v;
+}
+
+std::optional<size_t> Connection::etrn(const std::string& domain, bool subdomains) {
+  std::optional<size_t> n;
+  if (!server_.draining()) n = server_.worker().scheduler().flush_domain(domain, subdomains);
+  log_info("etrn client={} node={}{} messages={}", ip_, subdomains ? "@" : "", domain,
+           n ? std::to_string(*n) : "unavailable");
+  return n;
 }
 
 bool Connection::mailbox_exists(const Address& addr) {
@@ -165,11 +197,24 @@ asio::awaitable<void> Connection::do_read() {
   std::error_code ec;
   auto timeout =
       session_.receiving_data() ? config_->limits.data_timeout : config_->limits.command_timeout;
+  // Under TLS the bytes are decrypted into the buffer inside the
+  // asynchronous read, and this coroutine resumes only after the deadline
+  // timer's cancellation has completed: other sessions' reads run in
+  // between, so the thread's shared buffer would hand this session another
+  // client's bytes. A TLS session reads into a buffer of its own.
+  std::unique_ptr<char[]> own;
+  char* buf = tl_read_buf;
+  size_t size = sizeof tl_read_buf;
+  if (stream_.is_tls()) {
+    size = 16 * 1024;
+    own = std::make_unique<char[]>(size);
+    buf = own.get();
+  }
   reading_ = true;
-  size_t n = co_await stream_.read_some(asio::buffer(tl_read_buf), timeout, ec);
+  size_t n = co_await stream_.read_some(asio::buffer(buf, size), timeout, ec);
   reading_ = false;
   if (!ec) {
-    session_.receive(std::string_view(tl_read_buf, n));
+    session_.receive(std::string_view(buf, n));
   } else if (ec == asio::error::timed_out) {
     session_.timeout();  // the 421 still goes out
   } else if (ec == asio::error::operation_aborted && server_.draining() && !closing_) {

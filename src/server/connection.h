@@ -29,8 +29,13 @@ class Connection : private SessionEnv {
   void force_close();
 
  private:
-  // SessionEnv
+  // SessionEnv. Called on the server's event loop, the thread of the
+  // delivery worker's scheduler too: etrn() calls it directly, as the
+  // admin socket's `tern queue flush` does.
   RcptVerdict check_rcpt(const Address& rcpt, const std::string& auth_user) override;
+  RcptCheck resolve_rcpt(const Address& rcpt, const std::string& auth_user) override;
+  SenderVerdict check_sender(const Address& from, const std::string& auth_user) override;
+  std::optional<size_t> etrn(const std::string& domain, bool subdomains) override;
   bool mailbox_exists(const Address& addr) override;
   std::string new_queue_id() override;
   int64_t now() override;

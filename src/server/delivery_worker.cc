@@ -21,6 +21,27 @@ int64_t unix_now() {
       .count();
 }
 
+// The resolver of outbound mail, as [dns] says.
+ResolverOptions resolver_options(const DnsConfig& dns) {
+  ResolverOptions o;
+  o.forwarders = dns.forward;
+  o.timeout = dns.timeout;
+  return o;
+}
+
+// SRS, as the Directory decides: the sender of a copy an alias forwards,
+// and where a DSN about it goes.
+std::function<Address(const Address&, int64_t)> forward_sender_of(Directory* directory) {
+  return [directory](const Address& from, int64_t now) {
+    return directory->forward_sender(from, now);
+  };
+}
+std::function<Address(const Address&, int64_t)> dsn_recipient_of(Directory* directory) {
+  return [directory](const Address& sender, int64_t now) {
+    return directory->bounce_recipient(sender, now);
+  };
+}
+
 }  // namespace
 
 SchedulerOptions scheduler_options(const Config& config) {
@@ -40,6 +61,11 @@ DeliveryWorker::DeliveryWorker(asio::io_context& io, asio::thread_pool& pool, Qu
       mail_root_(data_dir + "/mail"),
       random_(std::random_device{}()),
       local_(pool.get_executor(), [this] { return local_env(); }),
+      resolver_(std::make_unique<Resolver>(io, resolver_options(directory->config()->dns))),
+      dns_config_(directory->config()->dns),
+      remote_(io.get_executor(), pool.get_executor(), resolver_.get(),
+              std::make_shared<const RelaySettings>(
+                  relay_settings(*directory->config(), local_addresses()))),
       scheduler_(
           io.get_executor(),
           SchedulerEnv{
@@ -52,6 +78,8 @@ DeliveryWorker::DeliveryWorker(asio::io_context& io, asio::thread_pool& pool, Qu
               .random = [this] { return std::uniform_real_distribution<double>(0, 1)(random_); },
               .blocking = pool.get_executor(),
               .new_id = new_queue_id,
+              .forward_sender = forward_sender_of(directory),
+              .dsn_recipient = dsn_recipient_of(directory),
           },
           scheduler_options(*directory->config())),
       admin_(io, data_dir + "/admin.sock", [this](nlohmann::json request) {
@@ -75,11 +103,21 @@ void DeliveryWorker::enqueue(std::string id) { scheduler_.enqueue(std::move(id))
 
 void DeliveryWorker::reconfigure(const Config& config) {
   scheduler_.reconfigure(scheduler_options(config));
+  try {
+    remote_.reconfigure(
+        std::make_shared<const RelaySettings>(relay_settings(config, local_addresses())));
+  } catch (const std::exception& e) {
+    log_error("SIGHUP: [relay] not applied, keeping the running one: {}", e.what());
+  }
+  if (config.dns.forward != dns_config_.forward || config.dns.timeout != dns_config_.timeout)
+    log_warn("SIGHUP: [dns] changes need a restart");
 }
 
 void DeliveryWorker::drain(std::function<void()> idle) {
   admin_.stop();
-  scheduler_.drain(std::move(idle));
+  // Deliveries first (none starts, those in flight end), then the idle
+  // connections they left say QUIT.
+  scheduler_.drain([this, idle = std::move(idle)]() mutable { remote_.drain(std::move(idle)); });
 }
 
 void DeliveryWorker::stop() {

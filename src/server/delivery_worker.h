@@ -1,9 +1,10 @@
 // DeliveryWorker: the server's delivery side, wired together. It owns the
 // queue Scheduler (relay/scheduler.h) with its two couriers (Maildirs for
-// the local domains, relay/local_courier.h; the remote stub until the
-// outbound relay exists, relay/remote_stub.h) and the admin socket that
-// `tern queue` talks to (<data_dir>/admin.sock, server/admin_socket.h,
-// server/queue_admin.h). The server tells it about each committed message.
+// the local domains, relay/local_courier.h; SMTP to other domains,
+// relay/remote_courier.h, with the DNS Resolver it routes by, configured
+// by [dns]) and the admin socket that `tern queue` talks to
+// (<data_dir>/admin.sock, server/admin_socket.h, server/queue_admin.h).
+// The server tells it about each committed message.
 //
 // Everything runs on the server's event loop; blocking work (Maildir
 // writes, store appends) on the server's thread pool. Thread safety:
@@ -18,9 +19,10 @@
 #include <string>
 
 #include "config/config.h"
+#include "dns/resolver.h"
 #include "queue/store.h"
 #include "relay/local_courier.h"
-#include "relay/remote_stub.h"
+#include "relay/remote_courier.h"
 #include "relay/scheduler.h"
 #include "server/admin_socket.h"
 #include "server/directory.h"
@@ -32,6 +34,9 @@ SchedulerOptions scheduler_options(const Config& config);
 
 class DeliveryWorker {
  public:
+  // Throws std::runtime_error with a clear message when [dns] or [relay]
+  // cannot be used (a bad forwarder, an unreadable password_file or
+  // ca_file). Must be destroyed on the loop's thread, before the loop.
   DeliveryWorker(asio::io_context& io, asio::thread_pool& pool, QueueStore* store,
                  Directory* directory, const std::string& data_dir);
   ~DeliveryWorker();
@@ -43,10 +48,13 @@ class DeliveryWorker {
   void start();
   // A message was committed. Any thread.
   void enqueue(std::string id);
-  // Applies a reloaded config (retry policy, limits, host name).
+  // Applies a reloaded config (retry policy, limits, host name, [relay];
+  // [dns] needs a restart). A [relay] that cannot be used is logged and
+  // the running one kept.
   void reconfigure(const Config& config);
   // Closes the admin socket, starts no more deliveries, and calls `idle`
-  // (on the loop) once the ones in flight have ended.
+  // (on the loop) once the ones in flight have ended and the idle outbound
+  // connections have said QUIT.
   void drain(std::function<void()> idle);
   // Stops the scheduler's timer and closes the admin socket. Idempotent.
   void stop();
@@ -60,7 +68,9 @@ class DeliveryWorker {
   std::string mail_root_;
   std::mt19937_64 random_;
   LocalCourier local_;
-  RemoteStubCourier remote_;
+  std::unique_ptr<Resolver> resolver_;  // on the loop; before remote_, which uses it
+  DnsConfig dns_config_;                // as started: [dns] changes need a restart
+  RemoteCourier remote_;
   Scheduler scheduler_;
   AdminServer admin_;
 };

@@ -102,9 +102,8 @@ asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor,
 }
 
 asio::awaitable<void> Server::signal_loop() {
-  asio::signal_set signals(io_, SIGINT, SIGTERM, SIGHUP);
   for (;;) {
-    auto [ec, sig] = co_await signals.async_wait(use_tuple);
+    auto [ec, sig] = co_await signals_.async_wait(use_tuple);
     if (ec) co_return;
     if (sig == SIGHUP) {
       reload();
@@ -112,6 +111,8 @@ asio::awaitable<void> Server::signal_loop() {
     }
     log_info("signal {}: shutting down", sig == SIGTERM ? "TERM" : "INT");
     begin_shutdown();
+    std::error_code ignored;
+    signals_.clear(ignored);  // a second signal acts at once, as the system's default
     co_return;
   }
 }

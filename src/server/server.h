@@ -85,6 +85,9 @@ class Server {
     std::chrono::steady_clock::time_point last;
   };
   std::unordered_map<std::string, AuthFailures> auth_failures_;
+  // Made with the server, before the listeners exist: a signal that comes
+  // as soon as a port accepts (a test's SIGTERM) is queued, not fatal.
+  asio::signal_set signals_{io_, SIGINT, SIGTERM, SIGHUP};
   bool draining_ = false;
   bool deliveries_idle_ = false;  // the delivery worker has drained
   bool grace_over_ = false;

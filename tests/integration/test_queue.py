@@ -2,8 +2,8 @@
 
 What this proves, each against a fresh server on loopback:
   - a message from an authenticated user to a remote recipient stays
-    queued (the outbound relay is a stub that says "451 4.3.0 outbound
-    relay not built yet"), and `tern queue list` / `show` show it with that
+    queued (its domain's DNS never answers: "451 4.4.3 MX lookup ...
+    timed out"), and `tern queue list` / `show` show it with that
     error, its sender, its pending recipient and its next try;
   - `tern queue bounce ID` fails it: an RFC 3464 report reaches the local
     sender's Maildir, which Python's email package parses as
@@ -29,13 +29,13 @@ import stat
 import time
 import unittest
 
-from tern_harness import Tern, main
+from tern_harness import Tern, main, unreachable_dns
 
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
 PASSWORD = "correct horse battery staple"
-REMOTE = "someone@remote.invalid"  # RFC 2606: never resolves
-STUB_ERROR = "451 4.3.0 outbound relay not built yet"
+REMOTE = "someone@remote.test"  # RFC 2606; the [dns] server never answers (unreachable_dns)
+STUB_ERROR = "451 4.4.3 MX lookup for remote.test failed: timed out after 1s"
 NOT_RUNNING = 75
 
 
@@ -47,7 +47,8 @@ def message(subject):
 class QueueTest(unittest.TestCase):
     def start(self, t=None):
         if t is None:
-            t = Tern(kinds=("smtp", "submission"), accept_any_local_part=True)
+            t = Tern(kinds=("smtp", "submission"), accept_any_local_part=True,
+                     extra=unreachable_dns())
             self.addCleanup(t.cleanup)
             t.add_users({ALICE: PASSWORD})
         t.start()

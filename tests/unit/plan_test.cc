@@ -71,6 +71,35 @@ TEST(PlanTest, DueRecipientsGroupedByDestinationInOrder) {
   EXPECT_EQ(due_groups(m, kT0 + 600, false, IsLocal).size(), 3u);
 }
 
+TEST(PlanTest, FlushScopeByDomain) {
+  DomainPattern exact{"one.net", false}, sub{"one.net", true};
+  EXPECT_TRUE(exact.matches("ONE.net"));
+  EXPECT_FALSE(exact.matches("mx.one.net"));
+  EXPECT_TRUE(sub.matches("one.net"));
+  EXPECT_TRUE(sub.matches("a.b.One.Net"));
+  EXPECT_FALSE(sub.matches("none.net"));  // a suffix, not a subdomain
+  EXPECT_FALSE(sub.matches("one.net.evil"));
+
+  QueuedMessage m = Message(kSender, {{{"a", "one.net"}, 0},
+                                      {{"b", "two.net"}, 0},
+                                      {{"c", "mx.one.net"}, 0},
+                                      {{"Postmaster", ""}, 0}});
+  for (auto& s : m.state) s.next_attempt = kT0 + 600;  // none due by time
+  EXPECT_TRUE(due_groups(m, kT0, FlushScope{}, IsLocal).empty());
+  FlushScope etrn{.all = false, .domains = {exact}};
+  auto groups = due_groups(m, kT0, etrn, IsLocal);
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].rcpts, std::vector<size_t>{0});
+  etrn.merge(FlushScope{.all = false, .domains = {sub, exact}});
+  EXPECT_EQ(etrn.domains.size(), 2u);  // no duplicates
+  groups = due_groups(m, kT0, etrn, IsLocal);
+  ASSERT_EQ(groups.size(), 2u);  // one.net, mx.one.net
+  EXPECT_EQ(groups[1].rcpts, std::vector<size_t>{2});
+  EXPECT_FALSE(etrn.covers({"Postmaster", ""}));
+  etrn.merge(FlushScope{.all = true, .domains = {}});
+  EXPECT_EQ(due_groups(m, kT0, etrn, IsLocal).size(), 4u);
+}
+
 TEST(PlanTest, ResultRecords) {
   RetryPolicy p;
   p.jitter = 0;

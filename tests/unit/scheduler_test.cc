@@ -138,6 +138,8 @@ class SchedulerTest : public ::testing::Test {
     env.random = [] { return 0.5; };
     env.blocking = io_.get_executor();
     env.new_id = new_queue_id;
+    env.forward_sender = forward_sender_;
+    env.dsn_recipient = dsn_recipient_;
     sched_ = std::make_unique<Scheduler>(io_.get_executor(), env, options_);
     run(sched_->load());
   }
@@ -219,6 +221,7 @@ class SchedulerTest : public ::testing::Test {
   SchedulerOptions options_;
   FakeCourier local_, remote_;
   Courier* local_override_ = nullptr;
+  std::function<Address(const Address&, int64_t)> forward_sender_, dsn_recipient_;
   std::unique_ptr<FsQueueStore> store_;
   std::unique_ptr<Scheduler> sched_;
 };
@@ -485,6 +488,39 @@ TEST_F(SchedulerTest, FlushTriesNowBounceAndDelete) {
   EXPECT_EQ(run(sched_->bounce("0000000000000000")).kind(), Status::Kind::kPermanent);
 }
 
+// ETRN (RFC 1985): only the recipients in the domain are tried early, in
+// every message that has some; "@domain" takes subdomains too.
+TEST_F(SchedulerTest, FlushDomainTriesThatDomainNow) {
+  for (const char* to : {"x@one.net", "y@two.net", "z@mx.one.net"})
+    remote_.fail(to, RcptResult::Kind::kTransient, Reply(451, "4.3.0", "later"));
+  std::string a = queue(kLocalSender, {"x@one.net", "y@two.net"});
+  queue(kLocalSender, {"z@mx.one.net"});
+  queue(kLocalSender, {"y@two.net"});
+  pass_at(kT0);
+  EXPECT_EQ(remote_.attempts("x@one.net"), 1u);
+  EXPECT_EQ(remote_.attempts("y@two.net"), 2u);
+
+  EXPECT_EQ(sched_->flush_domain("ONE.net", false), std::optional<size_t>(1));
+  pass_at(kT0 + 1);
+  EXPECT_EQ(remote_.attempts("x@one.net"), 2u);
+  EXPECT_EQ(remote_.attempts("y@two.net"), 2u);  // same message, other domain: not yet
+  EXPECT_EQ(remote_.attempts("z@mx.one.net"), 1u);
+  EXPECT_EQ(load(a).state[0].attempts, 2u);
+  EXPECT_EQ(load(a).state[1].attempts, 1u);
+
+  EXPECT_EQ(sched_->flush_domain("one.net", true), std::optional<size_t>(2));
+  pass_at(kT0 + 2);
+  EXPECT_EQ(remote_.attempts("x@one.net"), 3u);
+  EXPECT_EQ(remote_.attempts("z@mx.one.net"), 2u);
+  EXPECT_EQ(remote_.attempts("y@two.net"), 2u);
+  EXPECT_EQ(sched_->flush_domain("nowhere.net", true), std::optional<size_t>(0));
+  pass_at(kT0 + 3);
+  EXPECT_EQ(remote_.attempts("x@one.net"), 3u);  // a flush does not linger
+
+  sched_->stop();
+  EXPECT_EQ(sched_->flush_domain("one.net", false), std::nullopt);
+}
+
 TEST_F(SchedulerTest, InspectShowsTheState) {
   remote_.fail("x@remote.net", RcptResult::Kind::kTransient, Reply(451, "4.3.0", "later"));
   std::string id = queue(kLocalSender, {"x@remote.net"});
@@ -557,6 +593,45 @@ TEST_F(SchedulerTest, AliasExpansionForwardsRemoteTargets) {
   EXPECT_EQ(remote_.calls[0].content, "From: sender\r\nSubject: test\r\n\r\nbody\r\n");
   EXPECT_TRUE(store_->list().empty());
   sched_.reset();  // before `courier` goes
+}
+
+// The forwarded copy's sender comes from SchedulerEnv::forward_sender
+// (SRS in the server), given the original sender and the time; a DSN about
+// the copy goes where SchedulerEnv::dsn_recipient says.
+TEST_F(SchedulerTest, ForwardedCopyTakesTheRewrittenSender) {
+  Aliases aliases;
+  ASSERT_TRUE(aliases.parse("fan@example.com: dave@remote.net\n", "aliases").ok());
+  auto env = std::make_shared<LocalDeliveryEnv>();
+  env->mail_root = root_ + "/mail";
+  env->is_local_domain = IsLocal;
+  env->aliases = &aliases;
+  env->postmaster_domain = "example.com";
+  LocalCourier courier(io_.get_executor(), [env] { return env; });
+  local_override_ = &courier;
+  std::vector<std::string> asked;
+  forward_sender_ = [&asked](const Address& from, int64_t now) {
+    asked.push_back(from.str() + " " + std::to_string(now));
+    return Address{"SRS0=" + from.local, "example.com"};
+  };
+  dsn_recipient_ = [](const Address& sender, int64_t) {
+    if (sender.local.rfind("SRS0=", 0) != 0) return sender;
+    return Address{sender.local.substr(5), "src.net"};
+  };
+  remote_.fail("dave@remote.net", RcptResult::Kind::kPermanent, Reply(550, "5.1.1", "no dave"));
+  restart();
+  queue(kRemoteSender, {"fan@example.com"});
+  pass_at(kT0 + 5);
+  ASSERT_EQ(remote_.calls.size(), 2u);
+  EXPECT_EQ(remote_.calls[0].from.str(), "SRS0=sender@example.com");
+  EXPECT_EQ(asked, std::vector<std::string>{"sender@src.net " + std::to_string(kT0 + 5)});
+  // The copy failed: its DSN goes to the original sender, not to the SRS
+  // address (which is in a local domain and has no mailbox).
+  ASSERT_EQ(remote_.dsns().size(), 1u);
+  EXPECT_EQ(remote_.dsns()[0].rcpts, std::vector<std::string>{"sender@src.net"});
+  EXPECT_NE(remote_.dsns()[0].content.find("Final-Recipient: rfc822; dave@remote.net"),
+            std::string::npos);
+  EXPECT_TRUE(store_->list().empty());
+  sched_.reset();
 }
 
 }  // namespace

@@ -7,133 +7,15 @@
 #include <regex>
 
 #include "core/base64.h"
+#include "session_driver.h"
 
 namespace tern {
 namespace {
 
-class FakeEnv : public SessionEnv {
- public:
-  RcptVerdict check_rcpt(const Address& rcpt, const std::string& auth_user) override {
-    if (rcpt.domain.empty()) return RcptVerdict::kLocal;  // <Postmaster>
-    if (rcpt.domain == "local.test") {
-      if (rcpt.local == "alice" || rcpt.local == "bob" || rcpt.local == "postmaster")
-        return RcptVerdict::kLocal;
-      return RcptVerdict::kUnknownUser;
-    }
-    if (rcpt.domain == "tempfail.test") return RcptVerdict::kTempFail;
-    return auth_user.empty() ? RcptVerdict::kRelayDenied : RcptVerdict::kRelay;
-  }
-  bool mailbox_exists(const Address& a) override { return a.str() == "alice@local.test"; }
-  std::string new_queue_id() override { return "Q" + std::to_string(++ids); }
-  int64_t now() override { return 1795424400; }  // Mon, 23 Nov 2026 09:00:00 +0000
-  int ids = 0;
-};
-
-// Runs a session the way the I/O layer does, completing async actions at once.
-struct Driver {
-  explicit Driver(SessionOptions o = {}, std::string ip = "192.0.2.7")
-      : options(o), s(o, &env, std::move(ip)) {}
-
-  void pump() {
-    for (;;) {
-      ServerSession::Action a = s.next();
-      switch (a.kind) {
-        case ServerSession::Action::kSend:
-          wire += a.data;
-          ++sends;
-          break;
-        case ServerSession::Action::kNeedInput:
-          return;
-        case ServerSession::Action::kStartTls:
-          ++tls_requests;
-          s.tls_started({"TLSv1.3", "TLS_AES_128_GCM_SHA256"});
-          break;
-        case ServerSession::Action::kCheckAuth:
-          auths.push_back(s.auth_request());
-          s.auth_checked(password_ok && s.auth_request().password == "secret");
-          break;
-        case ServerSession::Action::kMessageBegin:
-          ASSERT_FALSE(open);
-          open = true;
-          current.clear();
-          envelopes.push_back(s.envelope());
-          break;
-        case ServerSession::Action::kMessageData:
-          ASSERT_TRUE(open);
-          current += a.data;
-          break;
-        case ServerSession::Action::kMessageEnd:
-          ASSERT_TRUE(open);
-          open = false;
-          messages.push_back(current);
-          s.message_stored(store_status);
-          break;
-        case ServerSession::Action::kMessageAbort:
-          ASSERT_TRUE(open);
-          open = false;
-          ++aborts;
-          break;
-        case ServerSession::Action::kClose:
-          closed = true;
-          return;
-      }
-    }
-  }
-  void start() {
-    s.start();
-    pump();
-    wire.clear();
-  }
-  // Sends input and returns what the server wrote in answer.
-  std::string send(std::string_view in) {
-    wire.clear();
-    s.receive(in);
-    pump();
-    return wire;
-  }
-  std::string ehlo() { return send("EHLO client.test\r\n"); }
-
-  SessionOptions options;
-  FakeEnv env;
-  ServerSession s;
-  std::string wire;
-  int sends = 0, tls_requests = 0, aborts = 0;
-  bool open = false, closed = false, password_ok = true;
-  std::string current;
-  std::vector<std::string> messages;
-  std::vector<Envelope> envelopes;
-  std::vector<AuthRequest> auths;
-  Status store_status;
-};
-
-// "250 2.1.0 ..." lines -> {"250 2.1.0", ...}: code and enhanced code of each final line.
-std::vector<std::string> codes(const std::string& wire) {
-  std::vector<std::string> out;
-  std::regex re(R"((\d{3}) (\d\.\d{1,3}\.\d{1,3})?)");
-  size_t pos = 0;
-  while (pos < wire.size()) {
-    size_t end = wire.find("\r\n", pos);
-    std::string line = wire.substr(pos, end - pos);
-    pos = end + 2;
-    if (line.size() >= 4 && line[3] == ' ') {
-      std::smatch m;
-      std::string head = line.substr(0, std::min<size_t>(line.size(), 14));
-      if (std::regex_search(head, m, re) && m.position(0) == 0)
-        out.push_back(m[2].matched ? m[1].str() + " " + m[2].str() : m[1].str());
-    }
-  }
-  return out;
-}
-
-using V = std::vector<std::string>;
-
-SessionOptions submission() {
-  SessionOptions o;
-  o.listener = "submission";
-  o.auth_enabled = true;
-  o.auth_required = true;
-  return o;
-}
+using testlib::codes;
+using testlib::Driver;
+using testlib::submission;
+using testlib::V;
 
 TEST(ServerSession, GreetingHasNoEnhancedCode) {
   Driver d;

@@ -1,0 +1,392 @@
+// RemoteCourier; the rules are in remote_courier.h, the decisions in
+// remote_plan.h.
+#include "relay/remote_courier.h"
+
+#include <fmt/format.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <asio/co_spawn.hpp>
+#include <asio/use_awaitable.hpp>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "client/tls_client.h"
+#include "relay/file_body.h"
+#include "relay/plan.h"
+#include "server/log.h"
+
+namespace tern {
+namespace {
+
+// Idle connections kept per destination. Never more are useful than the
+// deliveries that may run at once to one destination ([queue]
+// max_per_destination), which each give back one.
+constexpr size_t kMaxIdlePerDestination = 16;
+
+asio::awaitable<std::pair<Status, BodyFacts>> scan_on_pool(std::string path, uint64_t offset) {
+  BodyFacts facts;
+  Status s = scan_body_file(path, offset, &facts);
+  co_return std::make_pair(std::move(s), facts);
+}
+
+// "TLSv1.3/TLS_AES_256_GCM_SHA384 cert=unverified(self-signed certificate)", or "none".
+std::string tls_text(const ClientTlsState& t) {
+  if (!t.active) return "none";
+  std::string cert = t.check.verified ? "verified" : "unverified(" + t.check.detail + ")";
+  return fmt::format("{}/{} cert={}", t.info.version, t.info.cipher, cert);
+}
+
+const char* status_word(RcptResult::Kind k) {
+  switch (k) {
+    case RcptResult::Kind::kDelivered:
+    case RcptResult::Kind::kExpanded:
+      return "sent";
+    case RcptResult::Kind::kTransient:
+      return "deferred";
+    case RcptResult::Kind::kPermanent:
+      return "bounced";
+  }
+  return "?";
+}
+
+}  // namespace
+
+// --- Settings -----------------------------------------------------------------
+
+std::vector<asio::ip::address> local_addresses() {
+  std::vector<asio::ip::address> out;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return out;
+  for (ifaddrs* i = list; i; i = i->ifa_next) {
+    if (!i->ifa_addr) continue;
+    if (i->ifa_addr->sa_family == AF_INET) {
+      const auto* sin = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+      out.push_back(asio::ip::address_v4(ntohl(sin->sin_addr.s_addr)));
+    } else if (i->ifa_addr->sa_family == AF_INET6) {
+      const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+      asio::ip::address_v6::bytes_type bytes;
+      std::copy(sin6->sin6_addr.s6_addr, sin6->sin6_addr.s6_addr + 16, bytes.begin());
+      out.push_back(asio::ip::address_v6(bytes, sin6->sin6_scope_id));
+    }
+  }
+  ::freeifaddrs(list);
+  return out;
+}
+
+std::string read_password_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw std::runtime_error(
+        fmt::format("relay.password_file: cannot read '{}': {}", path, std::strerror(errno)));
+  }
+  std::ostringstream s;
+  s << in.rdbuf();
+  if (in.bad())
+    throw std::runtime_error(fmt::format("relay.password_file: cannot read '{}'", path));
+  std::string password = s.str();
+  if (password.ends_with("\n")) password.pop_back();
+  if (password.ends_with("\r")) password.pop_back();
+  if (password.empty())
+    throw std::runtime_error(fmt::format("relay.password_file: '{}' holds no password", path));
+  return password;
+}
+
+RelaySettings relay_settings(const Config& config,
+                             const std::vector<asio::ip::address>& interface_addresses) {
+  const RelayConfig& r = config.relay;
+  RelaySettings s;
+  s.helo_name = config.hostname.empty() ? "localhost" : config.hostname;
+  s.self.hostname = config.hostname;
+  for (const ListenerConfig& l : config.listeners) {
+    if (l.port != r.port) continue;  // another port: not where MX traffic for us would land
+    if (l.host.empty()) {
+      s.self.any_loopback = true;
+      s.self.addresses.insert(s.self.addresses.end(), interface_addresses.begin(),
+                              interface_addresses.end());
+    } else {
+      std::error_code ec;
+      const asio::ip::address a = asio::ip::make_address(l.host, ec);
+      if (!ec) s.self.addresses.push_back(a);
+    }
+  }
+  s.port = r.port;
+  s.connect_timeout = r.connect_timeout;
+  s.max_messages_per_connection = std::max<size_t>(r.max_messages_per_connection, 1);
+  s.mx_tls = make_client_tls_context(ClientTlsOptions{});
+  if (!r.smarthost.empty()) {
+    s.smarthost = r.smarthost_host;
+    s.smarthost_port = r.smarthost_port;
+    s.smarthost_implicit_tls = r.security == RelayConfig::Security::kTls;
+    if (!r.user.empty()) {
+      Credentials c;
+      c.user = r.user;
+      c.password = r.password_file.empty() ? r.password : read_password_file(r.password_file);
+      if (c.password.empty())
+        throw std::runtime_error(
+            "relay.user is set, but neither relay.password nor "
+            "relay.password_file");
+      s.auth = std::move(c);
+    }
+    try {
+      s.smarthost_tls = make_client_tls_context(ClientTlsOptions{.ca_file = r.ca_file});
+    } catch (const std::exception& e) {
+      throw std::runtime_error(std::string("relay.ca_file: ") + e.what());
+    }
+  }
+  return s;
+}
+
+asio::awaitable<Route> resolve_smarthost(DnsLookup& dns, std::string host) {
+  std::error_code ec;
+  const asio::ip::address ip = asio::ip::make_address(host, ec);
+  if (!ec) {
+    Route r;
+    r.status = RouteStatus::kOk;
+    r.domain = host;
+    r.hosts.push_back(RouteHost{"[" + host + "]", 0, {ip}});
+    co_return r;
+  }
+  // The smarthost as the implicit MX of its own name: its AAAA and A records.
+  MxResult none;
+  none.status = DnsStatus::kNoData;
+  none.canonical_name = host;
+  RandomBelow first = [](size_t) { return size_t{0}; };
+  RouteOptions options;
+  Route r = co_await resolve_route_from_mx(dns, host, none, first, options);
+  if (r.status != RouteStatus::kOk) {
+    r.status = RouteStatus::kRetry;
+    r.reply = Reply(451, "4.4.3",
+                    fmt::format("smarthost {}: {}", host,
+                                r.reply.lines.empty() ? "no address" : r.reply.lines.back()));
+  }
+  co_return r;
+}
+
+// --- The courier --------------------------------------------------------------
+
+struct RemoteCourier::Delivery {
+  std::shared_ptr<const QueuedMessage> msg;
+  std::shared_ptr<const RelaySettings> s;
+  std::vector<size_t> rcpts;    // envelope indexes, as asked
+  std::vector<size_t> pending;  // positions in rcpts not settled yet
+  std::string key;              // the pool's: the domain, or the smarthost
+  const char* via = "mx";       // for logs: "mx" or "smarthost"
+  BodyFacts body;
+  CourierResult out;
+  RcptResult retry;  // why the pending ones are not done
+  bool any_delivered = false;
+  bool all_dsn = true;
+
+  const std::string& id() const { return msg->envelope.id; }
+  std::string rcpt(size_t pos) const { return msg->envelope.rcpts[rcpts[pos]].to.str(); }
+};
+
+RemoteCourier::RemoteCourier(asio::any_io_executor loop, asio::any_io_executor blocking,
+                             DnsLookup* dns, std::shared_ptr<const RelaySettings> settings,
+                             RandomBelow random)
+    : loop_(loop),
+      blocking_(std::move(blocking)),
+      dns_(dns),
+      settings_(std::move(settings)),
+      random_(std::move(random)),
+      pool_(loop, kIdleTime, kMaxIdlePerDestination) {}
+
+RemoteCourier::~RemoteCourier() = default;
+
+void RemoteCourier::reconfigure(std::shared_ptr<const RelaySettings> settings) {
+  settings_ = std::move(settings);
+  pool_.clear();
+}
+
+void RemoteCourier::drain(std::function<void()> done) { pool_.drain(std::move(done)); }
+
+asio::awaitable<CourierResult> RemoteCourier::deliver(std::shared_ptr<const QueuedMessage> msg,
+                                                      Destination dest, std::vector<size_t> rcpts) {
+  Delivery d;
+  d.msg = std::move(msg);
+  d.s = settings_;
+  d.rcpts = std::move(rcpts);
+  d.out.rcpts.resize(d.rcpts.size());
+  for (size_t i = 0; i < d.rcpts.size(); ++i) d.pending.push_back(i);
+  d.retry.kind = RcptResult::Kind::kTransient;
+  d.retry.reply = Reply(451, "4.4.0", "no host could be tried");
+  const bool smarthost = !d.s->smarthost.empty();
+  d.key = smarthost ? "smarthost:" + d.s->smarthost : dest.key();
+  d.via = smarthost ? "smarthost" : "mx";
+
+  std::string path = d.msg->body_path;
+  const uint64_t offset = d.msg->body_offset;
+  auto [scanned, facts] =
+      co_await asio::co_spawn(blocking_, scan_on_pool(path, offset), asio::use_awaitable);
+  if (!scanned.ok()) {
+    log_error("relay: {} cannot read the queued message: {}", d.id(), scanned.message());
+    for (RcptResult& r : d.out.rcpts) {
+      r.kind = RcptResult::Kind::kTransient;
+      r.reply = Reply(451, "4.3.0", "cannot read the queued message: " + scanned.message());
+    }
+    co_return d.out;
+  }
+  d.body = facts;
+
+  if (std::optional<PooledConnection> pc = pool_.take(d.key)) {
+    co_await use_pooled(d, std::move(*pc));
+  }
+  if (!d.pending.empty()) {
+    Route r = co_await route(dest, *d.s);
+    if (r.status != RouteStatus::kOk) {
+      const RcptResult failed = route_result(r);
+      for (size_t p : d.pending) {
+        d.out.rcpts[p] = failed;
+        log_info("relay: {} to=<{}> status={} ({})", d.id(), d.rcpt(p), status_word(failed.kind),
+                 reply_line(failed.reply));
+      }
+      d.pending.clear();
+    } else {
+      const uint16_t port = smarthost ? d.s->smarthost_port : d.s->port;
+      for (const Hop& hop : route_hops(r, port)) {
+        if (d.pending.empty()) break;
+        co_await try_hop(d, hop, false);
+      }
+    }
+  }
+  for (size_t p : d.pending) {
+    d.out.rcpts[p] = d.retry;
+    log_info("relay: {} to=<{}> status=deferred ({})", d.id(), d.rcpt(p),
+             reply_line(d.retry.reply));
+  }
+  d.out.next_hop_dsn = d.any_delivered && d.all_dsn;
+  co_return std::move(d.out);
+}
+
+asio::awaitable<Route> RemoteCourier::route(const Destination& dest, const RelaySettings& s) {
+  if (!s.smarthost.empty()) {
+    std::string host = s.smarthost;
+    co_return co_await resolve_smarthost(*dns_, host);
+  }
+  std::string domain = dest.domain;
+  RandomBelow random = random_;
+  RouteOptions options;
+  Route r = co_await resolve_route(*dns_, domain, random, options);
+  std::string looped;
+  r = drop_self(std::move(r), s.self, &looped);
+  if (!looped.empty()) {
+    log_warn("relay: MX host {} of {} is this server: it and every MX not better are skipped{}",
+             looped, dest.domain, r.status == RouteStatus::kOk ? "" : "; nothing is left");
+  }
+  co_return r;
+}
+
+asio::awaitable<void> RemoteCourier::use_pooled(Delivery& d, PooledConnection pc) {
+  // A connection that went stale meanwhile fails transiently: the route is
+  // then tried as if there had been none.
+  co_await send_on(d, std::move(pc));
+}
+
+asio::awaitable<void> RemoteCourier::try_hop(Delivery& d, Hop hop, bool plaintext) {
+  const RelaySettings& s = *d.s;
+  const bool smarthost = !s.smarthost.empty();
+  ClientSessionOptions o;
+  o.helo_name = s.helo_name;
+  o.timeouts = s.timeouts;
+  o.pipelining = true;
+  o.eight_bit = EightBitPolicy::kRefuse;
+  ClientTlsSetup tls;
+  tls.peer_name = hop.tls_name;
+  if (smarthost) {
+    o.tls = s.smarthost_implicit_tls ? TlsPolicy::kImplicit : TlsPolicy::kRequired;
+    o.tls_fallback_plain = false;
+    o.auth = s.auth;
+    tls.context = s.smarthost_tls;
+    tls.require_verified = true;
+  } else {
+    o.tls = plaintext ? TlsPolicy::kNone : TlsPolicy::kOpportunistic;
+    o.tls_fallback_plain = true;
+    tls.context = s.mx_tls;
+    tls.require_verified = false;
+  }
+  auto conn = std::make_shared<ClientConnection>(loop_, o, tls);
+  std::vector<asio::ip::tcp::endpoint> endpoints{hop.endpoint};
+  std::chrono::steady_clock::duration timeout = s.connect_timeout;
+  std::error_code ec = co_await conn->connect(endpoints, timeout);
+  if (ec) {
+    Failure f;
+    if (conn->session().connection_failure()) {
+      f = *conn->session().connection_failure();
+    } else {
+      f.detail = ec.message();
+    }
+    d.retry.kind = RcptResult::Kind::kTransient;
+    d.retry.reply = deferral_reply(f);
+    d.retry.remote_mta = hop.host;
+    log_info("relay: {} {}={} status=next-host ({})", d.id(), d.via, hop_text(hop), f.describe());
+    co_return;
+  }
+  PooledConnection pc{conn, hop, 0};
+  const bool tls_broken = co_await send_on(d, std::move(pc));
+  if (tls_broken && !plaintext && !smarthost && !d.pending.empty()) {
+    log_info("relay: {} {}={} TLS handshake failed; trying once more in plaintext", d.id(), d.via,
+             hop_text(hop));
+    co_await try_hop(d, hop, true);
+  }
+}
+
+asio::awaitable<bool> RemoteCourier::send_on(Delivery& d, PooledConnection pc) {
+  std::vector<size_t> indexes;
+  for (size_t p : d.pending) indexes.push_back(d.rcpts[p]);
+  OutboundMessage m = outbound_message(d.msg->envelope, indexes, d.body);
+  auto body = std::make_unique<FileBody>(blocking_, d.msg->body_path, d.msg->body_offset);
+  std::optional<MessageResult> got;
+  ClientConnection::OnDone done = [&got](const MessageResult& r) { got = r; };
+  pc.conn->add(std::move(m), std::move(body));
+  const bool open = co_await pc.conn->run(done);
+  ++pc.messages;
+  if (!got) {  // run() reports every message added; this is a bug, not the server's doing
+    MessageResult none;
+    Failure f;
+    f.phase = Phase::kMail;
+    f.cause = Failure::Cause::kProtocol;
+    f.detail = "no result for the message";
+    none.failure = f;
+    for (size_t idx : indexes)
+      none.rcpts.push_back(RecipientResult{d.msg->envelope.rcpts[idx], std::nullopt, f});
+    got = std::move(none);
+  }
+  const HopOutcome h = settle(*got, pc.hop.host);
+  const std::string tls = tls_text(pc.conn->tls_state());
+  const std::string where = hop_text(pc.hop);
+  std::vector<size_t> still;
+  for (size_t k = 0; k < d.pending.size() && k < h.rcpts.size(); ++k) {
+    const size_t p = d.pending[k];
+    if (!h.rcpts[k]) {
+      still.push_back(p);
+      continue;
+    }
+    d.out.rcpts[p] = *h.rcpts[k];
+    log_info("relay: {} to=<{}> {}={} tls={} status={} ({})", d.id(), d.rcpt(p), d.via, where, tls,
+             status_word(h.rcpts[k]->kind), reply_line(h.rcpts[k]->reply));
+  }
+  if (!still.empty()) {
+    d.retry = h.retry;
+    log_info("relay: {} {}={} tls={} status=next-host ({})", d.id(), d.via, where, tls,
+             reply_line(h.retry.reply));
+  }
+  d.pending = std::move(still);
+  if (h.delivered) {
+    d.any_delivered = true;
+    d.all_dsn = d.all_dsn && h.dsn_passed;
+  }
+  if (open && pc.messages < d.s->max_messages_per_connection && settings_ == d.s) {
+    pool_.put(d.key, std::move(pc));
+  } else if (open) {
+    pool_.close(std::move(pc.conn));
+  }
+  co_return h.tls_handshake_failed;
+}
+
+}  // namespace tern

@@ -1,0 +1,155 @@
+// RemoteCourier: the Courier for mail to other domains. For one message and
+// the recipients of one destination domain it
+//
+//   1. takes an idle connection for that destination from the pool, if one
+//      is there (connection reuse, connection_pool.h), and sends on it;
+//   2. otherwise (or for what is left) finds the route: the MX hosts of the
+//      domain (dns/mx_route.h: RFC 5321 5.1 order, implicit MX, CNAME, null
+//      MX 556 5.1.10 and NXDOMAIN 550 5.1.2 permanent, SERVFAIL/timeouts
+//      451 4.4.3 transient) minus the hosts that are us and every host not
+//      better than them (RFC 5321 5.1; none left: 554 5.4.6 "loops back to
+//      myself"), or the smarthost when [relay] smarthost is set;
+//   3. tries each host in order and each of its addresses in turn, until
+//      every recipient is settled (remote_plan.h: settle): a connection
+//      that fails, a 421 or other trouble before MAIL (greeting, EHLO,
+//      STARTTLS, AUTH), or a transient failure of the whole transaction
+//      moves on to the next address or host; a recipient's own 4xx/5xx to
+//      RCPT, and a 5xx to the transaction, are final for this attempt;
+//      what is left after the last host stays queued (transient) with the
+//      last reason;
+//   4. puts the connection back in the pool (while it has sent fewer than
+//      [relay] max_messages_per_connection messages), or QUITs.
+//
+// TLS towards MX hosts is opportunistic (RFC 7435, RFC 3207): STARTTLS
+// whenever offered, the certificate checked against the MX host name and
+// the verdict logged, never enforced. A STARTTLS that the server refuses
+// (not 220) continues in plaintext on the same connection; a handshake
+// that fails after the 220 leaves the connection unusable, so the same
+// address is tried once more, in plaintext (as Postfix does with
+// smtp_tls_security_level = may): a broken TLS stack must not stop mail
+// that would otherwise go out in plaintext anyway.
+//
+// 8-bit bodies: the content is scanned before MAIL FROM; a body with 8-bit
+// octets goes with BODY=8BITMIME, and to a server that does not offer
+// 8BITMIME it is refused here (EightBitPolicy::kRefuse: 554 5.6.3, a
+// bounce): RFC 6152 3 forbids sending it as is, and tern does not convert
+// to quoted-printable (it would break signatures). Every common MTA has
+// offered 8BITMIME for decades, so this is rare. A body declared 8BITMIME
+// but 7-bit in fact goes as is. A message that needs SMTPUTF8 bounces with
+// 553 5.6.7 at a server without it (RFC 6531 3.2; no downgrade).
+//
+// Smarthost ([relay] smarthost): every remote destination goes there (its
+// name resolved through the same resolver, or an IP literal), STARTTLS
+// required or implicit TLS, its certificate required to verify against the
+// configured name (the system store plus [relay] ca_file), AUTH with
+// [relay] user and password (password_file read at start). Trouble with
+// the smarthost, AUTH refusals included, is transient: it is our config,
+// not the recipient's fault; a 5xx to a recipient or the transaction is
+// permanent.
+//
+// Every delivery is logged, one line per recipient:
+//   relay: ID to=<rcpt> mx=host[address]:port tls=TLSv1.3/CIPHER
+//     cert=verified|unverified(why) status=sent|deferred|bounced (reply)
+// and each host given up on as "relay: ID mx=... status=next-host (why)".
+//
+// Threading: deliver() runs on the loop that owns the Resolver and the
+// pool (the server's io_context); content is read on `blocking`. It may be
+// called concurrently for different messages; the scheduler bounds how many.
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+#include <asio/ssl/context.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "dns/lookup.h"
+#include "relay/connection_pool.h"
+#include "relay/courier.h"
+#include "relay/remote_plan.h"
+
+namespace tern {
+
+// Everything the courier needs from the config, checked and loaded once:
+// a reload makes a new one.
+struct RelaySettings {
+  std::string helo_name;  // config.hostname
+  SelfIdentity self;
+  uint16_t port = 25;  // of MX hosts ([relay] port, tests only)
+  std::chrono::seconds connect_timeout{30};
+  size_t max_messages_per_connection = 100;
+  ClientTimeouts timeouts;                     // RFC 5321 4.5.3.2 defaults
+  std::shared_ptr<asio::ssl::context> mx_tls;  // the system store; checks are only logged
+
+  // Smarthost; empty host: MX routing.
+  std::string smarthost;  // the name (or bare IP) as configured
+  uint16_t smarthost_port = 0;
+  bool smarthost_implicit_tls = false;
+  std::optional<Credentials> auth;
+  std::shared_ptr<asio::ssl::context> smarthost_tls;  // the system store plus ca_file
+};
+
+// Builds the settings. Throws std::runtime_error with a clear message when
+// the password file cannot be read (or is empty) or the CA file cannot be
+// used. `interface_addresses` are this machine's addresses, for a wildcard
+// listener on the relay port (see local_addresses()).
+RelaySettings relay_settings(const Config& config,
+                             const std::vector<asio::ip::address>& interface_addresses);
+
+// The addresses of this machine's network interfaces (getifaddrs).
+std::vector<asio::ip::address> local_addresses();
+
+// Reads a password file: its content without one trailing "\n" or "\r\n".
+// Throws std::runtime_error naming the file when it cannot be read or the
+// password is empty.
+std::string read_password_file(const std::string& path);
+
+// The route to a smarthost: an IP literal as is, a name by its AAAA and A
+// records (kOk, or kRetry when it has no address: a smarthost that does
+// not resolve is our problem, never the recipients').
+asio::awaitable<Route> resolve_smarthost(DnsLookup& dns, std::string host);
+
+class RemoteCourier : public Courier {
+ public:
+  // `dns` must live on `loop` (the Resolver's thread rules) and outlive
+  // the courier; `blocking` reads message content.
+  RemoteCourier(asio::any_io_executor loop, asio::any_io_executor blocking, DnsLookup* dns,
+                std::shared_ptr<const RelaySettings> settings,
+                RandomBelow random = system_random());
+  ~RemoteCourier() override;
+
+  asio::awaitable<CourierResult> deliver(std::shared_ptr<const QueuedMessage> msg, Destination dest,
+                                         std::vector<size_t> rcpts) override;
+
+  // New settings (config reload); idle connections are closed.
+  void reconfigure(std::shared_ptr<const RelaySettings> settings);
+  // QUITs the idle connections, then calls `done` on the loop; connections
+  // that finish a delivery afterwards are closed at once. Loop thread.
+  void drain(std::function<void()> done);
+
+  ConnectionPool& pool() { return pool_; }
+
+  // How long an idle connection waits for the next message.
+  static constexpr std::chrono::seconds kIdleTime{5};
+
+ private:
+  struct Delivery;
+  asio::awaitable<void> use_pooled(Delivery& d, PooledConnection pc);
+  asio::awaitable<void> try_hop(Delivery& d, Hop hop, bool plaintext);
+  // Sends the pending recipients' message on `pc`; true if the STARTTLS
+  // handshake failed (the caller may try the host in plaintext).
+  asio::awaitable<bool> send_on(Delivery& d, PooledConnection pc);
+  asio::awaitable<Route> route(const Destination& dest, const RelaySettings& s);
+
+  asio::any_io_executor loop_;
+  asio::any_io_executor blocking_;
+  DnsLookup* dns_;
+  std::shared_ptr<const RelaySettings> settings_;
+  RandomBelow random_;
+  ConnectionPool pool_;
+};
+
+}  // namespace tern
