@@ -349,6 +349,10 @@ void read_relay(const Reader& r, const toml::table& t, RelayConfig* c) {
       c->ca_file = r.nonempty_string(v, key);
     } else if (name == "connect_timeout") {
       c->connect_timeout = r.duration(v, key, false);
+    } else if (name == "command_timeout") {
+      c->command_timeout = r.duration(v, key, false);
+    } else if (name == "data_timeout") {
+      c->data_timeout = r.duration(v, key, false);
     } else if (name == "max_messages_per_connection") {
       c->max_messages_per_connection = r.positive(v, key);
     } else if (name == "sender_check") {

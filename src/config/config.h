@@ -82,6 +82,11 @@ struct RelayConfig {
   // enforced.
   std::string ca_file;
   std::chrono::seconds connect_timeout{30};
+  // Waits for each reply (greeting, EHLO, MAIL, RCPT, DATA...) and for each
+  // write, and for the reply after the message: RFC 5321 4.5.3.2's
+  // minimums (5 and 10 minutes) by default.
+  std::chrono::seconds command_timeout{300};
+  std::chrono::seconds data_timeout{600};
   size_t max_messages_per_connection = 100;  // then a new connection
   // Authenticated users' MAIL FROM must be an address they own: their
   // login, or an alias that points to them. false: any sender.

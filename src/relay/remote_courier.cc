@@ -117,6 +117,9 @@ RelaySettings relay_settings(const Config& config,
   }
   s.port = r.port;
   s.connect_timeout = r.connect_timeout;
+  s.timeouts.greeting = s.timeouts.command = s.timeouts.mail = s.timeouts.rcpt =
+      s.timeouts.data_init = r.command_timeout;
+  s.timeouts.data_block = s.timeouts.data_end = r.data_timeout;
   s.max_messages_per_connection = std::max<size_t>(r.max_messages_per_connection, 1);
   s.mx_tls = make_client_tls_context(ClientTlsOptions{});
   if (!r.smarthost.empty()) {

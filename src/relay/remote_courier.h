@@ -81,7 +81,7 @@ struct RelaySettings {
   uint16_t port = 25;  // of MX hosts ([relay] port, tests only)
   std::chrono::seconds connect_timeout{30};
   size_t max_messages_per_connection = 100;
-  ClientTimeouts timeouts;                     // RFC 5321 4.5.3.2 defaults
+  ClientTimeouts timeouts;                     // [relay] command_timeout, data_timeout
   std::shared_ptr<asio::ssl::context> mx_tls;  // the system store; checks are only logged
 
   // Smarthost; empty host: MX routing.

@@ -545,6 +545,51 @@ class CrashTest(unittest.TestCase):
         self.assertEqual(peer.delivered_to(second), 1)
 
 
+class DataTimeoutTest(unittest.TestCase):
+    """The destination goes silent after the message: [relay] data_timeout
+    defers it, and a retry delivers it once."""
+
+    def test_timeout_after_data_defers_then_retry_delivers(self):
+        port = free_port()
+        dns = DnsServer(zones=[Z], records=records())
+        self.addCleanup(dns.cleanup)
+        dns.start()
+        peer = SmtpPeer("127.0.0.11", port, hostname=f"mx11.{Z}")
+        self.addCleanup(peer.cleanup)
+        peer.start()
+        domain = "t.relay.test"
+        alice = f"alice@{domain}"
+        extra = (f'[dns]\nforward = ["{dns.forward}"]\ntimeout = 2\n'
+                 f'[relay]\nport = {port}\ndata_timeout = 2\n[queue]\nretry = ["5m"]\n')
+        c = Tern(domains=[domain], hostname=domain, host="127.0.0.14",
+                 kinds=("smtp", "submission"), extra=extra)
+        self.addCleanup(c.cleanup)
+        c.add_users({alice: PASSWORD})
+        c.start()
+        rcpt = f"slow@stall.{Z}"
+        peer.data = "stall"
+        started = time.time()
+        qid = submit(c, alice, [rcpt], message("slow peer", rcpt))
+        self.assertTrue(peer.wait(lambda: peer.stalled >= 1), c.tail_log())
+        deadline = time.time() + 15
+        entry = None
+        while time.time() < deadline:
+            entry = next((m for m in c.queue_list() if m["id"] == qid), None)
+            if entry and entry.get("last_error"):
+                break
+            time.sleep(0.1)
+        self.assertIsNotNone(entry, c.tail_log())
+        self.assertEqual(entry["pending"], [rcpt])
+        self.assertRegex(entry["last_error"], r"^4\d\d 4\.\d+\.\d+ .*timed out", c.tail_log())
+        # Deferred by our 2 s deadline, not by the peer giving up.
+        self.assertLess(time.time() - started, 12)
+        self.assertEqual(peer.delivered_to(rcpt), 0)
+        peer.release()
+        c.queue_flush(qid)
+        self.assertTrue(peer.wait(lambda: peer.delivered_to(rcpt) == 1), c.tail_log())
+        self.assertEqual(c.wait_queue_empty(), [], c.tail_log())
+
+
 class SmarthostTest(unittest.TestCase):
     """All remote mail through a second tern with STARTTLS and AUTH."""
 

@@ -578,6 +578,8 @@ TEST(ConfigTest, RelayDefaults) {
   EXPECT_EQ(c.relay.srs_domain, "mx.example.org");
   EXPECT_TRUE(c.relay.etrn_networks.empty());
   EXPECT_EQ(c.relay.connect_timeout, seconds(30));
+  EXPECT_EQ(c.relay.command_timeout, seconds(300));
+  EXPECT_EQ(c.relay.data_timeout, seconds(600));
 }
 
 TEST(ConfigTest, RelayKeys) {
@@ -589,6 +591,8 @@ user = "me"
 password_file = "/etc/tern/relay.pw"
 ca_file = "/etc/ssl/provider.pem"
 connect_timeout = "10s"
+command_timeout = "1m"
+data_timeout = "2m"
 max_messages_per_connection = 7
 sender_check = false
 srs = false
@@ -603,6 +607,8 @@ etrn_networks = ["192.0.2.0/24"]
   EXPECT_EQ(c.relay.password_file, "/etc/tern/relay.pw");
   EXPECT_EQ(c.relay.ca_file, "/etc/ssl/provider.pem");
   EXPECT_EQ(c.relay.connect_timeout, seconds(10));
+  EXPECT_EQ(c.relay.command_timeout, seconds(60));
+  EXPECT_EQ(c.relay.data_timeout, seconds(120));
   EXPECT_EQ(c.relay.max_messages_per_connection, 7u);
   EXPECT_FALSE(c.relay.sender_check);
   EXPECT_FALSE(c.relay.srs);
