@@ -270,8 +270,14 @@ void Scheduler::update_info(Entry& e, const QueuedMessage& m) {
 std::vector<std::string> Scheduler::due_dests(const QueuedMessage& m, int64_t due, bool all) const {
   std::vector<std::string> out;
   for (const DeliveryGroup& g : due_groups(m, due, all, env_.is_local_domain))
-    out.push_back(g.dest.key());
+    out.push_back(limit_key(g.dest));
   return out;
+}
+
+std::string Scheduler::limit_key(const Destination& dest) const {
+  if (dest.kind == Destination::Kind::kRemote && !options_.remote_limit_key.empty())
+    return options_.remote_limit_key;
+  return dest.key();
 }
 
 }  // namespace tern

@@ -60,6 +60,10 @@ struct SchedulerOptions {
   std::string hostname = "localhost";    // Reporting-MTA; DSNs come from MAILER-DAEMON@hostname
   uint64_t max_returned = 100 * 1024;    // RET=FULL: larger originals come back as headers only
   std::chrono::seconds store_retry{60};  // after a store or file error, the message waits this
+  // Set when all remote mail goes to one smarthost: remote destinations
+  // then share one max_per_destination under this key, since they all
+  // land on the same server.
+  std::string remote_limit_key;
 };
 
 struct SchedulerEnv {
@@ -186,6 +190,8 @@ class Scheduler {
   asio::any_io_executor loop_;
   SchedulerEnv env_;
   SchedulerOptions options_;
+  // The key the per-destination limit counts `dest` under.
+  std::string limit_key(const Destination& dest) const;
   ConcurrencyLimiter limiter_;
   std::map<std::string, Entry> entries_;
   std::set<std::pair<int64_t, std::string>> by_due_;  // entries not active

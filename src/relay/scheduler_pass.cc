@@ -120,7 +120,7 @@ asio::awaitable<void> Scheduler::deliver_groups(std::shared_ptr<Pass> shared) {
       due_groups(pass.m, pass.now, pass.force, env_.is_local_domain);
   pass.wake = std::make_unique<asio::steady_timer>(loop_);
   for (DeliveryGroup& g : groups) {
-    std::string key = g.dest.key();
+    std::string key = limit_key(g.dest);
     if (!limiter_.try_acquire(key)) {
       pass.deferred.push_back(std::move(key));
       continue;
@@ -143,7 +143,7 @@ asio::awaitable<void> Scheduler::group_task(std::shared_ptr<Pass> pass, Delivery
   } catch (const std::exception& ex) {
     error = ex.what();
   }
-  limiter_.release(group.dest.key());
+  limiter_.release(limit_key(group.dest));
   if (error.empty() && result.rcpts.size() != group.rcpts.size())
     error = "courier returned " + std::to_string(result.rcpts.size()) + " results for " +
             std::to_string(group.rcpts.size()) + " recipients";

@@ -52,6 +52,7 @@ SchedulerOptions scheduler_options(const Config& config) {
   o.max_concurrency = config.queue.max_concurrency;
   o.max_per_destination = config.queue.max_per_destination;
   o.hostname = config.hostname.empty() ? "localhost" : config.hostname;
+  if (!config.relay.smarthost.empty()) o.remote_limit_key = "smarthost:" + config.relay.smarthost;
   return o;
 }
 

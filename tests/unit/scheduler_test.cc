@@ -569,6 +569,24 @@ TEST_F(SchedulerTest, ConcurrencyLimits) {
   EXPECT_TRUE(store_->list().empty());
 }
 
+// Through a smarthost every remote domain lands on one server: they share
+// one per-destination limit.
+TEST_F(SchedulerTest, SmarthostSharesOneDestinationLimit) {
+  remote_.yields = 5;
+  options_.max_per_destination = 2;
+  options_.max_concurrency = 10;
+  options_.remote_limit_key = "smarthost:relay.example";
+  restart();
+  for (int i = 0; i < 3; ++i) {
+    queue(kRemoteSender, {"x@one.net"});
+    queue(kRemoteSender, {"x@two.net"});
+  }
+  pass_at(kT0);
+  EXPECT_EQ(remote_.max_in_flight, 2);  // not 4: one destination in all
+  EXPECT_EQ(remote_.attempts("x@one.net") + remote_.attempts("x@two.net"), 6u);
+  EXPECT_TRUE(store_->list().empty());
+}
+
 // The local courier for real: an alias with a remote target is delivered
 // locally and the remote part queued anew, from the same sender.
 TEST_F(SchedulerTest, AliasExpansionForwardsRemoteTargets) {
