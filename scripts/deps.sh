@@ -15,8 +15,11 @@ if [ "$what" = test ]; then
   # unbound (only its binary: dns_server.py runs one on a free loopback port).
   # test_dkim: dkimpy (+nacl for ed25519), libopendkim and opendkim-testmsg.
   # test_send_cli: real git send-email (git-email, and its Mail::Address).
+  # test_spf: pyspf (python3-spf) over dnspython; python3-yaml for
+  # tests/tools/spf_suite_to_json.py.
   pkgs+=(python3 swaks msmtp curl dovecot-imapd procps iproute2 unbound python3-aiosmtpd
-         python3-dkim python3-nacl opendkim-tools git-email libmailtools-perl postfix)
+         python3-dkim python3-nacl opendkim-tools git-email libmailtools-perl postfix
+         python3-spf python3-dnspython python3-yaml)
 fi
 
 missing=()

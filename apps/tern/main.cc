@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   tern::add_resolve_command(app);
   tern::add_queue_command(app);
   tern::add_dkim_command(app);
+  tern::add_spf_command(app);
   tern::add_send_command(app);
   tern::add_sendmail_command(app);
   try {
