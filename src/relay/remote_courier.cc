@@ -29,10 +29,17 @@ namespace {
 // max_per_destination), which each give back one.
 constexpr size_t kMaxIdlePerDestination = 16;
 
-asio::awaitable<std::pair<Status, BodyFacts>> scan_on_pool(std::string path, uint64_t offset) {
-  BodyFacts facts;
-  Status s = scan_body_file(path, offset, &facts);
-  co_return std::make_pair(std::move(s), facts);
+asio::awaitable<std::pair<Status, ScanResult>> scan_on_pool(std::string path, uint64_t offset,
+                                                            SignInput sign) {
+  ScanResult scan;
+  Status s = scan_body_file(path, offset, sign, &scan);
+  co_return std::make_pair(std::move(s), std::move(scan));
+}
+
+int64_t system_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 // "TLSv1.3/TLS_AES_256_GCM_SHA384 cert=unverified(self-signed certificate)", or "none".
@@ -181,6 +188,7 @@ struct RemoteCourier::Delivery {
   std::string key;              // the pool's: the domain, or the smarthost
   const char* via = "mx";       // for logs: "mx" or "smarthost"
   BodyFacts body;
+  std::string prefix;  // the DKIM-Signature fields, sent before the file
   CourierResult out;
   RcptResult retry;  // why the pending ones are not done
   bool any_delivered = false;
@@ -192,12 +200,13 @@ struct RemoteCourier::Delivery {
 
 RemoteCourier::RemoteCourier(asio::any_io_executor loop, asio::any_io_executor blocking,
                              DnsLookup* dns, std::shared_ptr<const RelaySettings> settings,
-                             RandomBelow random)
+                             RandomBelow random, std::function<int64_t()> clock)
     : loop_(loop),
       blocking_(std::move(blocking)),
       dns_(dns),
       settings_(std::move(settings)),
       random_(std::move(random)),
+      clock_(clock ? std::move(clock) : std::function<int64_t()>(system_now)),
       pool_(loop, kIdleTime, kMaxIdlePerDestination) {}
 
 RemoteCourier::~RemoteCourier() = default;
@@ -225,8 +234,12 @@ asio::awaitable<CourierResult> RemoteCourier::deliver(std::shared_ptr<const Queu
 
   std::string path = d.msg->body_path;
   const uint64_t offset = d.msg->body_offset;
-  auto [scanned, facts] =
-      co_await asio::co_spawn(blocking_, scan_on_pool(path, offset), asio::use_awaitable);
+  SignInput sign;
+  sign.keys = d.s->dkim_keys;
+  sign.sender_ours = dkim::sender_is_ours(d.msg->envelope);
+  sign.now = clock_();
+  auto [scanned, scan] =
+      co_await asio::co_spawn(blocking_, scan_on_pool(path, offset, sign), asio::use_awaitable);
   if (!scanned.ok()) {
     log_error("relay: {} cannot read the queued message: {}", d.id(), scanned.message());
     for (RcptResult& r : d.out.rcpts) {
@@ -235,7 +248,13 @@ asio::awaitable<CourierResult> RemoteCourier::deliver(std::shared_ptr<const Queu
     }
     co_return d.out;
   }
-  d.body = facts;
+  d.body = scan.facts;
+  d.prefix = std::move(scan.prefix);
+  if (scan.is_signed) {
+    log_info("relay: {} dkim=signed {}", d.id(), scan.dkim);
+  } else if (!scan.dkim.empty()) {
+    log_info("relay: {} dkim=none ({})", d.id(), scan.dkim);
+  }
 
   if (std::optional<PooledConnection> pc = pool_.take(d.key)) {
     co_await use_pooled(d, std::move(*pc));
@@ -343,7 +362,7 @@ asio::awaitable<bool> RemoteCourier::send_on(Delivery& d, PooledConnection pc) {
   std::vector<size_t> indexes;
   for (size_t p : d.pending) indexes.push_back(d.rcpts[p]);
   OutboundMessage m = outbound_message(d.msg->envelope, indexes, d.body);
-  auto body = std::make_unique<FileBody>(blocking_, d.msg->body_path, d.msg->body_offset);
+  auto body = std::make_unique<FileBody>(blocking_, d.msg->body_path, d.msg->body_offset, d.prefix);
   std::optional<MessageResult> got;
   ClientConnection::OnDone done = [&got](const MessageResult& r) { got = r; };
   pc.conn->add(std::move(m), std::move(body));

@@ -47,6 +47,14 @@
 // not the recipient's fault; a 5xx to a recipient or the transaction is
 // permanent.
 //
+// DKIM: mail whose sender is ours (dkim/key_store.h: submitted by an
+// authenticated user, or a DSN of ours) and whose From domain has a key in
+// RelaySettings::dkim_keys is signed during the scan before MAIL FROM
+// (file_body.h); the DKIM-Signature fields go out before the queued
+// file's content and count in SIZE=. Logged once per delivery as
+// "relay: ID dkim=signed d=... s=..." (or "dkim=none (why)" for mail of
+// ours that could not be signed).
+//
 // Every delivery is logged, one line per recipient:
 //   relay: ID to=<rcpt> mx=host[address]:port tls=TLSv1.3/CIPHER
 //     cert=verified|unverified(why) status=sent|deferred|bounced (reply)
@@ -60,12 +68,15 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/ssl/context.hpp>
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
+#include "dkim/key_store.h"
 #include "dns/lookup.h"
 #include "relay/connection_pool.h"
 #include "relay/courier.h"
@@ -90,6 +101,10 @@ struct RelaySettings {
   bool smarthost_implicit_tls = false;
   std::optional<Credentials> auth;
   std::shared_ptr<asio::ssl::context> smarthost_tls;  // the system store plus ca_file
+
+  // The DKIM signing keys (<data_dir>/dkim); null or empty: nothing is
+  // signed. Not set by relay_settings(): the caller loads them.
+  std::shared_ptr<const dkim::KeyStore> dkim_keys;
 };
 
 // Builds the settings. Throws std::runtime_error with a clear message when
@@ -115,10 +130,11 @@ asio::awaitable<Route> resolve_smarthost(DnsLookup& dns, std::string host);
 class RemoteCourier : public Courier {
  public:
   // `dns` must live on `loop` (the Resolver's thread rules) and outlive
-  // the courier; `blocking` reads message content.
+  // the courier; `blocking` reads message content. `clock` gives the unix
+  // time for DKIM signatures (empty: the system clock).
   RemoteCourier(asio::any_io_executor loop, asio::any_io_executor blocking, DnsLookup* dns,
-                std::shared_ptr<const RelaySettings> settings,
-                RandomBelow random = system_random());
+                std::shared_ptr<const RelaySettings> settings, RandomBelow random = system_random(),
+                std::function<int64_t()> clock = {});
   ~RemoteCourier() override;
 
   asio::awaitable<CourierResult> deliver(std::shared_ptr<const QueuedMessage> msg, Destination dest,
@@ -149,6 +165,7 @@ class RemoteCourier : public Courier {
   DnsLookup* dns_;
   std::shared_ptr<const RelaySettings> settings_;
   RandomBelow random_;
+  std::function<int64_t()> clock_;  // unix seconds, for DKIM t=
   ConnectionPool pool_;
 };
 

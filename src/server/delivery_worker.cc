@@ -42,6 +42,25 @@ std::function<Address(const Address&, int64_t)> dsn_recipient_of(Directory* dire
   };
 }
 
+// The DKIM signing keys in `dir`, each problem logged (a bad key file never
+// stops the server: that domain's mail goes unsigned, or signed by the
+// domain's other key).
+std::shared_ptr<const dkim::KeyStore> load_dkim_keys(const std::string& dir) {
+  std::vector<std::string> problems;
+  auto store = std::make_shared<const dkim::KeyStore>(dkim::KeyStore::load(dir, &problems));
+  for (const std::string& p : problems) log_warn("dkim: {}", p);
+  for (const std::string& d : store->describe()) log_info("dkim: signing for {}", d);
+  return store;
+}
+
+// [relay] as the config says, with the DKIM keys.
+std::shared_ptr<const RelaySettings> outbound_settings(const Config& config,
+                                                       const std::string& dkim_dir) {
+  RelaySettings s = relay_settings(config, local_addresses());
+  s.dkim_keys = load_dkim_keys(dkim_dir);
+  return std::make_shared<const RelaySettings>(std::move(s));
+}
+
 }  // namespace
 
 SchedulerOptions scheduler_options(const Config& config) {
@@ -60,13 +79,13 @@ DeliveryWorker::DeliveryWorker(asio::io_context& io, asio::thread_pool& pool, Qu
                                Directory* directory, const std::string& data_dir)
     : directory_(directory),
       mail_root_(data_dir + "/mail"),
+      dkim_dir_(data_dir + "/dkim"),
       random_(std::random_device{}()),
       local_(pool.get_executor(), [this] { return local_env(); }),
       resolver_(std::make_unique<Resolver>(io, resolver_options(directory->config()->dns))),
       dns_config_(directory->config()->dns),
       remote_(io.get_executor(), pool.get_executor(), resolver_.get(),
-              std::make_shared<const RelaySettings>(
-                  relay_settings(*directory->config(), local_addresses()))),
+              outbound_settings(*directory->config(), dkim_dir_)),
       scheduler_(
           io.get_executor(),
           SchedulerEnv{
@@ -105,8 +124,7 @@ void DeliveryWorker::enqueue(std::string id) { scheduler_.enqueue(std::move(id))
 void DeliveryWorker::reconfigure(const Config& config) {
   scheduler_.reconfigure(scheduler_options(config));
   try {
-    remote_.reconfigure(
-        std::make_shared<const RelaySettings>(relay_settings(config, local_addresses())));
+    remote_.reconfigure(outbound_settings(config, dkim_dir_));
   } catch (const std::exception& e) {
     log_error("SIGHUP: [relay] not applied, keeping the running one: {}", e.what());
   }

@@ -4,6 +4,8 @@
 // relay/remote_courier.h, with the DNS Resolver it routes by, configured
 // by [dns]) and the admin socket that `tern queue` talks to
 // (<data_dir>/admin.sock, server/admin_socket.h, server/queue_admin.h).
+// It loads the DKIM signing keys (<data_dir>/dkim, dkim/key_store.h) that
+// the remote courier signs outgoing mail with.
 // The server tells it about each committed message.
 //
 // Everything runs on the server's event loop; blocking work (Maildir
@@ -49,8 +51,9 @@ class DeliveryWorker {
   // A message was committed. Any thread.
   void enqueue(std::string id);
   // Applies a reloaded config (retry policy, limits, host name, [relay];
-  // [dns] needs a restart). A [relay] that cannot be used is logged and
-  // the running one kept.
+  // [dns] needs a restart) and re-reads the DKIM keys (<data_dir>/dkim;
+  // each unusable key file is logged and skipped). A [relay] that cannot
+  // be used is logged and the running one (and its keys) kept.
   void reconfigure(const Config& config);
   // Closes the admin socket, starts no more deliveries, and calls `idle`
   // (on the loop) once the ones in flight have ended and the idle outbound
@@ -66,6 +69,7 @@ class DeliveryWorker {
 
   Directory* directory_;
   std::string mail_root_;
+  std::string dkim_dir_;  // <data_dir>/dkim: DKIM keys, re-read by reconfigure()
   std::mt19937_64 random_;
   LocalCourier local_;
   std::unique_ptr<Resolver> resolver_;  // on the loop; before remote_, which uses it

@@ -1,0 +1,231 @@
+"""DKIM signing of outgoing mail (docs/dkim.md, "Signing outgoing mail"):
+a tern with an RSA and an Ed25519 key made by `tern dkim keygen` relays to
+an aiosmtpd peer found by MX through a real DNS server (unbound on loopback,
+dns_server.py), which also serves the key records.
+
+What this proves:
+  - a message submitted on 587 by an authenticated user, whose From domain
+    has keys, arrives with two DKIM-Signature fields (rsa-sha256 and
+    ed25519-sha256, d= the From domain) that dkimpy verifies with the keys
+    it looks up in that DNS server; SIZE= counted the added fields;
+  - a message from an authenticated user of a domain without keys arrives
+    unsigned;
+  - a message from a foreign sender that an alias forwards outside arrives
+    without our signature, even when its From claims our domain;
+  - a key made while the server runs is used after SIGHUP, and a bad key
+    file is logged and skipped without stopping the server.
+"""
+import os
+import re
+import shutil
+import smtplib
+import subprocess
+import tempfile
+import unittest
+
+from dns_server import DnsServer
+from smtp_peer import SmtpPeer
+from tern_harness import TERN_BIN, Tern, free_port, main
+
+try:
+    import dkim  # python3-dkim
+    import dns.resolver  # python3-dnspython, which dkimpy uses
+except ImportError:
+    dkim = None
+
+PASSWORD = "signing test password"
+Z = "sign.test"
+A = f"a.{Z}"  # has keys
+B = f"b.{Z}"  # no keys (until the SIGHUP test)
+ALICE = f"alice@{A}"
+BOB = f"bob@{B}"
+OUT = f"out.{Z}"  # the peer's domain
+
+
+def unbound_line(zone_line):
+    """keygen's `name. IN TXT ( "a" "b" )` as an unbound local-data line."""
+    name = zone_line.split()[0]
+    strings = " ".join(f'"{s}"' for s in re.findall(r'"([^"]*)"', zone_line))
+    return f"{name} 300 IN TXT {strings}"
+
+
+def keygen(config, domain, kind, selector):
+    p = subprocess.run([TERN_BIN, "dkim", "keygen", domain, "--type", kind, "--selector",
+                        selector, "--config", config], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.decode().strip()
+
+
+def message(sender, to, subject):
+    return (f"From: Sender <{sender}>\r\nTo: {to}\r\nSubject: {subject}\r\n"
+            f"Message-ID: <{re.sub(r'[^A-Za-z0-9]', '.', subject)}@{Z}>\r\n"
+            "Date: Thu, 01 Jan 2026 00:00:00 +0000\r\n"
+            f"\r\nHello,\r\n.a line with a dot\r\nbye\r\n").encode()
+
+
+class DkimSigningTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cleanups = []
+        try:
+            cls._start()
+        except BaseException:
+            cls._stop()
+            raise
+
+    @classmethod
+    def _start(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="tern-dkim-sign-it-")
+        cls.cleanups.append(lambda: shutil.rmtree(cls.tmp, ignore_errors=True))
+        cls.data = os.path.join(cls.tmp, "data")
+        # Keys first (keygen needs only data_dir), so that DNS can publish them.
+        keygen_config = os.path.join(cls.tmp, "keygen.toml")
+        with open(keygen_config, "w") as f:
+            f.write(f'data_dir = "{cls.data}"\n'
+                    '[[listener]]\nkind = "smtp"\naddress = "127.0.0.1:2525"\n')
+        cls.keygen_config = keygen_config
+        zone_lines = [keygen(keygen_config, A, "rsa", "it-rsa"),
+                      keygen(keygen_config, A, "ed25519", "it-ed25519")]
+        # B's key, published now, but made only in the SIGHUP test.
+        cls.b_key_dir = os.path.join(cls.tmp, "b-key")
+        b_config = os.path.join(cls.tmp, "b-keygen.toml")
+        with open(b_config, "w") as f:
+            f.write(f'data_dir = "{cls.b_key_dir}"\n'
+                    '[[listener]]\nkind = "smtp"\naddress = "127.0.0.1:2525"\n')
+        zone_lines.append(keygen(b_config, B, "ed25519", "it-b"))
+        cls.P = free_port()
+        records = [unbound_line(z) for z in zone_lines] + [
+            f"{OUT}. 300 IN MX 10 mx.{Z}.",
+            f"mx.{Z}. 300 IN A 127.0.0.3",
+        ]
+        cls.dns = DnsServer(zones=[Z], records=records)
+        cls.cleanups.append(cls.dns.cleanup)
+        cls.dns.start()
+        cls.peer = SmtpPeer("127.0.0.3", cls.P, hostname=f"mx.{Z}")
+        cls.cleanups.append(cls.peer.cleanup)
+        cls.peer.start()
+        extra = (f'[dns]\nforward = ["{cls.dns.forward}"]\ntimeout = 2\n'
+                 f'[relay]\nport = {cls.P}\nconnect_timeout = "2s"\n'
+                 '[queue]\nretry = ["5m"]\n')
+        cls.t = Tern(domains=[A, B], hostname=f"mail.{Z}", kinds=("smtp", "submission"),
+                     extra=extra, data_dir=cls.data)
+        cls.cleanups.append(cls.t.cleanup)
+        cls.t.add_users({ALICE: PASSWORD, BOB: PASSWORD})
+        cls.t.write_aliases(f"fwd@{A}: far@{OUT}\n")
+        cls.t.start()
+
+    @classmethod
+    def _stop(cls):
+        for c in reversed(cls.cleanups):
+            c()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._stop()
+
+    def setUp(self):
+        self.addCleanup(self.t.assert_running)
+
+    # -- helpers --
+    def submit(self, user, rcpt, data):
+        with smtplib.SMTP(self.t.host, self.t.port("submission"), timeout=10) as s:
+            s.starttls(context=self.t.ssl_context(check_hostname=False))
+            s.login(user, PASSWORD)
+            s.sendmail(user, [rcpt], data)
+
+    def received(self, subject, timeout=10):
+        """The peer's copy of the message with `subject`."""
+        needle = f"Subject: {subject}\r\n".encode()
+
+        def find():
+            for m in list(self.peer.messages):
+                if needle in m.data:
+                    return m
+            return None
+
+        if not self.peer.wait(lambda: find() is not None, timeout):
+            self.fail(f"the peer did not get '{subject}'\n{self.t.tail_log(40)}")
+        return find()
+
+    def dnsfunc(self, name, timeout=5):
+        """dkimpy's key lookup, through the test DNS server."""
+        r = dns.resolver.Resolver(configure=False)
+        r.nameservers = ["127.0.0.1"]
+        r.port = self.dns.port
+        r.lifetime = timeout
+        name = name.decode() if isinstance(name, bytes) else name
+        try:
+            answer = r.resolve(name, "TXT")
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            return None
+        return b"".join(answer[0].strings)
+
+    def signatures(self, data):
+        """[(d=, s=, a=, verified)] for each DKIM-Signature field."""
+        fields = re.findall(rb"^DKIM-Signature:(.*?)\r\n(?![ \t])", data, re.M | re.S | re.I)
+        d = dkim.DKIM(data)
+        out = []
+        for i, f in enumerate(fields):
+            tags = dict(re.findall(rb"\b([a-z]+)=([^;]*)", re.sub(rb"\s+", b"", f)))
+            try:
+                ok = d.verify(idx=i, dnsfunc=self.dnsfunc)
+            except dkim.ValidationError as e:
+                ok = f"ValidationError: {e}"
+            out.append((tags[b"d"].decode(), tags[b"s"].decode(), tags[b"a"].decode(), ok))
+        return sorted(out)
+
+    def need_dkimpy(self):
+        if dkim is None:
+            self.skipTest("python3-dkim or python3-dnspython is not installed (scripts/deps.sh test)")
+
+    # -- tests --
+    def test_authenticated_mail_is_signed_with_both_keys(self):
+        self.need_dkimpy()
+        self.submit(ALICE, f"someone@{OUT}", message(ALICE, f"someone@{OUT}", "signed twice"))
+        m = self.received("signed twice")
+        self.assertEqual(self.signatures(m.data),
+                         [(A, "it-ed25519", "ed25519-sha256", True),
+                          (A, "it-rsa", "rsa-sha256", True)], m.data[:1500])
+        # The fields come first, before our Received.
+        self.assertTrue(m.data.startswith(b"DKIM-Signature: "), m.data[:200])
+        # SIZE= counted them: it is exactly what arrived.
+        size = [o for o in m.mail_options if o.upper().startswith("SIZE=")]
+        self.assertEqual(size, [f"SIZE={len(m.data)}"])
+        self.assertTrue(self.t.wait_log(f"dkim=signed d={A} s=it-rsa,it-ed25519"),
+                        self.t.tail_log(40))
+
+    def test_a_domain_without_keys_is_not_signed(self):
+        self.submit(BOB, f"someone@{OUT}", message(BOB, f"someone@{OUT}", "no keys"))
+        m = self.received("no keys")
+        self.assertNotIn(b"DKIM-Signature", m.data)
+        self.assertTrue(self.t.wait_log(f"dkim=none (no key for {B})"), self.t.tail_log(40))
+
+    def test_mail_forwarded_for_a_foreign_sender_is_not_signed(self):
+        # Unauthenticated, from outside, to an alias that forwards outside;
+        # the From even claims our domain: it must not get our signature.
+        data = message(ALICE, f"fwd@{A}", "forwarded")
+        with smtplib.SMTP(self.t.host, self.t.port("smtp"), timeout=10) as s:
+            s.sendmail(f"stranger@elsewhere.{Z}", [f"fwd@{A}"], data)
+        m = self.received("forwarded")
+        self.assertEqual(m.rcpts, [f"far@{OUT}"])
+        self.assertNotIn(b"DKIM-Signature", m.data)
+
+    def test_sighup_loads_new_keys_and_skips_bad_ones(self):
+        self.need_dkimpy()
+        dkim_dir = os.path.join(self.data, "dkim")
+        os.makedirs(os.path.join(dkim_dir, B), exist_ok=True)
+        shutil.copy(os.path.join(self.b_key_dir, "dkim", B, "it-b.key"),
+                    os.path.join(dkim_dir, B, "it-b.key"))
+        with open(os.path.join(dkim_dir, B, "broken.key"), "w") as f:
+            f.write("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+        self.addCleanup(lambda: shutil.rmtree(os.path.join(dkim_dir, B), ignore_errors=True))
+        self.t.proc.send_signal(1)  # SIGHUP
+        self.assertTrue(self.t.wait_log(f"dkim: signing for {B} (it-b)"), self.t.tail_log(40))
+        self.assertTrue(self.t.wait_log(f"{B}/broken.key: "), self.t.tail_log(40))
+        self.submit(BOB, f"someone@{OUT}", message(BOB, f"someone@{OUT}", "after reload"))
+        m = self.received("after reload")
+        self.assertEqual(self.signatures(m.data), [(B, "it-b", "ed25519-sha256", True)])
+
+
+if __name__ == "__main__":
+    main()
