@@ -39,14 +39,6 @@ bool valid_ipv6(const std::string& s) {
 
 }  // namespace
 
-std::string ascii_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 std::string parse_size(std::string_view text, uint64_t* out) {
   const std::string kForm =
       "must be a positive size in octets such as 10485760 or \"10M\" "

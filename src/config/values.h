@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/ascii.h"  // ascii_lower, used with these
+
 namespace tern {
 
 // A size in octets: decimal digits with an optional unit, case-insensitive:
@@ -37,8 +39,5 @@ std::string parse_listen_address(std::string_view text, std::string* host, uint1
 // starting or ending with a hyphen, 253 octets at most, no trailing dot.
 // Internationalised names must be written as A-labels ("xn--...").
 bool is_valid_domain(std::string_view name);
-
-// ASCII lower-casing; other octets unchanged.
-std::string ascii_lower(std::string_view s);
 
 }  // namespace tern

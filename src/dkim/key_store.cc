@@ -8,19 +8,13 @@
 #include <sstream>
 #include <system_error>
 
+#include "core/ascii.h"
 #include "tern/mailbox.h"
 
 namespace tern::dkim {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 // A key file found on disk, before it is loaded.
 struct Candidate {
@@ -60,7 +54,7 @@ std::vector<Candidate> find_candidates(const std::string& dir, std::vector<std::
   for (const fs::directory_entry& d : domains) {
     const std::string name = d.path().filename().string();
     if (name.starts_with(".") || !d.is_directory(ec)) continue;
-    const std::string domain = lower(name);
+    const std::string domain = ascii_lower(name);
     if (!valid_domain(domain, 2)) {
       problems->push_back(fmt::format("{}: not a domain name, skipped", d.path().string()));
       continue;
@@ -73,7 +67,7 @@ std::vector<Candidate> find_candidates(const std::string& dir, std::vector<std::
     for (const fs::directory_entry& f : files) {
       const std::string file = f.path().filename().string();
       if (file.starts_with(".") || !file.ends_with(".key")) continue;
-      const std::string selector = lower(file.substr(0, file.size() - 4));
+      const std::string selector = ascii_lower(file.substr(0, file.size() - 4));
       if (!valid_domain(selector, 1)) {
         problems->push_back(fmt::format("{}: not a valid selector, skipped", f.path().string()));
         continue;
@@ -120,7 +114,7 @@ KeyStore KeyStore::load(const std::string& dir, std::vector<std::string>* proble
 }
 
 void KeyStore::add(std::string_view domain, SigningKey key) {
-  std::vector<SigningKey>& list = keys_[lower(domain)];
+  std::vector<SigningKey>& list = keys_[ascii_lower(domain)];
   std::erase_if(list, [&](const SigningKey& k) { return k.key.type() == key.key.type(); });
   list.push_back(std::move(key));
   std::sort(list.begin(), list.end(), [](const SigningKey& a, const SigningKey& b) {
@@ -130,7 +124,7 @@ void KeyStore::add(std::string_view domain, SigningKey key) {
 
 const std::vector<SigningKey>& KeyStore::keys_for(std::string_view domain) const {
   static const std::vector<SigningKey> kNone;
-  auto it = keys_.find(lower(domain));
+  auto it = keys_.find(ascii_lower(domain));
   return it == keys_.end() ? kNone : it->second;
 }
 
@@ -177,7 +171,7 @@ std::string from_domain(const std::vector<HeaderField>& fields, std::string* why
     *why = "From has no domain";
     return "";
   }
-  return lower(std::string_view(address).substr(at + 1));
+  return ascii_lower(std::string_view(address).substr(at + 1));
 }
 
 SigningChoice signing_domain(const KeyStore& store, bool sender_ours,

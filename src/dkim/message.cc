@@ -2,23 +2,13 @@
 
 #include <unordered_map>
 
+#include "core/ascii.h"
+
 namespace tern::dkim {
-namespace {
-
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = lower(c);
-  return out;
-}
-
-}  // namespace
-
 bool equals_ignore_case(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
   }
   return true;
 }
@@ -105,11 +95,11 @@ std::vector<const HeaderField*> select_fields(const std::vector<HeaderField>& fi
   std::unordered_map<std::string, std::vector<const HeaderField*>> by_name;
   for (size_t i = 0; i < fields.size(); ++i) {
     if (i == skip || fields[i].name().empty()) continue;
-    by_name[lower(fields[i].name())].push_back(&fields[i]);
+    by_name[ascii_lower(fields[i].name())].push_back(&fields[i]);
   }
   std::vector<const HeaderField*> out;
   for (const std::string& name : names) {
-    const auto it = by_name.find(lower(name));
+    const auto it = by_name.find(ascii_lower(name));
     if (it == by_name.end() || it->second.empty()) continue;
     out.push_back(it->second.back());
     it->second.pop_back();

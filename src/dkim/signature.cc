@@ -5,18 +5,11 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/ascii.h"
 #include "core/base64.h"
 
 namespace tern::dkim {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 // A decimal number; values too large for T saturate (RFC 6376 3.5 allows
 // treating overlong t=/x= as infinite, and an l= that large can never fit a
@@ -63,7 +56,7 @@ Status base64_tag(const Tag& t, std::string* out) {
 
 }  // namespace
 
-std::string Signature::key_query() const { return lower(selector + "._domainkey." + domain); }
+std::string Signature::key_query() const { return ascii_lower(selector + "._domainkey." + domain); }
 
 std::string_view field_value(const HeaderField& field) {
   std::string_view v(field.raw);

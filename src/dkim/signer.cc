@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/ascii.h"
 #include "core/base64.h"
 #include "dkim/signature.h"
 
@@ -56,14 +57,6 @@ class Folder {
   size_t line_;
 };
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 }  // namespace
 
 const std::vector<std::string>& default_signed_headers() {
@@ -114,7 +107,7 @@ void Signer::write(std::string_view chunk) {
 std::vector<std::string> Signer::signed_names() const {
   std::vector<std::string> names =
       options_.headers.empty() ? default_signed_headers() : options_.headers;
-  for (std::string& n : names) n = lower(n);
+  for (std::string& n : names) n = ascii_lower(n);
   if (std::find(names.begin(), names.end(), "from") == names.end())
     names.insert(names.begin(), "from");
   std::vector<std::string> out;

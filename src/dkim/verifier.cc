@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/ascii.h"
 #include "dkim/key_record.h"
 #include "dkim/keys.h"
 
@@ -24,14 +25,6 @@ void decide(SignatureResult* r, Result result, std::string reason,
   r->result = result;
   r->reason = std::move(reason);
   r->failure = failure;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 }  // namespace
@@ -180,7 +173,7 @@ std::vector<std::string> Verifier::key_queries() const {
 }
 
 void Verifier::add_key(const std::string& query, KeyAnswer answer) {
-  keys_[lower(query)] = std::move(answer);
+  keys_[ascii_lower(query)] = std::move(answer);
 }
 
 void Verifier::check_key(const Entry& e, const KeyAnswer& answer, SignatureResult* r) const {

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/ascii.h"
+
 namespace tern::mime {
 
 // Length of the character starting at s[i] (i < s.size()): the length of the
@@ -27,8 +29,7 @@ bool has_line_break_or_nul(std::string_view s);
 // CR and LF only occur together).
 std::string to_crlf(std::string_view s);
 
-// ASCII lower case; other octets are kept.
-std::string ascii_lower(std::string_view s);
+using tern::ascii_lower;  // core/ascii.h
 
 // True for SP and HTAB (WSP, RFC 5234 B.1).
 inline bool is_wsp(char c) { return c == ' ' || c == '\t'; }

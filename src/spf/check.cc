@@ -10,18 +10,12 @@
 #include <utility>
 #include <vector>
 
+#include "core/ascii.h"
 #include "spf/macro.h"
 #include "spf/record.h"
 
 namespace tern::spf {
 namespace {
-
-std::string lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
 
 // RFC 7208 4.3: labels of 1-63 octets, at most 253 octets (without the
 // trailing dot, which is dropped).
@@ -348,7 +342,7 @@ class Evaluation {
     // ptr (RFC 7208 5.5): a validated name equal to or under the target.
     const bool within_limits = co_await validated_names(out);
     if (!within_limits) co_return Match::kPermError;
-    const std::string t = lower(*target);
+    const std::string t = ascii_lower(*target);
     for (const std::string& name : *validated_) {
       if (name == t || (name.size() > t.size() && name.ends_with(t) &&
                         name[name.size() - t.size() - 1] == '.')) {
@@ -370,7 +364,7 @@ class Evaluation {
     if (!ptr.ok()) co_return true;
     const size_t n = std::min<size_t>(ptr.records.size(), options_.limits.ptr_names);
     for (size_t i = 0; i < n; ++i) {
-      const std::string name = lower(strip_dot(ptr.records[i]));
+      const std::string name = ascii_lower(strip_dot(ptr.records[i]));
       AddressResult r = co_await addresses(name, values_.ip.is_v4());
       if (!note(r.status, out)) co_return false;
       for (const asio::ip::address& a : r.records) {
@@ -388,7 +382,7 @@ class Evaluation {
   asio::awaitable<std::string> validated_name(std::string domain) {
     Outcome ignored;
     co_await validated_names(ignored);
-    const std::string d = lower(domain);
+    const std::string d = ascii_lower(domain);
     std::string sub;
     for (const std::string& name : *validated_) {
       if (name == d) co_return name;
