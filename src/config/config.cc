@@ -218,6 +218,28 @@ void read_queue(const Reader& r, const toml::table& t, QueueConfig* q) {
   }
 }
 
+void read_spf(const Reader& r, const toml::table& t, SpfConfig* spf) {
+  for (auto&& [k, v] : t) {
+    const std::string key = "spf." + std::string(k.str());
+    const std::string_view name = k.str();
+    if (name == "enabled") {
+      spf->enabled = r.boolean(v, key);
+    } else if (name == "check_loopback") {
+      spf->check_loopback = r.boolean(v, key);
+    } else if (name == "on_fail" || name == "on_temperror") {
+      const std::string s = r.string(v, key);
+      const char* hard = name == "on_fail" ? "reject" : "defer";
+      if (s != hard && s != "mark") {
+        r.fail(v.source(), key,
+               fmt::format("'{}' is not allowed; use \"{}\" or \"mark\"", s, hard));
+      }
+      (name == "on_fail" ? spf->reject_fail : spf->defer_temperror) = s == hard;
+    } else {
+      r.fail(k.source(), key, "unknown key");
+    }
+  }
+}
+
 void read_tls(const Reader& r, const toml::table& t, Config* c) {
   const toml::key* cert_key = nullptr;
   const toml::key* pkey_key = nullptr;
@@ -508,6 +530,8 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
       read_queue(r, r.table(v, key), &c->queue);
     } else if (key == "relay") {
       read_relay(r, r.table(v, key), &c->relay);
+    } else if (key == "spf") {
+      read_spf(r, r.table(v, key), &c->spf);
     } else {
       r.fail(k.source(), key, "unknown key");
     }

@@ -100,6 +100,17 @@ struct RelayConfig {
   std::vector<std::string> etrn_networks;
 };
 
+// [spf]: SPF (RFC 7208) of mail arriving on the `smtp` listener, checked
+// at the first RCPT of each transaction (docs/spf.md, "Incoming mail").
+struct SpfConfig {
+  bool enabled = true;
+  bool reject_fail = true;      // on_fail: "reject" (550 5.7.23) or "mark"
+  bool defer_temperror = true;  // on_temperror: "defer" (451 4.7.24) or "mark"
+  // Loopback clients (127.0.0.0/8, ::1) are not checked unless this is
+  // set, as trusted_networks are never checked (local reinjection, tests).
+  bool check_loopback = false;
+};
+
 struct Config {
   std::string source = "<embedded>";  // the file it came from
   std::string hostname;               // default: the system's host name
@@ -118,6 +129,7 @@ struct Config {
   DnsConfig dns;
   QueueConfig queue;
   RelayConfig relay;
+  SpfConfig spf;
 };
 
 // Thrown by load_config and parse_config; what() is

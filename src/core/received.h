@@ -25,6 +25,22 @@ struct ReceivedInfo {
 // The full header field, folded at clause boundaries, ending with CRLF.
 std::string build_received(const ReceivedInfo& info);
 
+// What the Received-SPF field (RFC 7208 9.1) says.
+struct ReceivedSpfInfo {
+  std::string result;    // "pass", "fail", ... (spf_result_name)
+  std::string receiver;  // our host name
+  std::string client_ip;
+  std::string envelope_from;  // MAIL FROM without brackets; "" for <>
+  std::string helo;
+  std::string identity;   // "mailfrom" or "helo"
+  std::string mechanism;  // may be empty
+  std::string problem;    // errors: why; may be empty
+};
+
+// "Received-SPF: RESULT (comment) client-ip=...; envelope-from=...; ...",
+// folded, ending with CRLF. Values are dot-atoms or quoted strings.
+std::string build_received_spf(const ReceivedSpfInfo& info);
+
 // RFC 5322 3.3 date-time in UTC: "Mon, 23 Nov 2026 09:00:00 +0000".
 std::string rfc5322_date(int64_t unix_seconds);
 

@@ -25,7 +25,34 @@ constexpr size_t kMaxOvershoot = 1000;
 // Message data is handed out in pieces of about this size.
 constexpr size_t kDataChunk = 64 * 1024;
 
+// Text from DNS (an SPF explanation) for a reply line: printable ASCII only.
+std::string reply_text(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s.substr(0, 400)) out += (c >= 0x20 && c < 0x7f) ? char(c) : '?';
+  return out;
+}
+
 }  // namespace
+
+const char* spf_result_name(SpfResult r) {
+  switch (r) {
+    case SpfResult::kNone:
+      return "none";
+    case SpfResult::kNeutral:
+      return "neutral";
+    case SpfResult::kPass:
+      return "pass";
+    case SpfResult::kFail:
+      return "fail";
+    case SpfResult::kSoftFail:
+      return "softfail";
+    case SpfResult::kTempError:
+      return "temperror";
+    case SpfResult::kPermError:
+      return "permerror";
+  }
+  return "none";
+}
 
 ServerSession::ServerSession(SessionOptions options, SessionEnv* env, std::string client_ip)
     : options_(std::move(options)), env_(env), client_ip_(std::move(client_ip)) {}
@@ -108,8 +135,9 @@ bool ServerSession::awaiting_command() const {
 
 void ServerSession::set_pending(Action::Kind kind) {
   pending_ = kind;
-  if (kind == Action::kStartTls || kind == Action::kCheckAuth || kind == Action::kMessageEnd)
-    state_ = State::kWaiting;  // until tls_started/auth_checked/message_stored
+  if (kind == Action::kStartTls || kind == Action::kCheckAuth || kind == Action::kCheckSpf ||
+      kind == Action::kMessageEnd)
+    state_ = State::kWaiting;  // until tls_started/auth_checked/spf_checked/message_stored
 }
 
 void ServerSession::reply(Reply r, bool counts) {
@@ -340,12 +368,23 @@ void ServerSession::cmd_rcpt(std::string_view arg) {
   // smtpd_recipient_overshoot_limit), so a long list does not end the session.
   if (rcpts_.size() >= options_.max_recipients)
     return reply(Reply(452, "4.5.3", "Too many recipients"), ++rcpt_overshoot_ > kMaxOvershoot);
+  // SPF, once per transaction, at its first well-formed RCPT: the session
+  // waits for spf_checked(), which comes back here with the same argument.
+  if (options_.spf_check && auth_user_.empty() && !spf_) {
+    spf_rcpt_ = std::string(arg);
+    bool null = mail_.from.is_null();
+    spf_request_ = SpfRequest{client_ip_, null ? "" : mail_.from.str(), helo_, null};
+    set_pending(Action::kCheckSpf);
+    return;
+  }
   ++rcpt_attempts_;
   std::string who = args.to.domain.empty() ? args.to.local : args.to.str();
   RcptCheck check = env_->resolve_rcpt(args.to, auth_user_);
   switch (check.verdict) {
     case RcptVerdict::kLocal:
     case RcptVerdict::kRelay:
+      if (std::optional<Reply> refused = spf_refusal(args.to, check.verdict))
+        return reply(std::move(*refused));
       if (check.rewrite) {
         // RFC 3461 4.2: ORCPT keeps the address as the client gave it.
         if (args.orcpt.empty() && !args.to.needs_utf8()) args.orcpt = "rfc822;" + args.to.str();
@@ -362,6 +401,30 @@ void ServerSession::cmd_rcpt(std::string_view arg) {
     case RcptVerdict::kTempFail:
       return reply(451, "4.3.0", "<" + who + ">: Temporary lookup failure, try again later");
   }
+}
+
+void ServerSession::spf_checked(const SpfOutcome& outcome) {
+  if (state_ == State::kClosed) return;
+  state_ = State::kCommand;
+  spf_ = outcome;
+  std::string arg = std::move(spf_rcpt_);
+  spf_rcpt_.clear();
+  cmd_rcpt(arg);
+}
+
+// RFC 7372 3: 5.7.23 for an SPF fail, 4.7.24 for a temporary error. Mail to
+// the postmaster of a local domain is never refused for SPF (RFC 5321
+// 4.5.1: it must be accepted); it is marked like any accepted message.
+std::optional<Reply> ServerSession::spf_refusal(const Address& rcpt, RcptVerdict verdict) const {
+  if (!spf_) return std::nullopt;
+  if (verdict == RcptVerdict::kLocal && iequals(rcpt.local, "postmaster")) return std::nullopt;
+  if (spf_->result == SpfResult::kFail && options_.spf_reject_fail) {
+    std::string why = spf_->explanation.empty() ? "sender not authorised" : spf_->explanation;
+    return Reply(550, "5.7.23", "SPF validation failed: " + reply_text(why));
+  }
+  if (spf_->result == SpfResult::kTempError && options_.spf_defer_temperror)
+    return Reply(451, "4.7.24", "SPF temporary error, try again later");
+  return std::nullopt;
 }
 
 void ServerSession::cmd_data(std::string_view arg) {
@@ -407,7 +470,21 @@ void ServerSession::begin_message() {
   ri.id = env_out_.id;
   if (rcpts_.size() == 1) ri.for_rcpt = rcpts_[0].to.str();
   ri.time = env_out_.received_at;
-  body_ = build_received(ri);
+  body_.clear();
+  if (spf_) {
+    // RFC 7208 9.1: above our Received (trace fields go on top, in order).
+    ReceivedSpfInfo si;
+    si.result = spf_result_name(spf_->result);
+    si.receiver = options_.hostname;
+    si.client_ip = client_ip_;
+    si.envelope_from = spf_request_.mail_from;
+    si.helo = helo_;
+    si.identity = spf_request_.helo_identity ? "helo" : "mailfrom";
+    si.mechanism = spf_->mechanism;
+    si.problem = spf_->problem;
+    body_ = build_received_spf(si);
+  }
+  body_ += build_received(ri);
   set_pending(Action::kMessageBegin);
 }
 
@@ -662,6 +739,8 @@ void ServerSession::reset_transaction() {
   bdat_last_ = false;
   bdat_discard_ = false;
   bdat_used_ = false;
+  spf_.reset();
+  spf_rcpt_.clear();
 }
 
 }  // namespace tern

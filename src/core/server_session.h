@@ -12,6 +12,7 @@
 //     case kNeedInput:    read; session.receive(bytes) or session.eof(); break;
 //     case kStartTls:     handshake; session.tls_started(...) or close; break;
 //     case kCheckAuth:    verify session.auth_request(); session.auth_checked(ok); break;
+//     case kCheckSpf:     evaluate session.spf_request(); session.spf_checked(outcome); break;
 //     case kMessageBegin: open a spool file for session.envelope(); break;
 //     case kMessageData:  append a.data to it; break;
 //     case kMessageEnd:   make it durable; session.message_stored(status); break;
@@ -52,6 +53,33 @@ struct SessionOptions {
   BareNewline bare_newline = BareNewline::kReject;
   bool vrfy = false;
   bool etrn = false;  // this client may use ETRN (RFC 1985): advertised and served
+  // SPF (RFC 7208) of the MAIL FROM identity (HELO's for "<>"), asked for
+  // once per transaction at its first RCPT (kCheckSpf), never for an
+  // authenticated session. The connection decides who is checked
+  // ([spf], the listener, trusted_networks).
+  bool spf_check = false;
+  bool spf_reject_fail = true;      // fail: 550 5.7.23 (false: accept, mark)
+  bool spf_defer_temperror = true;  // temperror: 451 4.7.24 (false: accept, mark)
+};
+
+// The results of RFC 7208 2.6 (as spf::Result; the session has no DNS).
+enum class SpfResult { kNone, kNeutral, kPass, kFail, kSoftFail, kTempError, kPermError };
+const char* spf_result_name(SpfResult r);  // "none", "pass", ... (the RFC's words)
+
+// What the session asks the SPF check for.
+struct SpfRequest {
+  std::string client_ip;
+  std::string mail_from;  // without brackets; "" for the null path
+  std::string helo;
+  bool helo_identity = false;  // MAIL FROM:<> : the HELO identity is checked (RFC 7208 2.4)
+};
+
+// The answer: spf::CheckResult's fields that the session uses.
+struct SpfOutcome {
+  SpfResult result = SpfResult::kNone;
+  std::string mechanism;    // the term that decided ("-all"), may be empty
+  std::string explanation;  // kFail: the domain's explanation
+  std::string problem;      // kNone/kTempError/kPermError: why
 };
 
 enum class RcptVerdict {
@@ -136,6 +164,7 @@ class ServerSession {
       kSend,
       kStartTls,
       kCheckAuth,
+      kCheckSpf,
       kMessageBegin,
       kMessageData,
       kMessageEnd,
@@ -158,6 +187,9 @@ class ServerSession {
   void eof();  // the client went away
   void tls_started(const SessionTls& tls);
   void auth_checked(bool ok);
+  // After kCheckSpf: decides the RCPT that asked, then goes on with the
+  // input that followed it (pipelined commands wait meanwhile).
+  void spf_checked(const SpfOutcome& outcome);
   // After kMessageEnd: Ok -> 250 with the queue id; else 451 (transient) or 554.
   void message_stored(const Status& status);
   void timeout();       // 421 4.4.2 and close
@@ -174,6 +206,9 @@ class ServerSession {
 
   const Envelope& envelope() const { return env_out_; }
   const AuthRequest& auth_request() const { return auth_; }
+  const SpfRequest& spf_request() const { return spf_request_; }
+  // This transaction's SPF outcome, once checked.
+  const std::optional<SpfOutcome>& spf_outcome() const { return spf_; }
   const std::string& auth_user() const { return auth_user_; }
   const std::string& helo() const { return helo_; }
   bool tls_active() const { return tls_.has_value(); }
@@ -214,6 +249,7 @@ class ServerSession {
   void cmd_starttls(std::string_view arg);
   void cmd_auth(std::string_view arg);
   void auth_plain(std::string_view b64);
+  std::optional<Reply> spf_refusal(const Address& rcpt, RcptVerdict verdict) const;
 
   void begin_message();
   void reset_transaction();
@@ -255,8 +291,11 @@ class ServerSession {
   bool bdat_last_ = false;
   bool bdat_discard_ = false;  // this chunk is consumed without a transaction
   bool bdat_used_ = false;
+  std::optional<SpfOutcome> spf_;  // checked at the first RCPT
+  std::string spf_rcpt_;           // the RCPT argument waiting for the check
 
   AuthRequest auth_;
+  SpfRequest spf_request_;
 
   // Buffers.
   std::string in_;

@@ -6,6 +6,7 @@
 #include "net/awaitable.h"
 #include "server/log.h"
 #include "server/server.h"
+#include "spf/check.h"
 #include "tls/tls.h"
 
 namespace tern {
@@ -65,6 +66,18 @@ SessionOptions Connection::session_options() const {
     std::optional<Cidr> cidr = Cidr::parse(net);
     if (cidr && cidr->contains(ip_)) o.etrn = true;
   }
+  // SPF: incoming mail only (the smtp listener), not from trusted_networks,
+  // nor from loopback unless spf.check_loopback; never after AUTH (the
+  // session's own rule).
+  const SpfConfig& spf = config_->spf;
+  bool spf_exempt = !spf.check_loopback && is_loopback_ip(ip_);
+  for (const std::string& net : config_->trusted_networks) {
+    std::optional<Cidr> cidr = Cidr::parse(net);
+    if (cidr && cidr->contains(ip_)) spf_exempt = true;
+  }
+  o.spf_check = spf.enabled && listener_.kind == ListenerKind::kSmtp && !spf_exempt;
+  o.spf_reject_fail = spf.reject_fail;
+  o.spf_defer_temperror = spf.defer_temperror;
   return o;
 }
 
@@ -150,6 +163,9 @@ asio::awaitable<void> Connection::run() {
           break;
         case ServerSession::Action::kCheckAuth:
           co_await do_auth();
+          break;
+        case ServerSession::Action::kCheckSpf:
+          co_await do_spf();
           break;
         case ServerSession::Action::kMessageBegin:
           do_message_begin();
@@ -253,6 +269,54 @@ asio::awaitable<void> Connection::do_auth() {
     log_info("auth client={} user={} mechanism={} ok", ip_, user, req.mechanism);
   }
   session_.auth_checked(ok);
+}
+
+namespace {
+
+SpfResult session_result(spf::Result r) {
+  switch (r) {
+    case spf::Result::kNone:
+      return SpfResult::kNone;
+    case spf::Result::kNeutral:
+      return SpfResult::kNeutral;
+    case spf::Result::kPass:
+      return SpfResult::kPass;
+    case spf::Result::kFail:
+      return SpfResult::kFail;
+    case spf::Result::kSoftFail:
+      return SpfResult::kSoftFail;
+    case spf::Result::kTempError:
+      return SpfResult::kTempError;
+    case spf::Result::kPermError:
+      return SpfResult::kPermError;
+  }
+  return SpfResult::kNone;
+}
+
+}  // namespace
+
+// SPF through the delivery worker's Resolver, on this same loop.
+asio::awaitable<void> Connection::do_spf() {
+  SpfRequest req = session_.spf_request();
+  spf::CheckOptions options;
+  options.receiver = config_->hostname;
+  options.timestamp = now();
+  std::error_code ec;
+  asio::ip::address ip = asio::ip::make_address(req.client_ip, ec);
+  spf::CheckResult r;
+  if (ec) {
+    r.result = spf::Result::kNone;
+    r.problem = "client address unknown";
+  } else if (req.helo_identity) {
+    r = co_await spf::check_helo(server_.worker().dns(), ip, req.helo, options);
+  } else {
+    r = co_await spf::check_mail_from(server_.worker().dns(), ip, req.mail_from, req.helo, options);
+  }
+  log_info("spf client={} identity={} from=<{}> helo={} result={} mechanism={}{}", ip_,
+           req.helo_identity ? "helo" : "mailfrom", req.mail_from, req.helo,
+           spf::result_name(r.result), r.mechanism.empty() ? "-" : r.mechanism,
+           r.problem.empty() ? "" : " problem=\"" + r.problem + "\"");
+  session_.spf_checked(SpfOutcome{session_result(r.result), r.mechanism, r.explanation, r.problem});
 }
 
 void Connection::do_message_begin() {

@@ -44,6 +44,7 @@ class Connection : private SessionEnv {
   asio::awaitable<void> do_read();
   asio::awaitable<void> do_starttls();
   asio::awaitable<void> do_auth();
+  asio::awaitable<void> do_spf();
   void do_message_begin();
   void do_message_data(std::string_view data);
   asio::awaitable<void> do_message_end();

@@ -63,6 +63,8 @@ class DeliveryWorker {
   void stop();
 
   Scheduler& scheduler() { return scheduler_; }
+  // The [dns] resolver, on the loop: connections check SPF with it.
+  DnsLookup& dns() { return *resolver_; }
 
  private:
   std::shared_ptr<const LocalDeliveryEnv> local_env() const;

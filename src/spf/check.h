@@ -4,8 +4,8 @@
 // and redirect, enforces the processing limits of RFC 7208 4.6.4 and, for
 // a fail, fetches and expands the explanation (exp=, RFC 7208 6.2).
 //
-// Not yet wired into the server: the SMTP side (what a fail or temperror
-// means for the session) will call check_mail_from()/check_helo().
+// The server calls check_mail_from()/check_helo() at the first RCPT of a
+// transaction on the smtp listener (server/connection.cc, [spf] config).
 //
 // Thread safety: a check runs on the thread of the DnsLookup it is given
 // (Resolver: its io_context thread); checks share no state.

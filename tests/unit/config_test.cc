@@ -426,6 +426,43 @@ TEST(ConfigTest, QueueErrors) {
   }
 }
 
+TEST(ConfigTest, SpfDefaultsAndKeys) {
+  const Config d = Parse("");
+  EXPECT_TRUE(d.spf.enabled);
+  EXPECT_TRUE(d.spf.reject_fail);
+  EXPECT_TRUE(d.spf.defer_temperror);
+  EXPECT_FALSE(d.spf.check_loopback);
+  EXPECT_TRUE(default_config().spf.enabled);
+  const Config c = Parse(
+      "[spf]\nenabled = false\non_fail = \"mark\"\non_temperror = \"mark\"\n"
+      "check_loopback = true\n");
+  EXPECT_FALSE(c.spf.enabled);
+  EXPECT_FALSE(c.spf.reject_fail);
+  EXPECT_FALSE(c.spf.defer_temperror);
+  EXPECT_TRUE(c.spf.check_loopback);
+  const Config r = Parse("[spf]\non_fail = \"reject\"\non_temperror = \"defer\"\n");
+  EXPECT_TRUE(r.spf.reject_fail);
+  EXPECT_TRUE(r.spf.defer_temperror);
+}
+
+TEST(ConfigTest, SpfErrors) {
+  const ErrorCase cases[] = {
+      {"[spf]\non_softfail = \"reject\"\n", "t.toml:2:1: key 'spf.on_softfail': unknown key"},
+      {"spf = true\n", "t.toml:1:7: key 'spf': must be a table, not a boolean"},
+      {"[spf]\nenabled = \"yes\"\n",
+       "t.toml:2:11: key 'spf.enabled': must be a boolean (true or false), not a string"},
+      {"[spf]\non_fail = \"defer\"\n",
+       "t.toml:2:11: key 'spf.on_fail': 'defer' is not allowed; use \"reject\" or \"mark\""},
+      {"[spf]\non_temperror = \"reject\"\n",
+       "t.toml:2:16: key 'spf.on_temperror': 'reject' is not allowed; use \"defer\" or \"mark\""},
+      {"[spf]\non_fail = 1\n", "t.toml:2:11: key 'spf.on_fail': must be a string, not an integer"},
+  };
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.toml);
+    EXPECT_EQ(ErrorOf(k.toml + kListener), k.want);
+  }
+}
+
 TEST(ConfigTest, DnsForwarders) {
   for (const char* ok :
        {"192.0.2.53", "127.0.0.1@5353", "::1", "::1@53", "2001:db8::53@65535", "0.0.0.0@1"}) {

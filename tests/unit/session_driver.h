@@ -93,6 +93,14 @@ struct Driver {
           auths.push_back(s.auth_request());
           s.auth_checked(password_ok && s.auth_request().password == "secret");
           break;
+        case ServerSession::Action::kCheckSpf:
+          spf_requests.push_back(s.spf_request());
+          if (hold_spf) {  // the test answers with answer_spf()
+            spf_waiting = true;
+            return;
+          }
+          s.spf_checked(spf_answer);
+          break;
         case ServerSession::Action::kMessageBegin:
           ASSERT_FALSE(open);
           open = true;
@@ -133,6 +141,14 @@ struct Driver {
     return wire;
   }
   std::string ehlo() { return send("EHLO client.test\r\n"); }
+  // With hold_spf: completes the outstanding SPF check.
+  std::string answer_spf(const SpfOutcome& outcome) {
+    wire.clear();
+    spf_waiting = false;
+    s.spf_checked(outcome);
+    pump();
+    return wire;
+  }
 
   SessionOptions options;
   FakeEnv env;
@@ -144,6 +160,9 @@ struct Driver {
   std::vector<std::string> messages;
   std::vector<Envelope> envelopes;
   std::vector<AuthRequest> auths;
+  SpfOutcome spf_answer;  // what every SPF check answers (kNone by default)
+  std::vector<SpfRequest> spf_requests;
+  bool hold_spf = false, spf_waiting = false;
   Status store_status;
 };
 
