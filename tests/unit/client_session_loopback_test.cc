@@ -7,6 +7,7 @@
 
 #include "core/client_session.h"
 #include "core/server_session.h"
+#include "testlib.h"
 
 namespace tern {
 namespace {
@@ -38,23 +39,6 @@ OutboundMessage msg(std::string_view from, std::vector<std::string_view> rcpts) 
   m.mail.from = addr(from);
   for (std::string_view r : rcpts) m.rcpts.push_back(RcptArgs{addr(r), kNotifyNone, ""});
   return m;
-}
-
-// Each CRLF, bare CR and bare LF as one CRLF; a final CRLF added.
-std::string normalised(std::string_view in) {
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '\r') {
-      out += "\r\n";
-      if (i + 1 < in.size() && in[i + 1] == '\n') ++i;
-    } else if (in[i] == '\n') {
-      out += "\r\n";
-    } else {
-      out += in[i];
-    }
-  }
-  if (!out.empty() && !out.ends_with("\r\n")) out += "\r\n";
-  return out;
 }
 
 ClientSessionOptions client_options() {
@@ -318,7 +302,7 @@ TEST(ClientSessionLoopback, Bdat) {
   EXPECT_NE(l.client_wire.find("BDAT "), std::string::npos);
   EXPECT_EQ(l.client_wire.find("DATA\r\n"), std::string::npos);
   ASSERT_EQ(l.stored.size(), 1u);
-  EXPECT_EQ(l.body_of(0), normalised(body));
+  EXPECT_EQ(l.body_of(0), testlib::normalised(body));
 }
 
 TEST(ClientSessionLoopback, EightBitUtf8AndDsnReachTheServer) {
@@ -424,7 +408,7 @@ TEST(ClientSessionLoopback, SmugglingVariantsArriveAsOneIntactMessage) {
         EXPECT_EQ(l.results[0].bdat, bdat);
         ASSERT_EQ(l.stored.size(), 1u);  // exactly one message, never two
         EXPECT_EQ(l.envelopes.size(), 1u);
-        EXPECT_EQ(l.body_of(0), normalised(body));
+        EXPECT_EQ(l.body_of(0), testlib::normalised(body));
         EXPECT_NE(l.body_of(0).find("MAIL FROM:<smuggled@x>"), std::string::npos);
         EXPECT_EQ(l.aborts, 0);
       }

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "core/data_reader.h"
+#include "testlib.h"
 
 namespace tern {
 namespace {
@@ -30,25 +31,6 @@ std::string data_wire_cut(std::string_view body, const std::vector<size_t>& cuts
   }
   e.encode(body.substr(pos), &out);
   e.finish(&out);
-  return out;
-}
-
-// The reference: each CRLF, bare CR and bare LF is one CRLF; a CRLF is
-// added at the end of a non-empty body that lacks one. Written plainly, apart
-// from the encoder.
-std::string normalised(std::string_view in) {
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '\r') {
-      out += "\r\n";
-      if (i + 1 < in.size() && in[i + 1] == '\n') ++i;
-    } else if (in[i] == '\n') {
-      out += "\r\n";
-    } else {
-      out += in[i];
-    }
-  }
-  if (!out.empty() && !out.ends_with("\r\n")) out += "\r\n";
   return out;
 }
 
@@ -194,7 +176,7 @@ TEST(DotEncoder, SmugglingVariantsNeverEndTheData) {
       // The server's strict reader takes it as one message, and gets the
       // body back normalised, smuggled commands included as text.
       bool ok = false;
-      EXPECT_EQ(server_decode(wire, &ok), normalised(body)) << name;
+      EXPECT_EQ(server_decode(wire, &ok), testlib::normalised(body)) << name;
       EXPECT_TRUE(ok) << name;
     }
   }
@@ -216,7 +198,7 @@ TEST(DotEncoder, RandomBodiesSurviveTheServersStrictReader) {
     ASSERT_TRUE(only_crlf("DATA\r\n" + wire));
     ASSERT_EQ(count("DATA\r\n" + wire, "\r\n.\r\n"), 1u);
     bool ok = false;
-    ASSERT_EQ(server_decode(wire, &ok), normalised(body)) << round;
+    ASSERT_EQ(server_decode(wire, &ok), testlib::normalised(body)) << round;
     ASSERT_TRUE(ok);
     BodyScanner scan;
     scan.feed(body);
@@ -225,7 +207,7 @@ TEST(DotEncoder, RandomBodiesSurviveTheServersStrictReader) {
     e.encode(body, &out);
     e.finish(&out);
     ASSERT_EQ(scan.size(), e.body_size());
-    ASSERT_EQ(scan.size(), normalised(body).size());
+    ASSERT_EQ(scan.size(), testlib::normalised(body).size());
   }
 }
 
