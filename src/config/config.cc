@@ -212,6 +212,8 @@ void read_queue(const Reader& r, const toml::table& t, QueueConfig* q) {
       q->max_concurrency = r.positive(v, key);
     } else if (name == "max_per_destination") {
       q->max_per_destination = r.positive(v, key);
+    } else if (name == "fsync") {
+      q->fsync = r.boolean(v, key);
     } else {
       r.fail(k.source(), key, "unknown key");
     }
@@ -224,8 +226,6 @@ void read_spf(const Reader& r, const toml::table& t, SpfConfig* spf) {
     const std::string_view name = k.str();
     if (name == "enabled") {
       spf->enabled = r.boolean(v, key);
-    } else if (name == "check_loopback") {
-      spf->check_loopback = r.boolean(v, key);
     } else if (name == "on_fail" || name == "on_temperror") {
       const std::string s = r.string(v, key);
       const char* hard = name == "on_fail" ? "reject" : "defer";
@@ -234,6 +234,54 @@ void read_spf(const Reader& r, const toml::table& t, SpfConfig* spf) {
                fmt::format("'{}' is not allowed; use \"{}\" or \"mark\"", s, hard));
       }
       (name == "on_fail" ? spf->reject_fail : spf->defer_temperror) = s == hard;
+    } else {
+      r.fail(k.source(), key, "unknown key");
+    }
+  }
+}
+
+void read_dkim(const Reader& r, const toml::table& t, DkimConfig* dkim) {
+  for (auto&& [k, v] : t) {
+    const std::string key = "dkim." + std::string(k.str());
+    if (k.str() == "verify") {
+      dkim->verify = r.boolean(v, key);
+    } else {
+      r.fail(k.source(), key, "unknown key");
+    }
+  }
+}
+
+void read_dmarc(const Reader& r, const toml::table& t, DmarcConfig* d) {
+  using Action = DmarcConfig::Action;
+  for (auto&& [k, v] : t) {
+    const std::string key = "dmarc." + std::string(k.str());
+    const std::string_view name = k.str();
+    if (name == "enabled") {
+      d->enabled = r.boolean(v, key);
+    } else if (name == "on_reject" || name == "on_quarantine") {
+      const std::string s = r.string(v, key);
+      const bool may_reject = name == "on_reject";
+      Action a = Action::kMark;
+      if (s == "reject" && may_reject) {
+        a = Action::kReject;
+      } else if (s == "quarantine") {
+        a = Action::kQuarantine;
+      } else if (s == "mark") {
+        a = Action::kMark;
+      } else {
+        r.fail(v.source(), key,
+               fmt::format("'{}' is not allowed; use {}\"quarantine\" or \"mark\"", s,
+                           may_reject ? "\"reject\", " : ""));
+      }
+      (may_reject ? d->on_reject : d->on_quarantine) = a;
+    } else if (name == "reports") {
+      d->reports = r.boolean(v, key);
+    } else if (name == "report_org") {
+      d->report_org = r.nonempty_string(v, key);
+    } else if (name == "report_email") {
+      d->report_email = r.nonempty_string(v, key);
+      if (d->report_email.find('@') == std::string::npos)
+        r.fail(v.source(), key, fmt::format("'{}' is not an email address", d->report_email));
     } else {
       r.fail(k.source(), key, "unknown key");
     }
@@ -504,6 +552,8 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
         }
         c->trusted_networks.push_back(s);
       });
+    } else if (key == "check_loopback") {
+      c->check_loopback = r.boolean(v, key);
     } else if (key == "bare_newline") {
       const std::string s = r.string(v, key);
       if (s == "reject") {
@@ -532,6 +582,10 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
       read_relay(r, r.table(v, key), &c->relay);
     } else if (key == "spf") {
       read_spf(r, r.table(v, key), &c->spf);
+    } else if (key == "dkim") {
+      read_dkim(r, r.table(v, key), &c->dkim);
+    } else if (key == "dmarc") {
+      read_dmarc(r, r.table(v, key), &c->dmarc);
     } else {
       r.fail(k.source(), key, "unknown key");
     }
@@ -541,6 +595,8 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
   }
   if (!have_hostname) c->hostname = system_hostname();
   if (c->relay.srs_domain.empty()) c->relay.srs_domain = c->hostname;
+  if (c->dmarc.report_org.empty()) c->dmarc.report_org = c->hostname;
+  if (c->dmarc.report_email.empty()) c->dmarc.report_email = "postmaster@" + c->hostname;
 }
 
 }  // namespace

@@ -57,6 +57,9 @@ struct QueueConfig {
   std::chrono::seconds delay_warning = std::chrono::hours(4);  // 0: no delay warnings
   size_t max_concurrency = 20;                                 // deliveries at once
   size_t max_per_destination = 5;                              // ... to one domain
+  // BENCHMARKS ONLY: false skips every fsync of the queue, so a crash can
+  // lose mail already acknowledged. Never set it on a real server.
+  bool fsync = true;
 };
 
 // [relay]: how mail leaves for other domains (relay/remote_courier.h), and
@@ -106,9 +109,30 @@ struct SpfConfig {
   bool enabled = true;
   bool reject_fail = true;      // on_fail: "reject" (550 5.7.23) or "mark"
   bool defer_temperror = true;  // on_temperror: "defer" (451 4.7.24) or "mark"
-  // Loopback clients (127.0.0.0/8, ::1) are not checked unless this is
-  // set, as trusted_networks are never checked (local reinjection, tests).
-  bool check_loopback = false;
+};
+
+// [dkim]: checking the signatures of mail arriving on the `smtp` listener
+// (signing needs no switch: a key in <data_dir>/dkim is the switch).
+struct DkimConfig {
+  bool verify = true;
+};
+
+// [dmarc]: the policy of the From domain (RFC 7489) for mail arriving on
+// the `smtp` listener, evaluated at the end of DATA (docs/dmarc.md).
+struct DmarcConfig {
+  enum class Action {
+    kReject,      // 550 5.7.1 at the end of DATA
+    kQuarantine,  // accept; deliver to the recipient's Junk folder
+    kMark,        // accept; only the Authentication-Results header says it
+  };
+  bool enabled = true;
+  Action on_reject = Action::kReject;          // the domain says p=reject
+  Action on_quarantine = Action::kQuarantine;  // p=quarantine (kReject not allowed)
+  // Aggregate data is always recorded (<data_dir>/dmarc); reports (rua)
+  // are sent once a day only when this is set.
+  bool reports = false;
+  std::string report_org;    // default: the hostname
+  std::string report_email;  // From of the reports; default: postmaster@hostname
 };
 
 struct Config {
@@ -124,12 +148,18 @@ struct Config {
   std::string tls_private_key;
   Limits limits;
   std::vector<std::string> trusted_networks;  // CIDRs, e.g. "192.0.2.0/24"
+  // Sender authentication (SPF, DKIM, DMARC, Authentication-Results) skips
+  // trusted_networks and, unless this is set, loopback clients
+  // (127.0.0.0/8, ::1): a local filter reinjecting mail, tests.
+  bool check_loopback = false;
   BareNewline bare_newline = BareNewline::kReject;
   bool vrfy = false;  // true: VRFY answers 250/550 for local users; false: 252
   DnsConfig dns;
   QueueConfig queue;
   RelayConfig relay;
   SpfConfig spf;
+  DkimConfig dkim;
+  DmarcConfig dmarc;
 };
 
 // Thrown by load_config and parse_config; what() is

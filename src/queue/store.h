@@ -33,6 +33,10 @@ class SpoolWriter {
   virtual ~SpoolWriter() = default;
   // Appends message content (the bytes after the envelope).
   virtual Status write(std::string_view data) = 0;
+  // Puts `text` before all the content written so far: header fields only
+  // known at the end of the message (Authentication-Results). Later calls
+  // go in front of earlier ones.
+  virtual Status prepend(std::string_view text) = 0;
   // Makes the message durable (fsync file, rename, fsync directory).
   // Blocking: call it off the event loop. After Ok, the writer is spent.
   virtual Status commit() = 0;

@@ -67,10 +67,10 @@ SessionOptions Connection::session_options() const {
     if (cidr && cidr->contains(ip_)) o.etrn = true;
   }
   // SPF: incoming mail only (the smtp listener), not from trusted_networks,
-  // nor from loopback unless spf.check_loopback; never after AUTH (the
+  // nor from loopback unless check_loopback; never after AUTH (the
   // session's own rule).
   const SpfConfig& spf = config_->spf;
-  bool spf_exempt = !spf.check_loopback && is_loopback_ip(ip_);
+  bool spf_exempt = !config_->check_loopback && is_loopback_ip(ip_);
   for (const std::string& net : config_->trusted_networks) {
     std::optional<Cidr> cidr = Cidr::parse(net);
     if (cidr && cidr->contains(ip_)) spf_exempt = true;

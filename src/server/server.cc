@@ -32,7 +32,7 @@ void make_dir(const std::string& path) {
 Server::Server(Config config, std::string config_path)
     : config_path_(std::move(config_path)),
       directory_(std::make_shared<const Config>(config)),
-      store_(config.data_dir + "/queue"),
+      store_(config.data_dir + "/queue", config.queue.fsync),
       worker_(io_, pool_, &store_, &directory_, config.data_dir) {
   make_dir(config.data_dir);
   ::chmod(config.data_dir.c_str(), 0700);

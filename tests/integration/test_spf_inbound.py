@@ -4,7 +4,7 @@ senders' SPF records, and smtplib connecting from 127.0.0.1. A pass or a
 softfail is stored with its Received-SPF field (RFC 7208 9.1); a fail is
 refused at RCPT with 550 5.7.23 and a temperror with 451 4.7.24 (RFC 7372);
 with on_fail = "mark" a fail is stored, marked. Postmaster is never refused
-(RFC 5321 4.5.1). Loopback clients are checked only with check_loopback.
+(RFC 5321 4.5.1). Loopback clients are checked only with the top-level check_loopback.
 """
 import smtplib
 import unittest
@@ -23,9 +23,9 @@ RECORDS = [
 RCPT = "alice@example.test"
 
 
-def spf_toml(forward, **spf):
-    spf.setdefault("check_loopback", True)
-    lines = ["[dns]", f'forward = ["{forward}"]', "timeout = 2", "[spf]"]
+def spf_toml(forward, check_loopback=True, **spf):
+    lines = [f"check_loopback = {'true' if check_loopback else 'false'}",
+             "[dns]", f'forward = ["{forward}"]', "timeout = 2", "[spf]"]
     for k, v in spf.items():
         lines.append(f"{k} = {'true' if v is True else 'false' if v is False else repr(v)}"
                      .replace("'", '"'))
@@ -74,8 +74,10 @@ class SpfInbound(unittest.TestCase):
             [msg] = [m for m in msgs if sender.encode() in m]
         # Without the fields the Maildir delivery adds on top.
         lines = msg.decode().split("\r\n")
-        while lines[0].startswith(("Return-Path:", "Delivered-To:")):
+        while lines[0].startswith(("Return-Path:", "Delivered-To:", "Authentication-Results:")):
             lines.pop(0)
+            while lines[0].startswith(("\t", " ")):
+                lines.pop(0)
         return "\r\n".join(lines)
 
     def test_pass_softfail_fail_temperror(self):

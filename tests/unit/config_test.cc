@@ -431,18 +431,60 @@ TEST(ConfigTest, SpfDefaultsAndKeys) {
   EXPECT_TRUE(d.spf.enabled);
   EXPECT_TRUE(d.spf.reject_fail);
   EXPECT_TRUE(d.spf.defer_temperror);
-  EXPECT_FALSE(d.spf.check_loopback);
+  EXPECT_FALSE(d.check_loopback);
   EXPECT_TRUE(default_config().spf.enabled);
   const Config c = Parse(
-      "[spf]\nenabled = false\non_fail = \"mark\"\non_temperror = \"mark\"\n"
-      "check_loopback = true\n");
+      "check_loopback = true\n[spf]\nenabled = false\non_fail = \"mark\"\n"
+      "on_temperror = \"mark\"\n");
   EXPECT_FALSE(c.spf.enabled);
   EXPECT_FALSE(c.spf.reject_fail);
   EXPECT_FALSE(c.spf.defer_temperror);
-  EXPECT_TRUE(c.spf.check_loopback);
+  EXPECT_TRUE(c.check_loopback);
   const Config r = Parse("[spf]\non_fail = \"reject\"\non_temperror = \"defer\"\n");
   EXPECT_TRUE(r.spf.reject_fail);
   EXPECT_TRUE(r.spf.defer_temperror);
+}
+
+TEST(ConfigTest, DkimDmarcDefaultsAndKeys) {
+  const Config d = Parse("hostname = \"mx.example.org\"\n");
+  EXPECT_TRUE(d.dkim.verify);
+  EXPECT_TRUE(d.dmarc.enabled);
+  EXPECT_EQ(d.dmarc.on_reject, DmarcConfig::Action::kReject);
+  EXPECT_EQ(d.dmarc.on_quarantine, DmarcConfig::Action::kQuarantine);
+  EXPECT_FALSE(d.dmarc.reports);
+  EXPECT_EQ(d.dmarc.report_org, "mx.example.org");
+  EXPECT_EQ(d.dmarc.report_email, "postmaster@mx.example.org");
+  EXPECT_TRUE(d.queue.fsync);
+  const Config c = Parse(
+      "[dkim]\nverify = false\n[dmarc]\nenabled = false\non_reject = \"quarantine\"\n"
+      "on_quarantine = \"mark\"\nreports = true\nreport_org = \"Example\"\n"
+      "report_email = \"dmarc@example.org\"\n[queue]\nfsync = false\n");
+  EXPECT_FALSE(c.dkim.verify);
+  EXPECT_FALSE(c.dmarc.enabled);
+  EXPECT_EQ(c.dmarc.on_reject, DmarcConfig::Action::kQuarantine);
+  EXPECT_EQ(c.dmarc.on_quarantine, DmarcConfig::Action::kMark);
+  EXPECT_TRUE(c.dmarc.reports);
+  EXPECT_EQ(c.dmarc.report_org, "Example");
+  EXPECT_EQ(c.dmarc.report_email, "dmarc@example.org");
+  EXPECT_FALSE(c.queue.fsync);
+}
+
+TEST(ConfigTest, DkimDmarcErrors) {
+  const ErrorCase cases[] = {
+      {"[dkim]\nsign = true\n", "t.toml:2:1: key 'dkim.sign': unknown key"},
+      {"[dmarc]\non_quarantine = \"reject\"\n",
+       "t.toml:2:17: key 'dmarc.on_quarantine': 'reject' is not allowed; use \"quarantine\" or "
+       "\"mark\""},
+      {"[dmarc]\non_reject = \"drop\"\n",
+       "t.toml:2:13: key 'dmarc.on_reject': 'drop' is not allowed; use \"reject\", "
+       "\"quarantine\" or \"mark\""},
+      {"[dmarc]\nreport_email = \"postmaster\"\n",
+       "t.toml:2:16: key 'dmarc.report_email': 'postmaster' is not an email address"},
+  };
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.toml);
+    EXPECT_EQ(ErrorOf(k.toml + kListener), k.want);
+  }
 }
 
 TEST(ConfigTest, SpfErrors) {
@@ -570,6 +612,22 @@ TEST(ConfigTest, ExampleFileHasTheDefaults) {
   EXPECT_EQ(c.queue.delay_warning, q.delay_warning);
   EXPECT_EQ(c.queue.max_concurrency, q.max_concurrency);
   EXPECT_EQ(c.queue.max_per_destination, q.max_per_destination);
+  EXPECT_EQ(c.queue.fsync, q.fsync);
+  EXPECT_EQ(c.check_loopback, d.check_loopback);
+  const RelayConfig relay;
+  EXPECT_EQ(c.relay.sender_check, relay.sender_check);
+  EXPECT_EQ(c.relay.srs, relay.srs);
+  EXPECT_EQ(c.relay.max_messages_per_connection, relay.max_messages_per_connection);
+  const SpfConfig spf;
+  EXPECT_EQ(c.spf.enabled, spf.enabled);
+  EXPECT_EQ(c.spf.reject_fail, spf.reject_fail);
+  EXPECT_EQ(c.spf.defer_temperror, spf.defer_temperror);
+  EXPECT_EQ(c.dkim.verify, DkimConfig{}.verify);
+  const DmarcConfig dmarc;
+  EXPECT_EQ(c.dmarc.enabled, dmarc.enabled);
+  EXPECT_EQ(c.dmarc.on_reject, dmarc.on_reject);
+  EXPECT_EQ(c.dmarc.on_quarantine, dmarc.on_quarantine);
+  EXPECT_EQ(c.dmarc.reports, dmarc.reports);
 }
 
 TEST(ConfigTest, LocalDomainsAreCaseInsensitive) {

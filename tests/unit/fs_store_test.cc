@@ -181,6 +181,40 @@ TEST_F(FsStoreTest, RoundtripEveryFieldAndOddContent) {
   EXPECT_EQ(content_of(m), content);
 }
 
+// Header fields known only at the end of the message go in front of the
+// content: in the buffer for a small message, by a rewrite for a large one.
+TEST_F(FsStoreTest, PrependPutsTextBeforeTheContent) {
+  std::string big;
+  for (int i = 0; i < 20000; ++i) big += "line " + std::to_string(i) + "\r\n";
+  for (const std::string& content : {std::string("Subject: small\r\n\r\nhi\r\n"), big}) {
+    SCOPED_TRACE(content.size());
+    Envelope e = simple_envelope();
+    std::unique_ptr<SpoolWriter> w;
+    ASSERT_TRUE(store_->begin(e, &w).ok());
+    ASSERT_TRUE(w->write(content.substr(0, 10)).ok());
+    ASSERT_TRUE(w->write(content.substr(10)).ok());
+    ASSERT_TRUE(w->prepend("B: 2\r\n").ok());
+    ASSERT_TRUE(w->prepend("A: 1\r\n").ok());
+    ASSERT_TRUE(w->commit().ok());
+    EXPECT_EQ(names_in(tmp_dir()), std::vector<std::string>{});
+    reopen();
+    QueuedMessage m = loaded(e.id);
+    expect_same(e, m.envelope);
+    EXPECT_EQ(content_of(m), "A: 1\r\nB: 2\r\n" + content);
+  }
+}
+
+TEST_F(FsStoreTest, WithoutSyncMessagesAreStillStored) {
+  store_.reset();
+  store_ = std::make_unique<FsQueueStore>(dir(), /*sync=*/false);
+  ASSERT_TRUE(store_->open().ok());
+  Envelope e = simple_envelope();
+  ASSERT_TRUE(put(e, "x\r\n").ok());
+  ASSERT_TRUE(store_->mark_done(e.id, 0).ok());
+  EXPECT_EQ(content_of(loaded(e.id)), "x\r\n");
+  EXPECT_TRUE(store_->remove(e.id).ok());
+}
+
 TEST_F(FsStoreTest, RoundtripDefaults) {
   Envelope e;
   e.id = new_queue_id();  // null sender, nothing optional set
