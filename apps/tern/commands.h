@@ -17,6 +17,8 @@ void add_resolve_command(CLI::App& app);
 void add_queue_command(CLI::App& app);
 void add_dkim_command(CLI::App& app);
 void add_spf_command(CLI::App& app);
+void add_check_command(CLI::App& app);
+void add_dmarc_command(CLI::App& app);
 void add_send_command(CLI::App& app);
 void add_sendmail_command(CLI::App& app);  // listed in --help; main() runs it
 

@@ -36,6 +36,8 @@ int main(int argc, char** argv) {
   tern::add_queue_command(app);
   tern::add_dkim_command(app);
   tern::add_spf_command(app);
+  tern::add_check_command(app);
+  tern::add_dmarc_command(app);
   tern::add_send_command(app);
   tern::add_sendmail_command(app);
   try {

@@ -572,16 +572,20 @@ void ServerSession::process_bdat() {
 }
 
 void ServerSession::message_stored(const Status& status) {
-  state_ = State::kCommand;
-  Reply r;
   if (status.ok()) {
     ++messages_;
-    r = Reply(250, "2.0.0", "Ok: queued as " + env_out_.id);
-  } else if (status.kind() == Status::Kind::kTransient) {
-    r = Reply(451, "4.3.0", "Local error in processing, try again later");
-  } else {
-    r = Reply(554, "5.3.0", "Transaction failed");
+    return end_message(Reply(250, "2.0.0", "Ok: queued as " + env_out_.id));
   }
+  if (status.kind() == Status::Kind::kTransient)
+    return end_message(Reply(451, "4.3.0", "Local error in processing, try again later"));
+  end_message(Reply(554, "5.3.0", "Transaction failed"));
+}
+
+void ServerSession::message_refused(Reply r) { end_message(std::move(r)); }
+
+// The reply to the end of a message, and a new transaction.
+void ServerSession::end_message(Reply r) {
+  state_ = State::kCommand;
   last_result_ = r.brief();
   reset_transaction();
   reply(std::move(r));

@@ -15,7 +15,8 @@
 //     case kCheckSpf:     evaluate session.spf_request(); session.spf_checked(outcome); break;
 //     case kMessageBegin: open a spool file for session.envelope(); break;
 //     case kMessageData:  append a.data to it; break;
-//     case kMessageEnd:   make it durable; session.message_stored(status); break;
+//     case kMessageEnd:   make it durable; session.message_stored(status)
+//                         (or refuse it: session.message_refused(reply)); break;
 //     case kMessageAbort: drop it; break;
 //     case kClose:        close the connection; return;
 //   }
@@ -192,6 +193,8 @@ class ServerSession {
   void spf_checked(const SpfOutcome& outcome);
   // After kMessageEnd: Ok -> 250 with the queue id; else 451 (transient) or 554.
   void message_stored(const Status& status);
+  // After kMessageEnd, instead: the content was refused (DMARC), with `r`.
+  void message_refused(Reply r);
   void timeout();       // 421 4.4.2 and close
   void shutdown();      // 421 4.3.2 and close, now
   void set_draining();  // 421 4.3.2 and close at the next idle point
@@ -238,6 +241,7 @@ class ServerSession {
   void process_data();
   void process_bdat();
   void finish_message();
+  void end_message(Reply r);
 
   void cmd_helo(std::string_view arg, bool esmtp);
   void cmd_mail(std::string_view arg);

@@ -138,7 +138,9 @@ std::vector<std::string> KeyStore::describe() const {
   return out;
 }
 
-bool sender_is_ours(const Envelope& env) { return !env.auth_user.empty() || env.listener == "dsn"; }
+bool sender_is_ours(const Envelope& env) {
+  return !env.auth_user.empty() || env.listener == "dsn" || env.listener == "report";
+}
 
 std::string from_domain(const std::vector<HeaderField>& fields, std::string* why) {
   const HeaderField* from = nullptr;

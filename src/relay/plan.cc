@@ -239,6 +239,9 @@ Envelope forward_envelope(const QueuedMessage& m, size_t rcpt,
   e.id = id;
   e.received_at = now;
   e.listener = "forward";
+  // A copy of our own user's mail stays theirs: DKIM-signed on the way out
+  // (dkim/key_store.h sender_is_ours); a stranger's copy is not.
+  e.auth_user = m.envelope.auth_user;
   e.mail = m.envelope.mail;
   e.mail.size.reset();
   const RcptArgs& orig = m.envelope.rcpts[rcpt];

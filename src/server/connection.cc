@@ -43,6 +43,7 @@ Connection::Connection(Server& server, asio::ip::tcp::socket socket, ListenerCon
       listener_(std::move(listener)),
       stream_(std::move(socket)),
       ip_(remote_ip(stream_.socket())),
+      sender_checked_(sender_checked()),
       session_(session_options(), this, ip_),
       started_(std::chrono::steady_clock::now()) {}
 
@@ -66,19 +67,24 @@ SessionOptions Connection::session_options() const {
     std::optional<Cidr> cidr = Cidr::parse(net);
     if (cidr && cidr->contains(ip_)) o.etrn = true;
   }
-  // SPF: incoming mail only (the smtp listener), not from trusted_networks,
-  // nor from loopback unless check_loopback; never after AUTH (the
-  // session's own rule).
   const SpfConfig& spf = config_->spf;
-  bool spf_exempt = !config_->check_loopback && is_loopback_ip(ip_);
-  for (const std::string& net : config_->trusted_networks) {
-    std::optional<Cidr> cidr = Cidr::parse(net);
-    if (cidr && cidr->contains(ip_)) spf_exempt = true;
-  }
-  o.spf_check = spf.enabled && listener_.kind == ListenerKind::kSmtp && !spf_exempt;
+  o.spf_check = spf.enabled && sender_checked_;
   o.spf_reject_fail = spf.reject_fail;
   o.spf_defer_temperror = spf.defer_temperror;
   return o;
+}
+
+// Sender authentication is for mail from outside: the smtp listener, not
+// trusted_networks, not loopback unless check_loopback; the session itself
+// never checks SPF after AUTH.
+bool Connection::sender_checked() const {
+  if (listener_.kind != ListenerKind::kSmtp) return false;
+  if (!config_->check_loopback && is_loopback_ip(ip_)) return false;
+  for (const std::string& net : config_->trusted_networks) {
+    std::optional<Cidr> cidr = Cidr::parse(net);
+    if (cidr && cidr->contains(ip_)) return false;
+  }
+  return true;
 }
 
 RcptVerdict Connection::check_rcpt(const Address& rcpt, const std::string& auth_user) {
@@ -321,6 +327,9 @@ asio::awaitable<void> Connection::do_spf() {
 
 void Connection::do_message_begin() {
   spool_.reset();
+  inbound_.reset();
+  if (sender_checked_ && session_.auth_user().empty())
+    inbound_ = std::make_unique<InboundAuth>(*config_, now());
   spool_status_ = server_.store().begin(session_.envelope(), &spool_);
   if (!spool_status_.ok()) {
     log_error("queue begin id={} failed: {}", session_.envelope().id, spool_status_.message());
@@ -329,7 +338,11 @@ void Connection::do_message_begin() {
 }
 
 void Connection::do_message_data(std::string_view data) {
-  if (!spool_ || !spool_status_.ok()) return;
+  spool_write(inbound_ ? inbound_->write(data) : data);
+}
+
+void Connection::spool_write(std::string_view data) {
+  if (!spool_ || !spool_status_.ok() || data.empty()) return;
   spool_status_ = spool_->write(data);
   if (!spool_status_.ok())
     log_error("queue write id={} failed: {}", session_.envelope().id, spool_status_.message());
@@ -337,9 +350,32 @@ void Connection::do_message_data(std::string_view data) {
 
 asio::awaitable<void> Connection::do_message_end() {
   const Envelope& env = session_.envelope();
+  std::string checks;
+  if (inbound_) {
+    spool_write(inbound_->finish());
+    InboundInputs in{ip_, nullptr, nullptr};
+    if (session_.spf_outcome()) {
+      in.spf_request = &session_.spf_request();
+      in.spf = &*session_.spf_outcome();
+    }
+    InboundVerdict v = co_await inbound_->decide(server_.worker().dns(), in);
+    inbound_.reset();
+    checks = " " + v.summary;
+    for (const dmarc::AggregateRow& row : v.report_rows) server_.worker().dmarc_log().record(row);
+    if (v.refuse) {
+      if (spool_) spool_->abort();
+      spool_.reset();
+      spool_status_ = Status::Ok();
+      session_.message_refused(*v.refuse);
+      log_info("message id={} client={} from=<{}> refused{} result=\"{}\"", env.id, ip_,
+               env.mail.from.str(), checks, session_.last_message_result());
+      co_return;
+    }
+    if (spool_ && spool_status_.ok() && !v.header.empty()) spool_status_ = spool_->prepend(v.header);
+  }
   Status st = spool_status_;
   if (st.ok() && spool_) {
-    // fsync off the loop; concurrent commits share the journal flush.
+    // fsync off the loop.
     st = co_await asio::co_spawn(server_.pool(), commit_spool(spool_.get()), asio::use_awaitable);
   } else if (st.ok()) {
     st = Status::Transient("no spool");
@@ -347,15 +383,16 @@ asio::awaitable<void> Connection::do_message_end() {
   spool_.reset();
   session_.message_stored(st.ok() ? st : Status::Transient(st.message()));
   if (st.ok()) server_.worker().enqueue(env.id);
-  log_info("message id={} client={} from=<{}> rcpts={} size={} tls={} auth={} result=\"{}\"",
+  log_info("message id={} client={} from=<{}> rcpts={} size={} tls={} auth={}{} result=\"{}\"",
            env.id, ip_, env.mail.from.str(), env.rcpts.size(), session_.last_message_size(),
            stream_.is_tls() ? tls_info(stream_.ssl()).version : "no",
-           env.auth_user.empty() ? "-" : env.auth_user, session_.last_message_result());
+           env.auth_user.empty() ? "-" : env.auth_user, checks, session_.last_message_result());
 }
 
 void Connection::do_message_abort() {
   if (spool_) spool_->abort();
   spool_.reset();
+  inbound_.reset();
   spool_status_ = Status::Ok();
   const std::string& why = session_.last_message_result();
   log_info("message id={} client={} aborted size={} result=\"{}\"", session_.envelope().id, ip_,

@@ -12,6 +12,7 @@
 #include "core/server_session.h"
 #include "net/stream.h"
 #include "queue/store.h"
+#include "server/inbound_auth.h"
 
 namespace tern {
 
@@ -50,14 +51,19 @@ class Connection : private SessionEnv {
   asio::awaitable<void> do_message_end();
   void do_message_abort();
   SessionOptions session_options() const;
+  bool sender_checked() const;
+  void spool_write(std::string_view data);
 
   Server& server_;
   std::shared_ptr<const Config> config_;
   ListenerConfig listener_;
   SmtpStream stream_;
   std::string ip_;
+  // Mail from outside: SPF, DKIM, DMARC and Authentication-Results apply.
+  bool sender_checked_;
   ServerSession session_;
   std::unique_ptr<SpoolWriter> spool_;
+  std::unique_ptr<InboundAuth> inbound_;  // the message's checks, when sender_checked_
   Status spool_status_;
   bool reading_ = false;
   bool closing_ = false;

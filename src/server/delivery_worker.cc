@@ -2,7 +2,10 @@
 
 #include <chrono>
 
+#include "dmarc/reporter.h"
+#include "net/awaitable.h"
 #include "queue/queue_id.h"
+#include "relay/inject.h"
 #include "server/log.h"
 #include "server/queue_admin.h"
 
@@ -78,6 +81,7 @@ SchedulerOptions scheduler_options(const Config& config) {
 DeliveryWorker::DeliveryWorker(asio::io_context& io, asio::thread_pool& pool, QueueStore* store,
                                Directory* directory, const std::string& data_dir)
     : directory_(directory),
+      store_(store),
       mail_root_(data_dir + "/mail"),
       dkim_dir_(data_dir + "/dkim"),
       random_(std::random_device{}()),
@@ -104,7 +108,9 @@ DeliveryWorker::DeliveryWorker(asio::io_context& io, asio::thread_pool& pool, Qu
           scheduler_options(*directory->config())),
       admin_(io, data_dir + "/admin.sock", [this](nlohmann::json request) {
         return handle_queue_request(scheduler_, std::move(request));
-      }) {}
+      }),
+      dmarc_log_(data_dir + "/dmarc"),
+      report_timer_(io) {}
 
 DeliveryWorker::~DeliveryWorker() { stop(); }
 
@@ -117,6 +123,52 @@ void DeliveryWorker::open() {
 void DeliveryWorker::start() {
   admin_.start();
   scheduler_.start();
+  asio::co_spawn(report_timer_.get_executor(), report_loop(), asio::detached);
+}
+
+// A report is a message like a DSN: made here, queued durably, DKIM-signed
+// on the way out (listener "report", dkim/key_store.h), retried and bounced
+// to report_email like any other. A failure is logged and the day is tried
+// again next hour (the reporter marks a day only after its reports are in).
+asio::awaitable<void> DeliveryWorker::report_loop() {
+  std::chrono::seconds wait{60};  // the first look soon after start
+  while (!stopped_) {
+    report_timer_.expires_after(wait);
+    auto [ec] = co_await report_timer_.async_wait(use_tuple);
+    if (ec || stopped_) co_return;
+    wait = std::chrono::hours(1);
+    std::shared_ptr<const Config> config = directory_->config();
+    if (!config->dmarc.reports) continue;
+    dmarc::ReporterOptions options;
+    options.dir = dmarc_log_.dir();
+    options.info = {config->dmarc.report_org, config->dmarc.report_email, config->hostname};
+    options.log = [](const std::string& line) { log_info("dmarc: {}", line); };
+    const std::string from = config->dmarc.report_email;
+    auto inject = [this, from](const std::vector<std::string>& rcpts, const std::string& message) {
+      Envelope env;
+      env.id = new_queue_id();
+      env.listener = "report";
+      env.received_at = unix_now();
+      size_t at = from.rfind('@');
+      env.mail.from = Address{from.substr(0, at), from.substr(at + 1)};
+      for (const std::string& r : rcpts) {
+        size_t a = r.rfind('@');
+        if (a == std::string::npos) continue;
+        RcptArgs rcpt;
+        rcpt.to = Address{r.substr(0, a), r.substr(a + 1)};
+        env.rcpts.push_back(std::move(rcpt));
+      }
+      if (env.rcpts.empty()) return Status::Permanent("no valid rua address");
+      Status s = inject_message(*store_, env, message);
+      if (s.ok()) {
+        log_info("dmarc report id={} to={} queued", env.id, rcpts.front());
+        enqueue(env.id);
+      }
+      return s;
+    };
+    int n = co_await dmarc::send_due_reports(options, *resolver_, inject, unix_now());
+    if (n > 0) log_info("dmarc: {} aggregate report(s) queued", n);
+  }
 }
 
 void DeliveryWorker::enqueue(std::string id) { scheduler_.enqueue(std::move(id)); }
@@ -140,6 +192,8 @@ void DeliveryWorker::drain(std::function<void()> idle) {
 }
 
 void DeliveryWorker::stop() {
+  stopped_ = true;
+  report_timer_.cancel();
   scheduler_.stop();
   admin_.stop();
 }

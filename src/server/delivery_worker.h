@@ -21,6 +21,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "dmarc/aggregate.h"
 #include "dns/resolver.h"
 #include "queue/store.h"
 #include "relay/local_courier.h"
@@ -65,11 +66,17 @@ class DeliveryWorker {
   Scheduler& scheduler() { return scheduler_; }
   // The [dns] resolver, on the loop: connections check SPF with it.
   DnsLookup& dns() { return *resolver_; }
+  // DMARC aggregate data (<data_dir>/dmarc), one row per checked message;
+  // any thread.
+  dmarc::AggregateLog& dmarc_log() { return dmarc_log_; }
 
  private:
   std::shared_ptr<const LocalDeliveryEnv> local_env() const;
+  // Hourly: queues the DMARC aggregate reports of past days ([dmarc] reports).
+  asio::awaitable<void> report_loop();
 
   Directory* directory_;
+  QueueStore* store_;
   std::string mail_root_;
   std::string dkim_dir_;  // <data_dir>/dkim: DKIM keys, re-read by reconfigure()
   std::mt19937_64 random_;
@@ -79,6 +86,9 @@ class DeliveryWorker {
   RemoteCourier remote_;
   Scheduler scheduler_;
   AdminServer admin_;
+  dmarc::AggregateLog dmarc_log_;
+  asio::steady_timer report_timer_;
+  bool stopped_ = false;
 };
 
 }  // namespace tern

@@ -11,7 +11,8 @@ What this proves:
   - a message from an authenticated user of a domain without keys arrives
     unsigned;
   - a message from a foreign sender that an alias forwards outside arrives
-    without our signature, even when its From claims our domain;
+    without our signature, even when its From claims our domain; our own
+    user's message forwarded by an alias arrives signed;
   - a key made while the server runs is used after SIGHUP, and a bad key
     file is logged and skipped without stopping the server.
 """
@@ -209,6 +210,16 @@ class DkimSigningTest(unittest.TestCase):
         m = self.received("forwarded")
         self.assertEqual(m.rcpts, [f"far@{OUT}"])
         self.assertNotIn(b"DKIM-Signature", m.data)
+
+    def test_mail_of_our_user_forwarded_by_an_alias_is_signed(self):
+        # Alice (authenticated) writes to an alias that forwards outside:
+        # the copy is still hers and leaves signed.
+        self.need_dkimpy()
+        self.submit(ALICE, f"fwd@{A}", message(ALICE, f"fwd@{A}", "own forwarded"))
+        m = self.received("own forwarded")
+        self.assertEqual(m.rcpts, [f"far@{OUT}"])
+        self.assertEqual([s[:2] + s[3:] for s in self.signatures(m.data)],
+                         [(A, "it-ed25519", True), (A, "it-rsa", True)], m.data[:1500])
 
     def test_sighup_loads_new_keys_and_skips_bad_ones(self):
         self.need_dkimpy()

@@ -293,6 +293,12 @@ TEST(PlanTest, DsnAndForwardEnvelopes) {
   m.envelope.rcpts[0].orcpt = "rfc822;original@example.net";
   EXPECT_EQ(forward_envelope(m, 0, {"x@remote.net"}, "0000000000000004", kT0).rcpts[0].orcpt,
             "rfc822;original@example.net");
+  // A stranger's copy is nobody's; our user's copy stays theirs (signed).
+  EXPECT_EQ(f.auth_user, "");
+  EXPECT_EQ(f.listener, "forward");
+  m.envelope.auth_user = "alice@example.com";
+  EXPECT_EQ(forward_envelope(m, 0, {"x@remote.net"}, "0000000000000005", kT0).auth_user,
+            "alice@example.com");
 }
 
 }  // namespace

@@ -599,6 +599,26 @@ TEST(ServerSession, StoreFailureIsTransient) {
       (V{"250 2.1.0", "250 2.1.5", "354", "554 5.3.0"}));
 }
 
+// A content policy (DMARC) refusing the message: its reply instead of 250,
+// and the session goes on with a new transaction.
+TEST(ServerSession, RefusedMessageGetsThePolicyReply) {
+  Driver d;
+  d.start();
+  d.ehlo();
+  d.refuse_with = Reply(550, "5.7.1", "Email rejected per DMARC policy for x.test");
+  EXPECT_EQ(
+      codes(d.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<alice@local.test>\r\nDATA\r\nx\r\n.\r\n")),
+      (V{"250 2.1.0", "250 2.1.5", "354", "550 5.7.1"}));
+  EXPECT_NE(d.wire.find("DMARC policy for x.test"), std::string::npos);
+  EXPECT_EQ(d.s.messages_accepted(), 0u);
+  EXPECT_FALSE(d.s.in_transaction());
+  d.refuse_with.reset();
+  EXPECT_EQ(
+      codes(d.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<alice@local.test>\r\nDATA\r\nx\r\n.\r\n")),
+      (V{"250 2.1.0", "250 2.1.5", "354", "250 2.0.0"}));
+  EXPECT_EQ(d.s.messages_accepted(), 1u);
+}
+
 TEST(ServerSession, TimeoutShutdownAndEof) {
   Driver t;
   t.start();

@@ -115,7 +115,10 @@ struct Driver {
           ASSERT_TRUE(open);
           open = false;
           messages.push_back(current);
-          s.message_stored(store_status);
+          if (refuse_with)
+            s.message_refused(*refuse_with);
+          else
+            s.message_stored(store_status);
           break;
         case ServerSession::Action::kMessageAbort:
           ASSERT_TRUE(open);
@@ -164,6 +167,7 @@ struct Driver {
   std::vector<SpfRequest> spf_requests;
   bool hold_spf = false, spf_waiting = false;
   Status store_status;
+  std::optional<Reply> refuse_with;  // answer the message end with message_refused
 };
 
 // "250 2.1.0 ..." lines -> {"250 2.1.0", ...}: code and enhanced code of each final line.

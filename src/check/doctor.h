@@ -1,0 +1,92 @@
+// The set-up doctor behind `tern check DOMAIN`: what a mail domain served by
+// this server needs in DNS, looked up and judged the way a self-hoster's
+// guide walks through it, each finding with the exact record to publish
+// when something is missing or wrong (docs/check.md).
+//
+// What is checked, in this order:
+//   mx    the MX records of DOMAIN: none (implicit MX), a null MX (RFC 7505),
+//         MX hosts that are IP literals or aliases (CNAME, RFC 2181 10.3) or
+//         that have no address; whether one of them is this server
+//         (options.hostname);
+//   host  each MX host's addresses (A/AAAA), and this server's own name when
+//         it is not among the MX hosts (it is the EHLO name of outgoing mail);
+//   ptr   the reverse DNS of each of those addresses, and whether the PTR
+//         name resolves back to the address (forward-confirmed reverse DNS);
+//   spf   the SPF record of DOMAIN (RFC 7208 4.5, 4.6): none, several,
+//         syntax, the "all" at its end, and check_host() for each address of
+//         this server: does mail from here pass, within the lookup limits;
+//   dkim  each key in <data_dir>/dkim/DOMAIN/: is "<selector>._domainkey.
+//         DOMAIN" published, and is the published key this key;
+//   dmarc the record at _dmarc.DOMAIN (RFC 7489 6.6.3), or of the
+//         organizational domain when DOMAIN is below it: none, several,
+//         unparsable, p=none (monitoring only), pct below 100, no rua=.
+//
+// run_checks never throws for DNS trouble: a lookup that fails for now is a
+// finding of its own ("could not look up ...").
+//
+// Thread safety: a check runs on the thread of the DnsLookup it is given
+// (Resolver: its io_context thread). load_local_keys reads files.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dkim/keys.h"
+#include "dns/lookup.h"
+
+namespace tern::check {
+
+// kFail: mail will bounce, be rejected or be junked until it is fixed;
+// kWarn: it works, but not as well as it should (or we cannot tell).
+enum class Level { kOk, kWarn, kFail };
+
+// "ok", "warn", "FAIL".
+const char* level_name(Level level);
+
+struct Finding {
+  Level level = Level::kOk;
+  std::string topic;    // "mx", "host", "ptr", "spf", "dkim", "dmarc"
+  std::string summary;  // one line: what was found
+  // What it means and what to do, one line each, for people.
+  std::vector<std::string> notes;
+  // Records to publish, as zone-file lines ("example.org. IN TXT \"v=spf1 mx
+  // -all\""): exactly what is missing or should replace what is there.
+  std::vector<std::string> publish;
+};
+
+// A DKIM key of the domain found in <data_dir>/dkim/<domain>/.
+struct LocalKey {
+  std::string selector;  // lower-case, from the file name
+  dkim::PrivateKey key;
+  std::string path;
+  // True for the key the server signs with: the newest of its type
+  // (dkim/key_store.h); the others are left over from a rotation.
+  bool signing = true;
+};
+
+// The keys of `domain` (any case) under <data_dir>/dkim, sorted by
+// selector. Files that cannot be used add a line to *problems each.
+std::vector<LocalKey> load_local_keys(const std::string& data_dir, std::string_view domain,
+                                      std::vector<std::string>* problems);
+
+struct DoctorOptions {
+  std::string hostname;  // this server's name ([hostname] of the config)
+  std::vector<LocalKey> dkim_keys;
+  std::string dkim_dir;  // where they were looked for, for the notes
+  // Lines from load_local_keys: each becomes a dkim warning.
+  std::vector<std::string> key_problems;
+  int64_t now = 0;  // seconds since the epoch (SPF's %{t})
+};
+
+// Runs every check for `domain` (a domain name, any case) and returns the
+// findings in the order above. REQUIRES: `dns` outlives the awaitable.
+asio::awaitable<std::vector<Finding>> run_checks(DnsLookup& dns, std::string domain,
+                                                 DoctorOptions options);
+
+// True when some finding is kFail.
+bool any_failed(const std::vector<Finding>& findings);
+
+}  // namespace tern::check

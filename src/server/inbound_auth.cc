@@ -1,0 +1,146 @@
+#include "server/inbound_auth.h"
+
+#include <algorithm>
+#include <random>
+
+#include "authres/header.h"
+#include "dkim/dns_keys.h"
+#include "dmarc/evaluate.h"
+
+namespace tern {
+
+namespace {
+
+authres::InboundOptions filter_options(const Config& config, int64_t now) {
+  authres::InboundOptions o;
+  o.authserv_id = config.hostname;
+  o.verify_dkim = config.dkim.verify;
+  o.dkim.now = now;
+  return o;
+}
+
+double pct_sample() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+std::string domain_of(std::string_view address) {
+  size_t at = address.rfind('@');
+  return std::string(at == std::string_view::npos ? address : address.substr(at + 1));
+}
+
+int strictness(dmarc::Policy p) {
+  switch (p) {
+    case dmarc::Policy::kReject:
+      return 2;
+    case dmarc::Policy::kQuarantine:
+      return 1;
+    case dmarc::Policy::kNone:
+      return 0;
+  }
+  return 0;
+}
+
+// What we do about a failing domain's policy, after [dmarc] on_reject /
+// on_quarantine.
+dmarc::Policy disposition(const DmarcConfig& c, dmarc::Policy applied) {
+  DmarcConfig::Action a = DmarcConfig::Action::kMark;
+  if (applied == dmarc::Policy::kReject) a = c.on_reject;
+  if (applied == dmarc::Policy::kQuarantine) a = c.on_quarantine;
+  switch (a) {
+    case DmarcConfig::Action::kReject:
+      return dmarc::Policy::kReject;
+    case DmarcConfig::Action::kQuarantine:
+      return dmarc::Policy::kQuarantine;
+    case DmarcConfig::Action::kMark:
+      return dmarc::Policy::kNone;
+  }
+  return dmarc::Policy::kNone;
+}
+
+}  // namespace
+
+InboundAuth::InboundAuth(const Config& config, int64_t now)
+    : config_(config), now_(now), filter_(filter_options(config, now)) {}
+
+asio::awaitable<InboundVerdict> InboundAuth::decide(DnsLookup& dns, InboundInputs in) {
+  InboundVerdict v;
+  std::vector<authres::MethodResult> results;
+
+  // SPF, as the session checked it at the first RCPT.
+  dmarc::Identifiers ids;
+  std::string spf_scope = "mfrom";
+  if (in.spf && in.spf_request) {
+    const SpfRequest& req = *in.spf_request;
+    const char* name = spf_result_name(in.spf->result);
+    results.push_back(authres::spf_result(name, req.mail_from, req.helo, req.helo_identity));
+    ids.spf_domain = req.helo_identity ? req.helo : domain_of(req.mail_from);
+    if (req.helo_identity) spf_scope = "helo";
+    ids.spf_pass = in.spf->result == SpfResult::kPass;
+    ids.spf_temperror = in.spf->result == SpfResult::kTempError;
+    v.summary = std::string("spf=") + name;
+  }
+
+  // DKIM: every signature, keys looked up now that the body hashes are known.
+  std::vector<dkim::SignatureResult> sigs;
+  if (config_.dkim.verify) {
+    co_await dkim::fetch_keys(filter_.verifier(), dns);
+    sigs = filter_.verifier().results();
+    for (const authres::MethodResult& r : authres::dkim_results(sigs)) results.push_back(r);
+    std::string dk;
+    for (const dkim::SignatureResult& s : sigs) {
+      if (s.result == dkim::Result::kPass) ids.dkim_pass_domains.push_back(s.domain);
+      if (s.result == dkim::Result::kTempError) ids.dkim_temperror = true;
+      dk += std::string(dk.empty() ? "" : ",") + dkim::result_name(s.result) + "(" + s.domain + ")";
+    }
+    v.summary += std::string(v.summary.empty() ? "" : " ") + "dkim=" + (dk.empty() ? "none" : dk);
+  }
+
+  // DMARC of each distinct From domain; the strictest outcome counts, so a
+  // second From field cannot hide a failing one (RFC 7489 6.6.1).
+  if (config_.dmarc.enabled) {
+    std::vector<std::string> domains = filter_.from_domains();
+    std::sort(domains.begin(), domains.end());
+    domains.erase(std::unique(domains.begin(), domains.end()), domains.end());
+    // The domain that decides: the strictest disposition, then a fail.
+    int best = -1;
+    std::string result = "permerror", from, policy, dis;  // no usable From: permerror
+    dmarc::Policy act = dmarc::Policy::kNone;
+    for (const std::string& domain : domains) {
+      dmarc::Discovery d = co_await dmarc::discover(dns, domain);
+      ids.from_domain = domain;
+      dmarc::Evaluation e = dmarc::evaluate(d, ids, pct_sample());
+      dmarc::Policy mine = disposition(config_.dmarc, e.applied);
+      if (d.status == dmarc::Discovery::Status::kFound) {
+        dmarc::AggregateRow row = dmarc::make_row(now_, in.client_ip, ids, d, e, spf_scope);
+        row.disposition = mine;  // what we did, after [dmarc] on_reject/on_quarantine
+        if (mine != e.applied) row.override_reason = "local_policy";
+        row.dkim.clear();
+        for (const dkim::SignatureResult& sig : sigs)
+          if (row.dkim.size() < dmarc::kMaxDkimResultsPerRow)
+            row.dkim.push_back({sig.domain, sig.selector, dkim::result_name(sig.result)});
+        if (in.spf) row.spf_result = spf_result_name(in.spf->result);
+        v.report_rows.push_back(std::move(row));
+      }
+      int rank = strictness(mine) * 2 + (e.result == dmarc::Result::kFail ? 1 : 0);
+      if (rank <= best) continue;
+      best = rank;
+      act = mine;
+      result = dmarc::result_name(e.result);
+      from = domain;
+      bool found = d.status == dmarc::Discovery::Status::kFound;
+      policy = found ? dmarc::policy_name(e.requested) : "";
+      dis = found ? dmarc::policy_name(mine) : "";
+    }
+    results.push_back(authres::dmarc_result(result, from, policy, dis));
+    v.summary += " dmarc=" + result + (policy.empty() ? "" : "(p=" + policy + " dis=" + dis + ")");
+    if (act == dmarc::Policy::kReject)
+      v.refuse = Reply(550, "5.7.1", "Email rejected per DMARC policy for " + from);
+    if (act == dmarc::Policy::kQuarantine) v.header = "X-Spam-Flag: YES\r\n";
+  }
+
+  if (!results.empty()) v.header = authres::build_header(config_.hostname, results) + v.header;
+  co_return v;
+}
+
+}  // namespace tern
