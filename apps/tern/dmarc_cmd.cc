@@ -240,15 +240,18 @@ void run_evaluate(const DmarcOptions& o) {
 
 void run_report(DmarcOptions o) {
   if (!dmarc::day_start(o.day)) usage_error(fmt::format("'{}' is not a YYYY-MM-DD day", o.day));
-  if (o.dir.empty() || o.hostname.empty()) {
+  // What the server would send: [dmarc] report_org / report_email.
+  if (o.dir.empty() || o.hostname.empty() || o.org.empty() || o.email.empty()) {
     const Config config = load_config_or_exit(o.config);
     if (o.dir.empty()) o.dir = config.data_dir + "/dmarc";
     if (o.hostname.empty()) o.hostname = config.hostname;
+    if (o.org.empty()) o.org = config.dmarc.report_org;
+    if (o.email.empty()) o.email = config.dmarc.report_email;
   }
   dmarc::ReporterInfo info;
   info.hostname = o.hostname;
-  info.org_name = o.org.empty() ? o.hostname : o.org;
-  info.email = o.email.empty() ? "postmaster@" + o.hostname : o.email;
+  info.org_name = o.org;
+  info.email = o.email;
   size_t skipped = 0;
   dmarc::read_rows(o.dir, o.day, &skipped);
   if (skipped > 0) std::fprintf(stderr, "tern: %zu unreadable lines skipped\n", skipped);
@@ -317,8 +320,8 @@ void add_dmarc_command(CLI::App& app) {
       "report", "Show the aggregate reports a day of the log gives (nothing is sent)");
   report->add_option("--dir", o->dir, "The aggregate log directory (default <data_dir>/dmarc)");
   report->add_option("--day", o->day, "The UTC day, YYYY-MM-DD")->required();
-  report->add_option("--org", o->org, "org_name of the reports (default: the hostname)");
-  report->add_option("--email", o->email, "email of the reports (default postmaster@hostname)");
+  report->add_option("--org", o->org, "org_name of the reports (default: [dmarc] report_org)");
+  report->add_option("--email", o->email, "email of the reports (default: [dmarc] report_email)");
   report->add_option("--hostname", o->hostname, "The receiver's name (default: the config's)");
   report->add_option("--domain", o->only_domain, "Only the report for this policy domain");
   report->add_flag("--xml", o->xml, "Print the feedback XML documents");
