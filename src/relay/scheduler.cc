@@ -65,7 +65,7 @@ void Scheduler::add(const std::string& id, int64_t due) {
   if (fresh) {
     e.due = due;
     e.info.id = id;
-    by_due_.emplace(due, id);
+    insert_due(id, e);
   } else if (e.active) {
     e.again = true;
   } else if (due < e.due) {
@@ -74,9 +74,34 @@ void Scheduler::add(const std::string& id, int64_t due) {
 }
 
 void Scheduler::set_due(const std::string& id, Entry& e, int64_t due) {
-  if (!e.active) by_due_.erase({e.due, id});
+  if (!e.active) erase_due(id, e);
   e.due = due;
-  if (!e.active) by_due_.emplace(due, id);
+  if (!e.active) insert_due(id, e);
+}
+
+void Scheduler::insert_due(const std::string& id, Entry& e) {
+  by_due_.emplace(e.due, id);
+  // Entries that are never blocked (dests unknown, an admin operation) count as "".
+  e.counted = e.dests.empty() || e.admin != AdminOp::kNone ? std::vector<std::string>{""} : e.dests;
+  for (const std::string& d : e.counted) ++due_by_dest_[d];
+}
+
+std::set<std::pair<int64_t, std::string>>::iterator Scheduler::erase_due(const std::string& id,
+                                                                         Entry& e) {
+  auto it = by_due_.find({e.due, id});
+  if (it == by_due_.end()) return it;
+  for (const std::string& d : e.counted) {
+    auto c = due_by_dest_.find(d);
+    if (c != due_by_dest_.end() && --c->second == 0) due_by_dest_.erase(c);
+  }
+  e.counted.clear();
+  return by_due_.erase(it);
+}
+
+bool Scheduler::any_runnable() const {
+  for (const auto& [dest, n] : due_by_dest_)
+    if (dest.empty() || !limiter_.saturated(dest)) return true;
+  return false;
 }
 
 void Scheduler::dispatch() {
@@ -91,11 +116,12 @@ void Scheduler::dispatch() {
                      std::all_of(e.dests.begin(), e.dests.end(),
                                  [&](const std::string& d) { return limiter_.saturated(d); });
       if (blocked) {
+        if (!any_runnable()) break;
         ++it;
         continue;
       }
     }
-    it = by_due_.erase(it);
+    it = erase_due(id, e);
     e.active = true;
     ++active_;
     asio::co_spawn(loop_, run_pass(id), asio::detached);
@@ -107,11 +133,9 @@ void Scheduler::arm_timer() {
   constexpr int64_t kMaxSleep = 300;
   const int64_t now = env_.clock();
   int64_t sleep = kMaxSleep;
-  for (const auto& [due, id] : by_due_) {
-    if (due <= now) continue;  // waiting for a slot: a pass's end dispatches again
-    sleep = std::min(sleep, due - now);
-    break;
-  }
+  // Entries due by now wait for a slot: a pass's end dispatches again.
+  auto next = by_due_.lower_bound({now + 1, std::string()});
+  if (next != by_due_.end()) sleep = std::min(sleep, next->first - now);
   timer_.expires_after(std::chrono::seconds(sleep));
 }
 

@@ -161,12 +161,21 @@ class Scheduler {
     AdminOp admin = AdminOp::kNone;
     std::vector<std::shared_ptr<Waiter>> waiters;  // admin ops waiting for the pass
     std::vector<std::string> dests;                // destination keys of the recipients due next
+    std::vector<std::string> counted;              // dests as counted in due_by_dest_ while waiting
     QueueEntryInfo info;
   };
   struct Pass;
 
   void add(const std::string& id, int64_t due);
   void set_due(const std::string& id, Entry& e, int64_t due);
+  // Puts a waiting entry in by_due_ (and its dests in due_by_dest_), or
+  // takes it out; erase_due returns the iterator after it.
+  void insert_due(const std::string& id, Entry& e);
+  std::set<std::pair<int64_t, std::string>>::iterator erase_due(const std::string& id, Entry& e);
+  // False when every destination some waiting entry needs is saturated:
+  // dispatch() then need not walk the queue (a backlog for a busy
+  // destination would make each dispatch cost its length).
+  bool any_runnable() const;
   void dispatch();
   void arm_timer();
   asio::awaitable<void> timer_loop();
@@ -195,6 +204,9 @@ class Scheduler {
   ConcurrencyLimiter limiter_;
   std::map<std::string, Entry> entries_;
   std::set<std::pair<int64_t, std::string>> by_due_;  // entries not active
+  // Waiting entries per destination key ("" for entries never blocked:
+  // dests not known yet, or an admin operation); no zero counts.
+  std::map<std::string, size_t> due_by_dest_;
   size_t active_ = 0;
   bool started_ = false;
   bool stopped_ = false;

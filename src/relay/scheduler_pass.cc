@@ -340,7 +340,7 @@ void Scheduler::finish_pass(const std::string& id, Pass& pass) {
     if (e.again || e.admin != AdminOp::kNone) due = std::min(due, now);
     e.again = false;
     e.due = due;
-    by_due_.emplace(due, id);
+    insert_due(id, e);
   }
   --active_;
   dispatch();

@@ -569,6 +569,23 @@ TEST_F(SchedulerTest, ConcurrencyLimits) {
   EXPECT_TRUE(store_->list().empty());
 }
 
+// A backlog waiting for one busy destination neither delays another
+// destination nor an administrator's operation (dispatch stops walking the
+// queue only when every destination waited for is saturated).
+TEST_F(SchedulerTest, BacklogOfOneDestinationDoesNotHoldAnother) {
+  remote_.yields = 5;
+  options_.max_per_destination = 1;
+  options_.max_concurrency = 10;
+  restart();
+  for (int i = 0; i < 10; ++i) queue(kRemoteSender, {"x@one.net"});
+  queue(kRemoteSender, {"x@two.net"});
+  pass_at(kT0);
+  EXPECT_EQ(remote_.max_in_flight, 2);  // two.net ran beside one.net's backlog
+  EXPECT_EQ(remote_.attempts("x@one.net"), 10u);
+  EXPECT_EQ(remote_.attempts("x@two.net"), 1u);
+  EXPECT_TRUE(store_->list().empty());
+}
+
 // Through a smarthost every remote domain lands on one server: they share
 // one per-destination limit.
 TEST_F(SchedulerTest, SmarthostSharesOneDestinationLimit) {
