@@ -97,7 +97,8 @@ class FsSpoolWriter : public SpoolWriter {
     int out = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode);
     if (out < 0) return io_error("open", path, errno);
     int in = ::open(tmp_path_.c_str(), O_RDONLY | O_CLOEXEC);
-    Status s = in < 0 ? io_error("open", tmp_path_, errno) : write_all(out, header_ + prefix_, path);
+    Status s =
+        in < 0 ? io_error("open", tmp_path_, errno) : write_all(out, header_ + prefix_, path);
     loff_t from = static_cast<loff_t>(header_.size());
     while (s.ok()) {
       ssize_t n = ::copy_file_range(in, &from, out, nullptr, 1 << 30, 0);

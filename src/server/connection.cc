@@ -371,7 +371,8 @@ asio::awaitable<void> Connection::do_message_end() {
                env.mail.from.str(), checks, session_.last_message_result());
       co_return;
     }
-    if (spool_ && spool_status_.ok() && !v.header.empty()) spool_status_ = spool_->prepend(v.header);
+    if (spool_ && spool_status_.ok() && !v.header.empty())
+      spool_status_ = spool_->prepend(v.header);
   }
   Status st = spool_status_;
   if (st.ok() && spool_) {

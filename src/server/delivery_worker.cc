@@ -106,9 +106,10 @@ DeliveryWorker::DeliveryWorker(asio::io_context& io, asio::thread_pool& pool, Qu
               .dsn_recipient = dsn_recipient_of(directory),
           },
           scheduler_options(*directory->config())),
-      admin_(io, data_dir + "/admin.sock", [this](nlohmann::json request) {
-        return handle_queue_request(scheduler_, std::move(request));
-      }),
+      admin_(io, data_dir + "/admin.sock",
+             [this](nlohmann::json request) {
+               return handle_queue_request(scheduler_, std::move(request));
+             }),
       dmarc_log_(data_dir + "/dmarc"),
       report_timer_(io) {}
 
