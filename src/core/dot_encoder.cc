@@ -7,6 +7,20 @@ namespace tern {
 
 namespace {
 
+// The first CR or LF at or after `from`, or npos. Two memchr scans instead
+// of find_first_of, which libstdc++ runs as one lookup per octet (it was
+// half of `tern bench`'s CPU at 100 KiB); the CR scan stops at the LF, so
+// each octet is looked at twice at most.
+size_t find_line_end(std::string_view in, size_t from) {
+  const char* p = in.data() + from;
+  const size_t len = in.size() - from;
+  const char* lf = static_cast<const char*>(std::memchr(p, '\n', len));
+  const size_t until = lf ? static_cast<size_t>(lf - p) : len;
+  const char* cr = static_cast<const char*>(std::memchr(p, '\r', until));
+  if (cr) return from + static_cast<size_t>(cr - p);
+  return lf ? from + until : std::string_view::npos;
+}
+
 // Splits `in` into runs of line content and line ends, calling text(run)
 // (never empty) and eol(bare). A CRLF is one line end, and so is a bare CR
 // or a bare LF. A CR at the end of `in` is left in *pending_cr until the
@@ -25,7 +39,7 @@ void split_lines(std::string_view in, bool* pending_cr, Text&& text, Eol&& eol) 
     }
   }
   while (i < n) {
-    const size_t stop = in.find_first_of("\r\n", i);
+    const size_t stop = find_line_end(in, i);
     if (stop == std::string_view::npos) {
       text(in.substr(i));
       return;
