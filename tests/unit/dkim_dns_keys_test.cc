@@ -10,52 +10,15 @@
 
 #include "dkim/dns_keys.h"
 #include "dkim/signer.h"
+#include "fake_dns.h"
 
 namespace tern::dkim {
 namespace {
 
-TxtResult Txt(std::vector<TxtRecord> records) {
-  TxtResult r;
-  r.status = DnsStatus::kOk;
-  r.records = std::move(records);
-  return r;
-}
-
-TxtResult Failed(DnsStatus status, std::string error) {
-  TxtResult r;
-  r.status = status;
-  r.error = std::move(error);
-  return r;
-}
-
-// Answers TXT queries from a map (unknown names: NXDOMAIN) and records them.
-class FakeDns : public DnsLookup {
- public:
-  std::map<std::string, TxtResult> txt_answers;
-  std::vector<std::string> queries;
-
-  asio::awaitable<TxtResult> txt(std::string name) override {
-    queries.push_back(name);
-    const auto it = txt_answers.find(name);
-    co_return it == txt_answers.end() ? Failed(DnsStatus::kNxDomain, "NXDOMAIN") : it->second;
-  }
-  asio::awaitable<MxResult> mx(std::string) override { co_return MxResult{}; }
-  asio::awaitable<AddressResult> a(std::string) override { co_return AddressResult{}; }
-  asio::awaitable<AddressResult> aaaa(std::string) override { co_return AddressResult{}; }
-  asio::awaitable<NameResult> ptr(asio::ip::address) override { co_return NameResult{}; }
-};
-
-template <typename T>
-T RunSync(asio::awaitable<T> a) {
-  asio::io_context io;
-  T out{};
-  asio::co_spawn(io, std::move(a), [&](std::exception_ptr e, T v) {
-    if (e) std::rethrow_exception(e);
-    out = std::move(v);
-  });
-  io.run();
-  return out;
-}
+using testlib::Failed;
+using testlib::FakeTxtDns;
+using testlib::RunSync;
+using testlib::Txt;
 
 asio::awaitable<int> Fetch(Verifier& v, DnsLookup& dns) {
   co_await fetch_keys(v, dns);
@@ -92,7 +55,7 @@ TEST(DkimDnsKeys, VerifiesWithKeysFromDns) {
     ASSERT_TRUE(s.finish(&field).ok());
     msg = field + msg;
   }
-  FakeDns dns;
+  FakeTxtDns dns;
   // The RSA record split into 255-octet strings, as published.
   TxtRecord rsa_record;
   for (const std::string& s : split_txt_strings(key_record_text(rsa))) rsa_record.push_back(s);
@@ -126,7 +89,7 @@ TEST(DkimDnsKeys, FetchKeysAsksEachNameOnce) {
     ASSERT_TRUE(s.finish(&field).ok());
     msg = field + msg;
   }
-  FakeDns dns;
+  FakeTxtDns dns;
   dns.txt_answers["same._domainkey.example.com"] = Txt({{key_record_text(ed)}});
   Verifier v;
   const size_t body = msg.find("\r\n\r\n") + 4;

@@ -16,58 +16,22 @@
 #include "core/base64.h"
 #include "dmarc/aggregate.h"
 #include "dmarc/reporter.h"
+#include "fake_dns.h"
 #include "testlib.h"
 
 namespace tern::dmarc {
 namespace {
+
+using testlib::Failed;
+using testlib::FakeTxtDns;
+using testlib::RunSync;
+using testlib::Txt;
 
 using testlib::slurp;
 using testlib::TempDir;
 
 // 2024-03-10 00:00:00 UTC.
 constexpr int64_t kDay = 1710028800;
-
-TxtResult Txt(std::vector<TxtRecord> records) {
-  TxtResult r;
-  r.status = DnsStatus::kOk;
-  r.records = std::move(records);
-  return r;
-}
-
-TxtResult Failed(DnsStatus status) {
-  TxtResult r;
-  r.status = status;
-  r.error = dns_status_name(status);
-  return r;
-}
-
-class FakeDns : public DnsLookup {
- public:
-  std::map<std::string, TxtResult> txt_answers;
-  std::vector<std::string> queries;
-
-  asio::awaitable<TxtResult> txt(std::string name) override {
-    queries.push_back(name);
-    const auto it = txt_answers.find(name);
-    co_return it == txt_answers.end() ? Failed(DnsStatus::kNxDomain) : it->second;
-  }
-  asio::awaitable<MxResult> mx(std::string) override { co_return MxResult{}; }
-  asio::awaitable<AddressResult> a(std::string) override { co_return AddressResult{}; }
-  asio::awaitable<AddressResult> aaaa(std::string) override { co_return AddressResult{}; }
-  asio::awaitable<NameResult> ptr(asio::ip::address) override { co_return NameResult{}; }
-};
-
-template <typename T>
-T RunSync(asio::awaitable<T> a) {
-  asio::io_context io;
-  T out{};
-  asio::co_spawn(io, std::move(a), [&](std::exception_ptr e, T v) {
-    if (e) std::rethrow_exception(e);
-    out = std::move(v);
-  });
-  io.run();
-  return out;
-}
 
 std::string Gunzip(const std::string& in) {
   z_stream zs{};
@@ -476,7 +440,7 @@ TEST(DmarcAggregate, NoFileNoReports) {
 }
 
 TEST(DmarcAggregate, ExternalDestinations) {
-  FakeDns dns;
+  FakeTxtDns dns;
   // Same organizational domain: no query.
   EXPECT_TRUE(RunSync(external_destination_allowed(dns, "example.com", "reports.example.com")));
   EXPECT_TRUE(RunSync(external_destination_allowed(dns, "mail.example.com", "Example.COM")));
@@ -534,7 +498,7 @@ class DmarcReporter : public ::testing::Test {
   TempDir tmp_;
   AggregateLog log_;
   ReporterOptions options_;
-  FakeDns dns_;
+  FakeTxtDns dns_;
   std::vector<Sent> sent_;
   std::vector<std::string> lines_;
   Status inject_status_;

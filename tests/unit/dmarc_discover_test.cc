@@ -9,42 +9,16 @@
 #include <vector>
 
 #include "dmarc/evaluate.h"
+#include "fake_dns.h"
 
 namespace tern::dmarc {
 namespace {
 
-TxtResult Txt(std::vector<TxtRecord> records) {
-  TxtResult r;
-  r.status = DnsStatus::kOk;
-  r.records = std::move(records);
-  return r;
-}
+using testlib::Failed;
+using testlib::FakeTxtDns;
+using testlib::Txt;
 
-TxtResult Failed(DnsStatus status, std::string error = "") {
-  TxtResult r;
-  r.status = status;
-  r.error = std::move(error);
-  return r;
-}
-
-// Answers TXT queries from a map (unknown names: NXDOMAIN) and records them.
-class FakeDns : public DnsLookup {
- public:
-  std::map<std::string, TxtResult> txt_answers;
-  std::vector<std::string> queries;
-
-  asio::awaitable<TxtResult> txt(std::string name) override {
-    queries.push_back(name);
-    const auto it = txt_answers.find(name);
-    co_return it == txt_answers.end() ? Failed(DnsStatus::kNxDomain, "NXDOMAIN") : it->second;
-  }
-  asio::awaitable<MxResult> mx(std::string) override { co_return MxResult{}; }
-  asio::awaitable<AddressResult> a(std::string) override { co_return AddressResult{}; }
-  asio::awaitable<AddressResult> aaaa(std::string) override { co_return AddressResult{}; }
-  asio::awaitable<NameResult> ptr(asio::ip::address) override { co_return NameResult{}; }
-};
-
-Discovery Discover(FakeDns& dns, std::string domain) {
+Discovery Discover(FakeTxtDns& dns, std::string domain) {
   asio::io_context io;
   Discovery out;
   bool done = false;
@@ -61,7 +35,7 @@ Discovery Discover(FakeDns& dns, std::string domain) {
 using Status = Discovery::Status;
 
 TEST(DmarcDiscover, RecordAtTheFromDomain) {
-  FakeDns dns;
+  FakeTxtDns dns;
   dns.txt_answers["_dmarc.example.com"] = Txt({{"v=DMARC1; p=reject"}});
   const Discovery d = Discover(dns, "example.com");
   EXPECT_EQ(d.status, Status::kFound) << d.error;
@@ -73,7 +47,7 @@ TEST(DmarcDiscover, RecordAtTheFromDomain) {
 }
 
 TEST(DmarcDiscover, FromDomainIsLowerCased) {
-  FakeDns dns;
+  FakeTxtDns dns;
   dns.txt_answers["_dmarc.example.com"] = Txt({{"v=DMARC1; p=none"}});
   const Discovery d = Discover(dns, "Example.COM.");
   EXPECT_EQ(d.status, Status::kFound);
@@ -81,7 +55,7 @@ TEST(DmarcDiscover, FromDomainIsLowerCased) {
 }
 
 TEST(DmarcDiscover, StringsOfARecordAreJoined) {
-  FakeDns dns;
+  FakeTxtDns dns;
   dns.txt_answers["_dmarc.example.com"] = Txt({{"v=DMARC1; p=quar", "antine; pct=5"}});
   const Discovery d = Discover(dns, "example.com");
   ASSERT_EQ(d.status, Status::kFound);
@@ -90,7 +64,7 @@ TEST(DmarcDiscover, StringsOfARecordAreJoined) {
 }
 
 TEST(DmarcDiscover, FallsBackToTheOrganizationalDomain) {
-  FakeDns dns;
+  FakeTxtDns dns;
   dns.txt_answers["_dmarc.example.co.uk"] = Txt({{"v=DMARC1; p=reject; sp=quarantine"}});
   const Discovery d = Discover(dns, "a.b.example.co.uk");
   EXPECT_EQ(d.status, Status::kFound) << d.error;
@@ -102,7 +76,7 @@ TEST(DmarcDiscover, FallsBackToTheOrganizationalDomain) {
 
 TEST(DmarcDiscover, NonDmarcRecordsAreDiscarded) {
   // Step 2: other TXT at _dmarc.<from> do not stop the fallback.
-  FakeDns dns;
+  FakeTxtDns dns;
   dns.txt_answers["_dmarc.mail.example.com"] =
       Txt({{"v=spf1 -all"}, {"v=DMARC2; p=reject"}, {"hello"}});
   dns.txt_answers["_dmarc.example.com"] = Txt({{"something else"}, {"v=DMARC1; p=quarantine"}});
@@ -113,14 +87,14 @@ TEST(DmarcDiscover, NonDmarcRecordsAreDiscarded) {
 }
 
 TEST(DmarcDiscover, NoDataIsLikeNxDomain) {
-  FakeDns dns;
+  FakeTxtDns dns;
   dns.txt_answers["_dmarc.mail.example.com"] = Failed(DnsStatus::kNoData);
   dns.txt_answers["_dmarc.example.com"] = Txt({{"v=DMARC1; p=none"}});
   EXPECT_EQ(Discover(dns, "mail.example.com").status, Status::kFound);
 }
 
 TEST(DmarcDiscover, NoRecordAnywhere) {
-  FakeDns dns;
+  FakeTxtDns dns;
   const Discovery d = Discover(dns, "mail.example.com");
   EXPECT_EQ(d.status, Status::kNone);
   EXPECT_NE(d.error.find("_dmarc.example.com"), std::string::npos) << d.error;
@@ -128,14 +102,14 @@ TEST(DmarcDiscover, NoRecordAnywhere) {
 }
 
 TEST(DmarcDiscover, OrganizationalDomainIsNotAskedTwice) {
-  FakeDns dns;
+  FakeTxtDns dns;
   EXPECT_EQ(Discover(dns, "example.com").status, Status::kNone);
   EXPECT_EQ(dns.queries, (std::vector<std::string>{"_dmarc.example.com"}));
 }
 
 TEST(DmarcDiscover, MoreThanOneRecordIsNone) {
   // Step 5, and no fallback: the set at the From domain was not empty.
-  FakeDns dns;
+  FakeTxtDns dns;
   dns.txt_answers["_dmarc.mail.example.com"] = Txt({{"v=DMARC1; p=none"}, {"v=DMARC1; p=reject"}});
   dns.txt_answers["_dmarc.example.com"] = Txt({{"v=DMARC1; p=reject"}});
   const Discovery d = Discover(dns, "mail.example.com");
@@ -144,13 +118,13 @@ TEST(DmarcDiscover, MoreThanOneRecordIsNone) {
   EXPECT_TRUE(d.policy_domain.empty());
   EXPECT_EQ(dns.queries.size(), 1u);
 
-  FakeDns org;
+  FakeTxtDns org;
   org.txt_answers["_dmarc.example.com"] = Txt({{"v=DMARC1; p=none"}, {"v=DMARC1; p=none"}});
   EXPECT_EQ(Discover(org, "mail.example.com").status, Status::kNone);
 }
 
 TEST(DmarcDiscover, TemporaryFailures) {
-  FakeDns dns;
+  FakeTxtDns dns;
   dns.txt_answers["_dmarc.mail.example.com"] = Failed(DnsStatus::kTempFail, "SERVFAIL");
   dns.txt_answers["_dmarc.example.com"] = Txt({{"v=DMARC1; p=reject"}});
   Discovery d = Discover(dns, "mail.example.com");
@@ -158,7 +132,7 @@ TEST(DmarcDiscover, TemporaryFailures) {
   EXPECT_EQ(d.error, "SERVFAIL looking up TXT of _dmarc.mail.example.com");
   EXPECT_EQ(dns.queries.size(), 1u);  // no guessing from the parent
 
-  FakeDns org;
+  FakeTxtDns org;
   org.txt_answers["_dmarc.example.com"] = Failed(DnsStatus::kTempFail, "timed out after 10s");
   d = Discover(org, "mail.example.com");
   EXPECT_EQ(d.status, Status::kTempError);
@@ -166,7 +140,7 @@ TEST(DmarcDiscover, TemporaryFailures) {
 }
 
 TEST(DmarcDiscover, UnusableRecordIsPermErrorWithoutFallback) {
-  FakeDns dns;
+  FakeTxtDns dns;
   dns.txt_answers["_dmarc.mail.example.com"] = Txt({{"v=DMARC1; p=maybe"}});
   dns.txt_answers["_dmarc.example.com"] = Txt({{"v=DMARC1; p=reject"}});
   const Discovery d = Discover(dns, "mail.example.com");
@@ -177,7 +151,7 @@ TEST(DmarcDiscover, UnusableRecordIsPermErrorWithoutFallback) {
 }
 
 TEST(DmarcDiscover, InvalidPWithRuaIsFoundAsNone) {
-  FakeDns dns;
+  FakeTxtDns dns;
   dns.txt_answers["_dmarc.example.com"] = Txt({{"v=DMARC1; rua=mailto:d@example.com"}});
   const Discovery d = Discover(dns, "example.com");
   ASSERT_EQ(d.status, Status::kFound);
@@ -186,7 +160,7 @@ TEST(DmarcDiscover, InvalidPWithRuaIsFoundAsNone) {
 }
 
 TEST(DmarcDiscover, EmptyFromDomain) {
-  FakeDns dns;
+  FakeTxtDns dns;
   const Discovery d = Discover(dns, "");
   EXPECT_EQ(d.status, Status::kNone);
   EXPECT_TRUE(dns.queries.empty());
@@ -194,7 +168,7 @@ TEST(DmarcDiscover, EmptyFromDomain) {
 
 TEST(DmarcDiscover, PublicSuffixFromDomain) {
   // "co.uk" is its own organizational domain: one query.
-  FakeDns dns;
+  FakeTxtDns dns;
   EXPECT_EQ(Discover(dns, "co.uk").status, Status::kNone);
   EXPECT_EQ(dns.queries, (std::vector<std::string>{"_dmarc.co.uk"}));
 }
