@@ -198,6 +198,17 @@ Notice plan_notice(const QueuedMessage& m, const RetryPolicy& p) {
   return n;
 }
 
+bool finishes_quietly(const QueuedMessage& m, const std::vector<StateRecord>& results,
+                      const RetryPolicy& p) {
+  QueuedMessage after;
+  after.envelope = m.envelope;
+  after.state = m.state;
+  for (const StateRecord& r : results) apply_state_record(r, &after.state);
+  for (const RecipientState& s : after.state)
+    if (!s.done && s.outcome == RcptOutcome::kPending) return false;
+  return plan_notice(after, p).entries.empty();
+}
+
 int64_t next_due(const QueuedMessage& m) {
   int64_t due = kNever;
   for (const RecipientState& s : m.state) {

@@ -96,6 +96,13 @@ struct Notice {
 // p.delay_warning gets a "delayed" entry and a warn record, if NOTIFY asks.
 Notice plan_notice(const QueuedMessage& m, const RetryPolicy& p);
 
+// True when `results` (a pass's records), applied to m's state, finish every
+// recipient with no DSN to send: the scheduler may then remove the message
+// without writing them, the removal being the durable record (a crash
+// before it repeats the deliveries, as a crash before an append would).
+bool finishes_quietly(const QueuedMessage& m, const std::vector<StateRecord>& results,
+                      const RetryPolicy& p);
+
 // True if the sender of `m` wants a report of `action` for recipient `i`.
 bool wants_report(const QueuedMessage& m, size_t i, DsnAction action);
 

@@ -14,7 +14,10 @@
 //      NOTIFY asks; never to "<>"; plan.h: plan_notice, dsn.h; to the
 //      original sender when ours was SRS: SchedulerEnv::dsn_recipient),
 //      then record those recipients done (and delay warnings sent);
-//   5. remove the message once every recipient is done.
+//   5. remove the message once every recipient is done. When a pass's
+//      last results finish the message with no DSN to send (the common
+//      case: delivered at the first attempt), steps 3-4 write nothing and
+//      the removal is the record (plan.h: finishes_quietly).
 //
 // A crash anywhere repeats a step, never skips one: a recipient may get a
 // message twice, and a sender a DSN twice, but no pending recipient is

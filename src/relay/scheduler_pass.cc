@@ -102,7 +102,9 @@ asio::awaitable<void> Scheduler::pass_body(std::shared_ptr<Pass> shared) {
   }
   if (!co_await send_notice(pass)) pass.store_error = true;
   if (pass.m.all_done()) {
-    auto remove = [store, id] { return store->remove(id); };
+    // remove() checks the state log, which an unlogged pass did not write.
+    const bool unlogged = pass.unlogged;
+    auto remove = [store, id, unlogged] { return unlogged ? store->purge(id) : store->remove(id); };
     Status r = co_await blocking<Status>(remove);
     if (r.ok()) {
       pass.removed = true;
@@ -126,6 +128,7 @@ asio::awaitable<void> Scheduler::deliver_groups(std::shared_ptr<Pass> shared) {
       continue;
     }
     ++pass.groups_left;
+    ++pass.unreported;
     asio::co_spawn(loop_, group_task(shared, std::move(g)), [shared](std::exception_ptr) {
       --shared->groups_left;
       shared->wake->cancel();
@@ -163,6 +166,7 @@ asio::awaitable<void> Scheduler::group_task(std::shared_ptr<Pass> pass, Delivery
     if (r.kind == RcptResult::Kind::kExpanded) item.forward_to = std::move(r.forward_to);
     pass->ready.push_back(std::move(item));
   }
+  --pass->unreported;
 }
 
 // The single writer of the pass: results are appended in the order groups
@@ -202,7 +206,19 @@ asio::awaitable<void> Scheduler::write_results(Pass& pass) {
       }
       records.push_back(item.record);
     }
-    Status s = co_await append(pass, records);
+    Status s = Status::Ok();
+    if (pass.unreported == 0 && pass.ready.empty() && !pass.store_error &&
+        finishes_quietly(pass.m, records, options_.policy)) {
+      // The last results finish the message with nothing to report: no
+      // state log is written; removing the message records it all at once
+      // (plan.h: finishes_quietly). Saves a file, three syncs and a reload.
+      for (const StateRecord& r : records) apply_state_record(r, &pass.m.state);
+      for (const StateRecord& r : plan_notice(pass.m, options_.policy).records)
+        apply_state_record(r, &pass.m.state);
+      pass.unlogged = true;
+    } else {
+      s = co_await append(pass, records);
+    }
     for (const StateRecord& r : records) {
       const RcptArgs& rcpt = pass.m.envelope.rcpts[r.rcpt];
       std::string extra;

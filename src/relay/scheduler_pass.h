@@ -41,10 +41,12 @@ struct Scheduler::Pass {
   bool loaded = false;
   bool removed = false;
   bool store_error = false;  // something was not written: wait store_retry
+  bool unlogged = false;     // finished quietly: results kept in memory, not appended
   Status admin_result;
   std::vector<std::string> deferred;  // destination keys that had no free slot
   std::vector<Item> ready;            // results not yet written
-  size_t groups_left = 0;
+  size_t groups_left = 0;             // tasks not finished (their completion handlers not run)
+  size_t unreported = 0;              // groups whose results are not in `ready` yet
   std::unique_ptr<asio::steady_timer> wake;  // cancelled when a group ends
 };
 

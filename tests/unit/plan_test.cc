@@ -256,6 +256,53 @@ TEST(PlanTest, NullSenderGetsNothingButRecipientsFinish) {
   EXPECT_EQ(n.records[0].type, StateRecord::Type::kDone);
 }
 
+// Which passes may skip the state log (the scheduler removes the message
+// instead of writing these records).
+TEST(PlanTest, FinishesQuietlyOnlyWhenNothingIsLeftToDoOrReport) {
+  RetryPolicy p;
+  auto ok = [](size_t i) {
+    StateRecord r;
+    r.type = StateRecord::Type::kOk;
+    r.rcpt = i;
+    r.at = kT0;
+    r.outcome = RcptOutcome::kDelivered;
+    return r;
+  };
+  auto fail = [](size_t i) {
+    StateRecord r;
+    r.type = StateRecord::Type::kFail;
+    r.rcpt = i;
+    r.at = kT0;
+    return r;
+  };
+  auto retry = [](size_t i) {
+    StateRecord r;
+    r.type = StateRecord::Type::kTry;
+    r.rcpt = i;
+    r.at = kT0;
+    r.next = kT0 + 600;
+    return r;
+  };
+  QueuedMessage two = Message(kSender, {{{"a", "x.net"}, 0}, {{"b", "x.net"}, 0}});
+  EXPECT_TRUE(finishes_quietly(two, {ok(0), ok(1)}, p));
+  EXPECT_FALSE(finishes_quietly(two, {ok(0)}, p));            // b still pending
+  EXPECT_FALSE(finishes_quietly(two, {ok(0), retry(1)}, p));  // b tried again later
+  EXPECT_FALSE(finishes_quietly(two, {ok(0), fail(1)}, p));   // a bounce to send
+  QueuedMessage null = Message(Address{}, {{{"a", "x.net"}, 0}});
+  EXPECT_TRUE(finishes_quietly(null, {fail(0)}, p));  // no DSN to "<>"
+  QueuedMessage never = Message(kSender, {{{"a", "x.net"}, kNotifyNever}});
+  EXPECT_TRUE(finishes_quietly(never, {fail(0)}, p));
+  QueuedMessage success = Message(kSender, {{{"a", "x.net"}, kNotifySuccess}});
+  EXPECT_FALSE(finishes_quietly(success, {ok(0)}, p));  // a success DSN to send
+  // b was finished by an earlier pass (its records are in the log).
+  two.state[1].outcome = RcptOutcome::kDelivered;
+  two.state[1].done = true;
+  EXPECT_TRUE(finishes_quietly(two, {ok(0)}, p));
+  EXPECT_FALSE(finishes_quietly(two, {}, p));
+  // The message's own state is not touched.
+  EXPECT_EQ(two.state[0].outcome, RcptOutcome::kPending);
+}
+
 TEST(PlanTest, NextDue) {
   QueuedMessage m = Message(kSender, {{{"a", "x.net"}, 0}, {{"b", "x.net"}, 0}});
   m.state[0].next_attempt = kT0 + 600;
