@@ -5,9 +5,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <unordered_map>
 
 #include "auth/atomic_file.h"
 
@@ -185,6 +191,77 @@ bool UserDb::exists(const std::string& address) const {
   return users_.count(key) != 0;
 }
 
+struct UserDb::VerifyCache {
+  using Digest = std::array<unsigned char, crypto_auth_hmacsha256_BYTES>;
+  struct Entry {
+    Digest digest;
+    int64_t expires;
+  };
+  int64_t ttl = 0;
+  std::function<int64_t()> clock;
+  unsigned char key[crypto_auth_hmacsha256_KEYBYTES];
+  std::mutex mu;
+  std::unordered_map<std::string, Entry> entries;  // user -> last success
+  std::atomic<uint64_t> slow{0};
+
+  VerifyCache() {
+    init_sodium();
+    crypto_auth_hmacsha256_keygen(key);
+  }
+  ~VerifyCache() { sodium_memzero(key, sizeof key); }
+  int64_t now() const {
+    if (clock) return clock();
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+  Digest digest(std::string_view hash, std::string_view password) const {
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, key, sizeof key);
+    crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(hash.data()),
+                                  hash.size());
+    const unsigned char sep = 0;  // the hash never holds a NUL
+    crypto_auth_hmacsha256_update(&st, &sep, 1);
+    crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(password.data()),
+                                  password.size());
+    Digest d;
+    crypto_auth_hmacsha256_final(&st, d.data());
+    return d;
+  }
+  bool hit(const std::string& user, const Digest& d) {
+    std::lock_guard lock(mu);
+    auto it = entries.find(user);
+    if (it == entries.end()) return false;
+    if (it->second.expires <= now()) {
+      entries.erase(it);
+      return false;
+    }
+    return sodium_memcmp(it->second.digest.data(), d.data(), d.size()) == 0;
+  }
+  void put(const std::string& user, const Digest& d) {
+    std::lock_guard lock(mu);
+    const int64_t t = now();
+    if (entries.size() >= 4096)
+      std::erase_if(entries, [t](auto& e) { return e.second.expires <= t; });
+    entries[user] = Entry{d, t + ttl};
+  }
+};
+
+UserDb::UserDb(std::string path)
+    : path_(std::move(path)), cache_(std::make_unique<VerifyCache>()) {}
+UserDb::~UserDb() = default;
+UserDb::UserDb(UserDb&&) noexcept = default;
+UserDb& UserDb::operator=(UserDb&&) noexcept = default;
+
+void UserDb::set_verify_cache(int64_t ttl_seconds, std::function<int64_t()> clock) {
+  std::lock_guard lock(cache_->mu);
+  cache_->ttl = std::max<int64_t>(0, ttl_seconds);
+  cache_->clock = std::move(clock);
+  cache_->entries.clear();
+}
+
+uint64_t UserDb::slow_verifications() const { return cache_->slow.load(std::memory_order_relaxed); }
+
 bool UserDb::verify(const std::string& address, const std::string& password) const {
   init_sodium();
   std::string key;
@@ -196,8 +273,17 @@ bool UserDb::verify(const std::string& address, const std::string& password) con
       known = true;
     }
   }
+  const bool cached = known && !password.empty() && cache_->ttl > 0;
+  VerifyCache::Digest d{};
+  if (cached) {
+    d = cache_->digest(hash, password);
+    if (cache_->hit(key, d)) return true;
+  }
+  cache_->slow.fetch_add(1, std::memory_order_relaxed);
   const bool match = crypto_pwhash_str_verify(hash, password.data(), password.size()) == 0;
-  return known && match && !password.empty();
+  const bool ok = known && match && !password.empty();
+  if (ok && cached) cache_->put(key, d);
+  return ok;
 }
 
 std::vector<std::string> UserDb::list() const {

@@ -7,7 +7,10 @@
 // mutators need external exclusion against each other.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,7 +21,10 @@ namespace tern {
 
 class UserDb {
  public:
-  explicit UserDb(std::string path) : path_(std::move(path)) {}
+  explicit UserDb(std::string path);
+  ~UserDb();
+  UserDb(UserDb&&) noexcept;
+  UserDb& operator=(UserDb&&) noexcept;
 
   // (Re)reads the file; a missing file is an empty db. '#' starts a comment
   // line; blank lines are ignored. A malformed line is a Permanent error
@@ -35,6 +41,16 @@ class UserDb {
   // call it off the event loop. An unknown address costs the same time as
   // a wrong password, so timing does not reveal which users exist.
   bool verify(const std::string& address, const std::string& password) const;
+  // Remembers successful verifications for `ttl_seconds` (0, the default:
+  // never), so a client that AUTHs on every connection pays for argon2 once
+  // an hour rather than each time (64 MiB and tens of ms of CPU). Kept in
+  // memory only, as HMAC-SHA-256 under a random per-process key of the
+  // stored hash and the password: a changed password or a removed user
+  // misses. Failures are never cached. `clock` gives monotonic seconds
+  // (tests); the default is std::chrono::steady_clock.
+  void set_verify_cache(int64_t ttl_seconds, std::function<int64_t()> clock = {});
+  // argon2 verifications run so far (cache misses; for tests and metrics).
+  uint64_t slow_verifications() const;
   // Addresses, sorted.
   std::vector<std::string> list() const;
 
@@ -50,8 +66,10 @@ class UserDb {
  private:
   Status save(const std::map<std::string, std::string>& users);
   void stamp(long long ino, long long mtime_ns, long long size);
+  struct VerifyCache;
   std::string path_;
   std::map<std::string, std::string> users_;  // address -> hash
+  std::unique_ptr<VerifyCache> cache_;        // never null
   long long ino_ = -1;
   long long mtime_ns_ = -1;
   long long size_ = -1;

@@ -568,6 +568,8 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
       }
     } else if (key == "vrfy") {
       c->vrfy = r.boolean(v, key);
+    } else if (key == "auth_cache") {
+      c->auth_cache = r.duration(v, key, true);
     } else if (key == "listener") {
       read_listeners(r, v, c);
     } else if (key == "tls") {

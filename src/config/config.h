@@ -154,6 +154,9 @@ struct Config {
   bool check_loopback = false;
   BareNewline bare_newline = BareNewline::kReject;
   bool vrfy = false;  // true: VRFY answers 250/550 for local users; false: 252
+  // How long a successful AUTH is remembered (auth/users.h: set_verify_cache);
+  // 0: every AUTH runs argon2.
+  std::chrono::seconds auth_cache{3600};
   DnsConfig dns;
   QueueConfig queue;
   RelayConfig relay;

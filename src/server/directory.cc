@@ -11,7 +11,9 @@ Directory::Directory(std::shared_ptr<const Config> config)
     : config_(std::move(config)),
       users_(config_->data_dir + "/users"),
       aliases_(std::make_shared<Aliases>()),
-      aliases_path_(config_->data_dir + "/aliases") {}
+      aliases_path_(config_->data_dir + "/aliases") {
+  users_.set_verify_cache(config_->auth_cache.count());
+}
 
 Status Directory::load() {
   std::unique_lock lock(mu_);
@@ -46,6 +48,8 @@ void Directory::refresh() {
 
 void Directory::set_config(std::shared_ptr<const Config> config) {
   std::unique_lock lock(mu_);
+  if (config->auth_cache != config_->auth_cache)
+    users_.set_verify_cache(config->auth_cache.count());
   config_ = std::move(config);
 }
 

@@ -51,6 +51,7 @@ TEST(ConfigTest, EmbeddedDefault) {
   EXPECT_TRUE(c.trusted_networks.empty());
   EXPECT_EQ(c.bare_newline, BareNewline::kReject);
   EXPECT_FALSE(c.vrfy);
+  EXPECT_EQ(c.auth_cache, seconds(3600));
   EXPECT_EQ(c.limits.max_message_size, 50u * 1024 * 1024);
   EXPECT_EQ(c.limits.max_recipients, 100u);
   EXPECT_EQ(c.limits.command_timeout, seconds(300));
@@ -84,6 +85,7 @@ accept_any_local_part = true
 trusted_networks = ["192.0.2.0/24", "2001:db8::/32", "203.0.113.5"]
 bare_newline = "normalize"
 vrfy = true
+auth_cache = 0
 
 [tls]
 certificate = "/etc/tern/fullchain.pem"
@@ -124,6 +126,7 @@ address = ":465"
             (std::vector<std::string>{"192.0.2.0/24", "2001:db8::/32", "203.0.113.5"}));
   EXPECT_EQ(c.bare_newline, BareNewline::kNormalize);
   EXPECT_TRUE(c.vrfy);
+  EXPECT_EQ(c.auth_cache, seconds(0));
   EXPECT_EQ(c.tls_certificate, "/etc/tern/fullchain.pem");
   EXPECT_EQ(c.tls_private_key, "/etc/tern/key.pem");
   EXPECT_EQ(c.limits.max_message_size, 10u * 1024 * 1024);
@@ -237,6 +240,7 @@ TEST(ConfigTest, ErrorsNameFileLineAndKey) {
       {"accept_any_local_part = 1\n",
        "t.toml:1:25: key 'accept_any_local_part': must be a boolean (true or false), not an "
        "integer"},
+      {"auth_cache = \"2d\"\n", "t.toml:1:14: key 'auth_cache': must be at most 1 day (\"1d\")"},
       {"vrfy = \"yes\"\n",
        "t.toml:1:8: key 'vrfy': must be a boolean (true or false), not a string"},
       {"trusted_networks = \"10.0.0.0/8\"\n",

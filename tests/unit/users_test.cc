@@ -93,6 +93,55 @@ TEST_F(UsersTest, AddThenVerify) {
       << text;
 }
 
+TEST_F(UsersTest, VerifyCacheRemembersSuccessesOnly) {
+  int64_t now = 1000;
+  UserDb db(path_);
+  ASSERT_TRUE(db.load().ok());
+  ASSERT_TRUE(db.add("alice@example.org", "correct horse").ok());
+  ASSERT_TRUE(db.add("bob@example.org", "battery staple").ok());
+  EXPECT_TRUE(db.verify("alice@example.org", "correct horse"));
+  EXPECT_TRUE(db.verify("alice@example.org", "correct horse"));
+  EXPECT_EQ(db.slow_verifications(), 2u);  // off by default: argon2 each time
+
+  db.set_verify_cache(3600, [&now] { return now; });
+  EXPECT_TRUE(db.verify("alice@example.org", "correct horse"));
+  EXPECT_EQ(db.slow_verifications(), 3u);
+  EXPECT_TRUE(db.verify("ALICE@example.org", "correct horse"));  // remembered
+  EXPECT_EQ(db.slow_verifications(), 3u);
+  EXPECT_FALSE(db.verify("alice@example.org", "correct horsE"));  // a wrong one is checked
+  EXPECT_FALSE(db.verify("alice@example.org", "correct horsE"));  // ... every time
+  EXPECT_FALSE(db.verify("bob@example.org", "correct horse"));    // another user's password
+  EXPECT_FALSE(db.verify("carol@example.org", "correct horse"));  // unknown
+  EXPECT_EQ(db.slow_verifications(), 7u);
+  EXPECT_TRUE(db.verify("alice@example.org", "correct horse"));  // still remembered
+  EXPECT_EQ(db.slow_verifications(), 7u);
+
+  now += 3600;  // expired
+  EXPECT_TRUE(db.verify("alice@example.org", "correct horse"));
+  EXPECT_EQ(db.slow_verifications(), 8u);
+
+  // A new password: the old one fails at once, the new one works.
+  ASSERT_TRUE(db.set_password("alice@example.org", "new horse").ok());
+  EXPECT_FALSE(db.verify("alice@example.org", "correct horse"));
+  EXPECT_TRUE(db.verify("alice@example.org", "new horse"));
+  EXPECT_TRUE(db.verify("alice@example.org", "new horse"));
+  EXPECT_EQ(db.slow_verifications(), 10u);
+  // A removed user is refused although remembered.
+  ASSERT_TRUE(db.remove("alice@example.org").ok());
+  EXPECT_FALSE(db.verify("alice@example.org", "new horse"));
+  // The same change made by another process (`tern user passwd`) and
+  // picked up by reload_if_changed.
+  EXPECT_TRUE(db.verify("bob@example.org", "battery staple"));
+  {
+    UserDb other(path_);
+    ASSERT_TRUE(other.load().ok());
+    ASSERT_TRUE(other.set_password("bob@example.org", "other staple").ok());
+  }
+  ASSERT_TRUE(db.load().ok());
+  EXPECT_FALSE(db.verify("bob@example.org", "battery staple"));
+  EXPECT_TRUE(db.verify("bob@example.org", "other staple"));
+}
+
 TEST_F(UsersTest, FileIsReplacedAtomicallyWithMode0600) {
   WriteFile(std::string("a@example.org ") + kHashA + "\nb@example.org " + kHashB + "\n", 0644);
   const ino_t before = Stat().st_ino;
