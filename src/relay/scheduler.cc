@@ -59,11 +59,22 @@ void Scheduler::enqueue(std::string id) {
   });
 }
 
-void Scheduler::add(const std::string& id, int64_t due) {
+void Scheduler::enqueue(const Envelope& env) {
+  auto m = std::make_shared<QueuedMessage>();
+  m->envelope = env;
+  m->state.assign(env.rcpts.size(), RecipientState{});
+  asio::post(loop_, [this, m] {
+    add(m->envelope.id, 0, due_dests(*m, 0, false));
+    dispatch();
+  });
+}
+
+void Scheduler::add(const std::string& id, int64_t due, std::vector<std::string> dests) {
   auto [it, fresh] = entries_.try_emplace(id);
   Entry& e = it->second;
   if (fresh) {
     e.due = due;
+    e.dests = std::move(dests);
     e.info.id = id;
     insert_due(id, e);
   } else if (e.active) {
@@ -100,8 +111,23 @@ std::set<std::pair<int64_t, std::string>>::iterator Scheduler::erase_due(const s
 
 bool Scheduler::any_runnable() const {
   for (const auto& [dest, n] : due_by_dest_)
-    if (dest.empty() || !limiter_.saturated(dest)) return true;
+    if (dest.empty() || !busy(dest)) return true;
   return false;
+}
+
+bool Scheduler::busy(const std::string& dest) const {
+  if (limiter_.saturated(dest)) return true;
+  auto s = starting_.find(dest);
+  return s != starting_.end() &&
+         limiter_.in_flight(dest) + s->second >= options_.max_per_destination;
+}
+
+void Scheduler::release_reserved(Entry& e) {
+  for (const std::string& d : e.reserved) {
+    auto s = starting_.find(d);
+    if (s != starting_.end() && --s->second == 0) starting_.erase(s);
+  }
+  e.reserved.clear();
 }
 
 void Scheduler::dispatch() {
@@ -112,9 +138,8 @@ void Scheduler::dispatch() {
     Entry& e = entries_.at(id);
     if (e.admin == AdminOp::kNone) {
       if (active_ >= options_.max_concurrency) break;
-      bool blocked = !e.dests.empty() &&
-                     std::all_of(e.dests.begin(), e.dests.end(),
-                                 [&](const std::string& d) { return limiter_.saturated(d); });
+      bool blocked = !e.dests.empty() && std::all_of(e.dests.begin(), e.dests.end(),
+                                                     [&](const std::string& d) { return busy(d); });
       if (blocked) {
         if (!any_runnable()) break;
         ++it;
@@ -123,6 +148,8 @@ void Scheduler::dispatch() {
     }
     it = erase_due(id, e);
     e.active = true;
+    for (const std::string& d : e.dests) ++starting_[d];
+    e.reserved = e.dests;
     ++active_;
     asio::co_spawn(loop_, run_pass(id), asio::detached);
   }

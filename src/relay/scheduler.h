@@ -120,6 +120,10 @@ class Scheduler {
 
   // A message was committed to the store: it is due now. Any thread.
   void enqueue(std::string id);
+  // The same, from its envelope: the entry knows its destinations before
+  // its first pass, so while they are saturated it waits in the index
+  // instead of running a pass that loads it only to find no free slot.
+  void enqueue(const Envelope& env);
 
   // Reads every message in the store into the index (ids already known are
   // kept). Loop thread.
@@ -165,11 +169,13 @@ class Scheduler {
     std::vector<std::shared_ptr<Waiter>> waiters;  // admin ops waiting for the pass
     std::vector<std::string> dests;                // destination keys of the recipients due next
     std::vector<std::string> counted;              // dests as counted in due_by_dest_ while waiting
+    std::vector<std::string> reserved;  // dests counted in starting_ (pass not delivering yet)
     QueueEntryInfo info;
   };
   struct Pass;
 
-  void add(const std::string& id, int64_t due);
+  // `dests`: the limit keys of a new entry, if known (see enqueue).
+  void add(const std::string& id, int64_t due, std::vector<std::string> dests = {});
   void set_due(const std::string& id, Entry& e, int64_t due);
   // Puts a waiting entry in by_due_ (and its dests in due_by_dest_), or
   // takes it out; erase_due returns the iterator after it.
@@ -179,6 +185,12 @@ class Scheduler {
   // dispatch() then need not walk the queue (a backlog for a busy
   // destination would make each dispatch cost its length).
   bool any_runnable() const;
+  // A destination with no slot for one more pass: its deliveries in flight
+  // plus the passes started for it that have not reached it yet (loading)
+  // fill its limit. Without the second part, one freed slot would start a
+  // pass for every waiting entry before the first of them took the slot.
+  bool busy(const std::string& dest) const;
+  void release_reserved(Entry& e);
   void dispatch();
   void arm_timer();
   asio::awaitable<void> timer_loop();
@@ -210,6 +222,8 @@ class Scheduler {
   // Waiting entries per destination key ("" for entries never blocked:
   // dests not known yet, or an admin operation); no zero counts.
   std::map<std::string, size_t> due_by_dest_;
+  std::map<std::string, size_t>
+      starting_;  // passes started per destination key, not delivering yet
   size_t active_ = 0;
   bool started_ = false;
   bool stopped_ = false;

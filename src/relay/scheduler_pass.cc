@@ -120,6 +120,7 @@ asio::awaitable<void> Scheduler::deliver_groups(std::shared_ptr<Pass> shared) {
   Pass& pass = *shared;
   std::vector<DeliveryGroup> groups =
       due_groups(pass.m, pass.now, pass.force, env_.is_local_domain);
+  release_reserved(entries_.at(pass.id));  // the limiter counts them from here
   pass.wake = std::make_unique<asio::steady_timer>(loop_);
   for (DeliveryGroup& g : groups) {
     std::string key = limit_key(g.dest);
@@ -327,6 +328,7 @@ asio::awaitable<bool> Scheduler::send_notice(Pass& pass) {
 
 void Scheduler::finish_pass(const std::string& id, Pass& pass) {
   Entry& e = entries_.at(id);
+  release_reserved(e);  // a pass that ended before delivering
   for (auto& w : pass.waiters) w->wake(pass.removed ? Status::Ok() : pass.admin_result);
   const int64_t now = env_.clock();
   if (pass.removed) {

@@ -173,6 +173,7 @@ asio::awaitable<void> DeliveryWorker::report_loop() {
 }
 
 void DeliveryWorker::enqueue(std::string id) { scheduler_.enqueue(std::move(id)); }
+void DeliveryWorker::enqueue(const Envelope& env) { scheduler_.enqueue(env); }
 
 void DeliveryWorker::reconfigure(const Config& config) {
   scheduler_.reconfigure(scheduler_options(config));

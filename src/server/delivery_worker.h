@@ -51,6 +51,7 @@ class DeliveryWorker {
   void start();
   // A message was committed. Any thread.
   void enqueue(std::string id);
+  void enqueue(const Envelope& env);
   // Applies a reloaded config (retry policy, limits, host name, [relay];
   // [dns] needs a restart) and re-reads the DKIM keys (<data_dir>/dkim;
   // each unusable key file is logged and skipped). A [relay] that cannot

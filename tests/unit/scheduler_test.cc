@@ -108,7 +108,7 @@ class FakeCourier : public Courier {
 
 bool IsLocal(std::string_view d) { return d == "example.com"; }
 
-// Counts the state-log appends the scheduler makes.
+// Counts the state-log appends and the loads the scheduler makes.
 class CountingStore : public FsQueueStore {
  public:
   using FsQueueStore::FsQueueStore;
@@ -116,7 +116,12 @@ class CountingStore : public FsQueueStore {
     ++appends;
     return FsQueueStore::append(id, records);
   }
+  Status load(const std::string& id, QueuedMessage* out) override {
+    ++loads;
+    return FsQueueStore::load(id, out);
+  }
   int appends = 0;
+  int loads = 0;
 };
 
 class SchedulerTest : public ::testing::Test {
@@ -194,7 +199,7 @@ class SchedulerTest : public ::testing::Test {
 
   // Queues a message (received at kT0) and tells the scheduler.
   std::string queue(Address from, std::vector<std::string> rcpts, unsigned notify = kNotifyNone,
-                    DsnRet ret = DsnRet::kUnspecified) {
+                    DsnRet ret = DsnRet::kUnspecified, bool by_envelope = false) {
     Envelope e;
     e.id = new_queue_id();
     e.mail.from = std::move(from);
@@ -212,7 +217,10 @@ class SchedulerTest : public ::testing::Test {
     EXPECT_TRUE(store_->begin(e, &w).ok());
     EXPECT_TRUE(w->write("From: sender\r\nSubject: test\r\n\r\nbody\r\n").ok());
     EXPECT_TRUE(w->commit().ok());
-    sched_->enqueue(e.id);
+    if (by_envelope)
+      sched_->enqueue(e);
+    else
+      sched_->enqueue(e.id);
     return e.id;
   }
 
@@ -598,6 +606,28 @@ TEST_F(SchedulerTest, BacklogOfOneDestinationDoesNotHoldAnother) {
   EXPECT_EQ(remote_.attempts("x@one.net"), 10u);
   EXPECT_EQ(remote_.attempts("x@two.net"), 1u);
   EXPECT_TRUE(store_->list().empty());
+}
+
+// Enqueued by envelope (as the server does), messages for a busy
+// destination wait in the index: each is loaded once, by the pass that
+// delivers it. By id alone, passes start, load, find no slot and wait.
+TEST_F(SchedulerTest, EnqueuedEnvelopeWaitsForItsDestinationWithoutAPass) {
+  remote_.yields = 5;
+  options_.max_per_destination = 1;
+  options_.max_concurrency = 10;
+  restart();
+  for (int i = 0; i < 10; ++i)
+    queue(kRemoteSender, {"x@one.net"}, kNotifyNone, DsnRet::kUnspecified, true);
+  pass_at(kT0);
+  EXPECT_EQ(remote_.attempts("x@one.net"), 10u);
+  EXPECT_EQ(remote_.max_in_flight, 1);
+  EXPECT_EQ(store_->loads, 10);
+  EXPECT_TRUE(store_->list().empty());
+
+  for (int i = 0; i < 10; ++i) queue(kRemoteSender, {"x@one.net"});
+  pass_at(kT0 + 1);
+  EXPECT_EQ(remote_.attempts("x@one.net"), 20u);
+  EXPECT_GT(store_->loads, 20);
 }
 
 // Through a smarthost every remote domain lands on one server: they share
