@@ -264,8 +264,9 @@ asio::awaitable<void> Connection::do_auth() {
   std::string user = req.user, password = req.password;
   server_.directory().refresh();  // a user added or removed a moment ago counts
   // argon2id is slow on purpose: keep it off the event loop.
-  bool ok = co_await asio::co_spawn(
-      server_.pool(), verify_password(&server_.directory(), user, password), asio::use_awaitable);
+  bool ok = co_await asio::co_spawn(server_.auth_pool(),
+                                    verify_password(&server_.directory(), user, password),
+                                    asio::use_awaitable);
   if (!ok) {
     auto delay = server_.auth_failure_delay(ip_);
     asio::steady_timer t(co_await asio::this_coro::executor, delay);
@@ -383,7 +384,7 @@ asio::awaitable<void> Connection::do_message_end() {
   }
   spool_.reset();
   session_.message_stored(st.ok() ? st : Status::Transient(st.message()));
-  if (st.ok()) server_.worker().enqueue(env.id);
+  if (st.ok()) server_.worker().enqueue(env);
   log_info("message id={} client={} from=<{}> rcpts={} size={} tls={} auth={}{} result=\"{}\"",
            env.id, ip_, env.mail.from.str(), env.rcpts.size(), session_.last_message_size(),
            stream_.is_tls() ? tls_info(stream_.ssl()).version : "no",

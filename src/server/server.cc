@@ -78,6 +78,7 @@ int Server::run() {
   io_.run();
   worker_.stop();
   pool_.join();
+  auth_pool_.join();
   log_info("tern stopped");
   return 0;
 }
