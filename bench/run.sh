@@ -34,7 +34,8 @@
 # IDLE_COUNTS, N_TLS, N_RELAY, N_CLIENT, N_SWAKS, N_MSMTP, TLS_SERVERS,
 # RELAY_SERVERS, SMTP_SOURCE_SERVERS ("sink tern"), CERT_KEY (rsa|ec), OUT
 # (results dir), WORK (scratch), TERN_BIN, RUN_AS (user the servers run as),
-# BENCH_NETNS=0 (stay in this namespace, free ports), BENCH_INSTALL=0,
+# BENCH_NETNS=0 (stay in this namespace, free ports), BENCH_FS=host (no fresh
+# scratch file system; see fresh_fs), BENCH_FS_SIZE, BENCH_INSTALL=0,
 # BENCH_BUILD=0, RUN_TIMEOUT, DRAIN_TIMEOUT, STALL, HOLD.
 #
 # Server configurations are in bench/servers.sh; measuring helpers in
@@ -551,7 +552,7 @@ write_env() {
     echo "host: $(uname -n)  kernel: $(uname -r)  cpus: $(nproc)"
     grep -m1 'model name' /proc/cpuinfo
     free -m | sed -n 2p
-    echo "scratch: $WORK on $(df -T "$WORK" | awk 'NR==2 {print $2, $1}')"
+    echo "scratch: $WORK on $(df -T "$WORK" | awk 'NR==2 {print $2, $1}') ($(findmnt -no OPTIONS "$WORK" | cut -d, -f1-3); BENCH_FS=${BENCH_FS:-fresh})"
     echo "tern: $("$TERN" --version 2>&1) ($(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null)$(cd "$ROOT" && git diff --quiet 2>/dev/null || echo +changes)) $TERN"
     postconf -d mail_version 2>/dev/null
     [ -x "$OSBIN" ] && "$OSBIN" -h 2>&1 | grep -m1 -i version
@@ -561,9 +562,27 @@ write_env() {
   } >"$OUT/env.txt" 2>&1
 }
 
+# The scratch file system. This machine's root is ext4 without a journal,
+# where creating a file walks every inode deleted in the last minutes
+# (ext4's recently_deleted(), skipped when a journal exists): the cost of a
+# create grew with the files earlier runs removed, so results depended on
+# the order the servers ran in. Each run therefore gets a freshly made,
+# default (journaled) ext4, loop-mounted over WORK in the private mount
+# namespace: the disk set-up a mail server normally has, the same for all.
+# BENCH_FS=host keeps WORK on the host's file system.
+fresh_fs() {
+  local img=$WORK.img
+  umount "$img" 2>/dev/null; rm -f "$img"
+  truncate -s "${BENCH_FS_SIZE:-24G}" "$img" && mkfs.ext4 -q -F "$img" &&
+    mount -o loop,noatime "$img" "$WORK" && chmod 755 "$WORK" ||
+    { log "cannot make the scratch file system; staying on the host's"; return 1; }
+  log "scratch: a fresh ext4 (journaled) on $(findmnt -no SOURCE "$WORK") at $WORK"
+}
+
 inner() {
   INNS=$1
   if [ "$INNS" = 1 ]; then
+    [ "${BENCH_FS:-fresh}" = fresh ] && fresh_fs
     ip link set lo up
     printf 'nameserver 127.0.0.1\n' >"$WORK/resolv.conf"
     mount --bind "$WORK/resolv.conf" /etc/resolv.conf
@@ -600,7 +619,9 @@ do_run() {
   mkdir -p "$WORK" "$OUT"
   is_root && chmod 755 "$WORK"
   if [ "$BENCH_NETNS" = 1 ] && is_root; then
-    unshare --net --mount --propagation private bash "$SELF" __inner 1
+    unshare --net --mount --propagation private bash "$SELF" __inner 1; local rc=$?
+    rm -f "$WORK.img"  # the scratch file system (unmounted with the namespace)
+    return $rc
   else
     [ "$BENCH_NETNS" = 1 ] && log "not root: staying in this namespace, on free loopback ports"
     bash "$SELF" __inner 0
