@@ -103,7 +103,7 @@ asio::awaitable<void> Scheduler::pass_body(std::shared_ptr<Pass> shared) {
   if (!co_await send_notice(pass)) pass.store_error = true;
   if (pass.m.all_done()) {
     // remove() checks the state log, which an unlogged pass did not write.
-    const bool unlogged = pass.unlogged;
+    const bool unlogged = !pass.unlogged.empty();
     auto remove = [store, id, unlogged] { return unlogged ? store->purge(id) : store->remove(id); };
     Status r = co_await blocking<Status>(remove);
     if (r.ok()) {
@@ -112,6 +112,8 @@ asio::awaitable<void> Scheduler::pass_body(std::shared_ptr<Pass> shared) {
     } else {
       log_error("queue id={} not removed: {}", id, r.message());
       pass.store_error = true;
+      // Written after all, so that the next pass does not deliver again.
+      if (unlogged) co_await append(pass, std::move(pass.unlogged));
     }
   }
 }
@@ -214,9 +216,10 @@ asio::awaitable<void> Scheduler::write_results(Pass& pass) {
       // state log is written; removing the message records it all at once
       // (plan.h: finishes_quietly). Saves a file, three syncs and a reload.
       for (const StateRecord& r : records) apply_state_record(r, &pass.m.state);
-      for (const StateRecord& r : plan_notice(pass.m, options_.policy).records)
-        apply_state_record(r, &pass.m.state);
-      pass.unlogged = true;
+      std::vector<StateRecord> done = plan_notice(pass.m, options_.policy).records;
+      for (const StateRecord& r : done) apply_state_record(r, &pass.m.state);
+      pass.unlogged = records;
+      pass.unlogged.insert(pass.unlogged.end(), done.begin(), done.end());
     } else {
       s = co_await append(pass, records);
     }

@@ -41,7 +41,8 @@ struct Scheduler::Pass {
   bool loaded = false;
   bool removed = false;
   bool store_error = false;  // something was not written: wait store_retry
-  bool unlogged = false;     // finished quietly: results kept in memory, not appended
+  // Finished quietly: the records not appended (results, then done).
+  std::vector<StateRecord> unlogged;
   Status admin_result;
   std::vector<std::string> deferred;  // destination keys that had no free slot
   std::vector<Item> ready;            // results not yet written

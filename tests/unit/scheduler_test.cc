@@ -120,8 +120,13 @@ class CountingStore : public FsQueueStore {
     ++loads;
     return FsQueueStore::load(id, out);
   }
+  Status purge(const std::string& id) override {
+    if (fail_purge) return Status::Transient("injected purge failure");
+    return FsQueueStore::purge(id);
+  }
   int appends = 0;
   int loads = 0;
+  bool fail_purge = false;
 };
 
 class SchedulerTest : public ::testing::Test {
@@ -259,6 +264,23 @@ TEST_F(SchedulerTest, DeliversAndRemoves) {
   // Delivered at the first attempt with nothing to report: no state log
   // was written; the removal is the record.
   EXPECT_EQ(store_->appends, 0);
+}
+
+// A pass that finished quietly but cannot remove the message writes its
+// results after all: the next pass (here after a restart) does not
+// deliver again.
+TEST_F(SchedulerTest, QuietPassThatCannotRemoveWritesItsResults) {
+  store_->fail_purge = true;
+  std::string id = queue(kRemoteSender, {"bob@example.com"});
+  pass_at(kT0);
+  EXPECT_EQ(local_.attempts("bob@example.com"), 1u);
+  EXPECT_TRUE(queued(id));
+  EXPECT_EQ(store_->appends, 1);
+  EXPECT_TRUE(load(id).state[0].done);
+  restart();
+  pass_at(kT0 + 3600);
+  EXPECT_EQ(local_.attempts("bob@example.com"), 1u);
+  EXPECT_FALSE(queued(id));
 }
 
 TEST_F(SchedulerTest, TransientFailuresRetryOnSchedule) {
