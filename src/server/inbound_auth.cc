@@ -6,6 +6,7 @@
 #include "authres/header.h"
 #include "dkim/dns_keys.h"
 #include "dmarc/evaluate.h"
+#include "server/dmarc_action.h"
 
 namespace tern {
 
@@ -27,35 +28,6 @@ double pct_sample() {
 std::string domain_of(std::string_view address) {
   size_t at = address.rfind('@');
   return std::string(at == std::string_view::npos ? address : address.substr(at + 1));
-}
-
-int strictness(dmarc::Policy p) {
-  switch (p) {
-    case dmarc::Policy::kReject:
-      return 2;
-    case dmarc::Policy::kQuarantine:
-      return 1;
-    case dmarc::Policy::kNone:
-      return 0;
-  }
-  return 0;
-}
-
-// What we do about a failing domain's policy, after [dmarc] on_reject /
-// on_quarantine.
-dmarc::Policy disposition(const DmarcConfig& c, dmarc::Policy applied) {
-  DmarcConfig::Action a = DmarcConfig::Action::kMark;
-  if (applied == dmarc::Policy::kReject) a = c.on_reject;
-  if (applied == dmarc::Policy::kQuarantine) a = c.on_quarantine;
-  switch (a) {
-    case DmarcConfig::Action::kReject:
-      return dmarc::Policy::kReject;
-    case DmarcConfig::Action::kQuarantine:
-      return dmarc::Policy::kQuarantine;
-    case DmarcConfig::Action::kMark:
-      return dmarc::Policy::kNone;
-  }
-  return dmarc::Policy::kNone;
 }
 
 }  // namespace
@@ -102,16 +74,14 @@ asio::awaitable<InboundVerdict> InboundAuth::decide(DnsLookup& dns, InboundInput
     std::vector<std::string> domains = filter_.from_domains();
     std::sort(domains.begin(), domains.end());
     domains.erase(std::unique(domains.begin(), domains.end()), domains.end());
-    // The domain that decides: the strictest disposition, then a fail.
-    int best = -1;
-    std::string result = "permerror", from, policy, dis;  // no usable From: permerror
-    dmarc::Policy act = dmarc::Policy::kNone;
+    std::vector<DmarcOutcome> outcomes;
     for (const std::string& domain : domains) {
       dmarc::Discovery d = co_await dmarc::discover(dns, domain);
       ids.from_domain = domain;
       dmarc::Evaluation e = dmarc::evaluate(d, ids, pct_sample());
-      dmarc::Policy mine = disposition(config_.dmarc, e.applied);
-      if (d.status == dmarc::Discovery::Status::kFound) {
+      dmarc::Policy mine = dmarc_disposition(config_.dmarc, e.applied);
+      const bool found = d.status == dmarc::Discovery::Status::kFound;
+      if (found) {
         dmarc::AggregateRow row = dmarc::make_row(now_, in.client_ip, ids, d, e, spf_scope);
         row.disposition = mine;  // what we did, after [dmarc] on_reject/on_quarantine
         if (mine != e.applied) row.override_reason = "local_policy";
@@ -122,21 +92,14 @@ asio::awaitable<InboundVerdict> InboundAuth::decide(DnsLookup& dns, InboundInput
         if (in.spf) row.spf_result = spf_result_name(in.spf->result);
         v.report_rows.push_back(std::move(row));
       }
-      int rank = strictness(mine) * 2 + (e.result == dmarc::Result::kFail ? 1 : 0);
-      if (rank <= best) continue;
-      best = rank;
-      act = mine;
-      result = dmarc::result_name(e.result);
-      from = domain;
-      bool found = d.status == dmarc::Discovery::Status::kFound;
-      policy = found ? dmarc::policy_name(e.requested) : "";
-      dis = found ? dmarc::policy_name(mine) : "";
+      outcomes.push_back(DmarcOutcome{domain, found, std::move(e)});
     }
-    results.push_back(authres::dmarc_result(result, from, policy, dis));
-    v.summary += " dmarc=" + result + (policy.empty() ? "" : "(p=" + policy + " dis=" + dis + ")");
-    if (act == dmarc::Policy::kReject)
-      v.refuse = Reply(550, "5.7.1", "Email rejected per DMARC policy for " + from);
-    if (act == dmarc::Policy::kQuarantine) v.header = "X-Spam-Flag: YES\r\n";
+    const DmarcAction a = decide_dmarc(config_.dmarc, outcomes);
+    results.push_back(authres::dmarc_result(a.result, a.from, a.policy, a.dis));
+    v.summary +=
+        " dmarc=" + a.result + (a.policy.empty() ? "" : "(p=" + a.policy + " dis=" + a.dis + ")");
+    v.refuse = dmarc_refusal(a);
+    if (a.act == dmarc::Policy::kQuarantine) v.header = "X-Spam-Flag: YES\r\n";
   }
 
   if (!results.empty()) v.header = authres::build_header(config_.hostname, results) + v.header;
