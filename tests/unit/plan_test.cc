@@ -260,29 +260,17 @@ TEST(PlanTest, NullSenderGetsNothingButRecipientsFinish) {
 // instead of writing these records).
 TEST(PlanTest, FinishesQuietlyOnlyWhenNothingIsLeftToDoOrReport) {
   RetryPolicy p;
-  auto ok = [](size_t i) {
+  auto record = [](StateRecord::Type type, size_t i) {
     StateRecord r;
-    r.type = StateRecord::Type::kOk;
+    r.type = type;
     r.rcpt = i;
     r.at = kT0;
-    r.outcome = RcptOutcome::kDelivered;
+    r.next = kT0 + 600;  // read for kTry only
     return r;
   };
-  auto fail = [](size_t i) {
-    StateRecord r;
-    r.type = StateRecord::Type::kFail;
-    r.rcpt = i;
-    r.at = kT0;
-    return r;
-  };
-  auto retry = [](size_t i) {
-    StateRecord r;
-    r.type = StateRecord::Type::kTry;
-    r.rcpt = i;
-    r.at = kT0;
-    r.next = kT0 + 600;
-    return r;
-  };
+  auto ok = [&](size_t i) { return record(StateRecord::Type::kOk, i); };  // delivered
+  auto fail = [&](size_t i) { return record(StateRecord::Type::kFail, i); };
+  auto retry = [&](size_t i) { return record(StateRecord::Type::kTry, i); };
   QueuedMessage two = Message(kSender, {{{"a", "x.net"}, 0}, {{"b", "x.net"}, 0}});
   EXPECT_TRUE(finishes_quietly(two, {ok(0), ok(1)}, p));
   EXPECT_FALSE(finishes_quietly(two, {ok(0)}, p));            // b still pending
