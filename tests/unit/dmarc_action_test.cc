@@ -43,9 +43,9 @@ TEST(DmarcActionTest, DispositionFollowsTheConfig) {
       {Action::kMark, Action::kMark, Policy::kNone, Policy::kNone},
   };
   for (const Case& c : cases) {
-    SCOPED_TRACE(testing::Message() << dmarc::policy_name(c.applied) << " reject->"
-                                    << static_cast<int>(c.on_reject) << " quarantine->"
-                                    << static_cast<int>(c.on_quarantine));
+    SCOPED_TRACE(testing::Message()
+                 << dmarc::policy_name(c.applied) << " reject->" << static_cast<int>(c.on_reject)
+                 << " quarantine->" << static_cast<int>(c.on_quarantine));
     EXPECT_EQ(dmarc_disposition(Config(c.on_reject, c.on_quarantine), c.applied), c.want);
   }
 }
