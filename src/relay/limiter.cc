@@ -23,7 +23,11 @@ void ConcurrencyLimiter::release(const std::string& dest) {
 }
 
 bool ConcurrencyLimiter::saturated(const std::string& dest) const {
-  return full() || in_flight(dest) >= per_destination_;
+  return full() || in_flight(dest) >= limit(dest);
+}
+
+size_t ConcurrencyLimiter::limit(const std::string& dest) const {
+  return dest == "local" ? global_ : per_destination_;
 }
 
 size_t ConcurrencyLimiter::in_flight(const std::string& dest) const {

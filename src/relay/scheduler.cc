@@ -118,8 +118,7 @@ bool Scheduler::any_runnable() const {
 bool Scheduler::busy(const std::string& dest) const {
   if (limiter_.saturated(dest)) return true;
   auto s = starting_.find(dest);
-  return s != starting_.end() &&
-         limiter_.in_flight(dest) + s->second >= options_.max_per_destination;
+  return s != starting_.end() && limiter_.in_flight(dest) + s->second >= limiter_.limit(dest);
 }
 
 void Scheduler::release_reserved(Entry& e) {

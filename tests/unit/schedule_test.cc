@@ -105,6 +105,12 @@ TEST(LimiterTest, PerDestinationAndGlobal) {
   l.set_limits(10, 1);
   EXPECT_FALSE(l.try_acquire("a.example"));  // already 1 there
   EXPECT_TRUE(l.try_acquire("c.example"));
+  // "local" is bounded by the global limit only.
+  ConcurrencyLimiter local(4, 1);
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(local.try_acquire("local")) << i;
+  EXPECT_FALSE(local.try_acquire("local"));
+  EXPECT_EQ(local.limit("local"), 4u);
+  EXPECT_EQ(local.limit("a.example"), 1u);
   ConcurrencyLimiter zero(0, 0);  // treated as 1
   EXPECT_TRUE(zero.try_acquire("x"));
   EXPECT_FALSE(zero.try_acquire("y"));
