@@ -133,6 +133,13 @@ def configs(cs):
                   key=lambda c: (c[2] != "session", int(c[0]), int(c[1]), c[3]))
 
 
+def in_order(cs):
+    """(key, cell) by configuration, then server: the rows of a results table."""
+    for config in configs(cs):
+        for key in sorted((k for k in cs if k[2:] == config), key=lambda k: server_sort(k[0])):
+            yield key, cs[key]
+
+
 def table_accept(rows):
     cs = cells(rows, scenario="accept", generator="tern-bench")
     if not cs:
@@ -142,15 +149,13 @@ def table_accept(rows):
            "its Maildir; CPU = all of the server's processes (cgroup), start to drained.", "",
            "| size | sessions | conn | server | accept msg/s | drain msg/s | CPU s / 1000 msgs "
            "| p50 ms | p99 ms | notes |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for size, conc, pattern, tls in configs(cs):
-        for key in sorted((k for k in cs if k[2:] == (size, conc, pattern, tls)),
-                          key=lambda k: server_sort(k[0])):
-            c = cs[key]
-            sink = key[0] == "sink"
-            out.append(f"| {size_text(size)} | {conc} | {pattern} | {key[0]} | "
-                       f"{fmt(c['accept_msgs_s'])} | {'–' if sink else fmt(c['drain_msgs_s'])} | "
-                       f"{fmt(c['cpu_s_per_1000'], 2)} | {fmt(c['p50_ms'], 2)} | "
-                       f"{fmt(c['p99_ms'], 2)} | {c.note()} |")
+    for key, c in in_order(cs):
+        size, conc, pattern, _ = key[2:]
+        sink = key[0] == "sink"
+        out.append(f"| {size_text(size)} | {conc} | {pattern} | {key[0]} | "
+                   f"{fmt(c['accept_msgs_s'])} | {'–' if sink else fmt(c['drain_msgs_s'])} | "
+                   f"{fmt(c['cpu_s_per_1000'], 2)} | {fmt(c['p50_ms'], 2)} | "
+                   f"{fmt(c['p99_ms'], 2)} | {c.note()} |")
     return out + [""]
 
 
@@ -269,13 +274,11 @@ def table_tls(rows):
            "sessions opened over the run).", "",
            "| conn | size | sessions | server | STARTTLS/s | msg/s | CPU s / 1000 msgs | p99 ms "
            "| notes |", "|---|---|---|---|---|---|---|---|---|"]
-    for size, conc, pattern, tls in configs(cs):
-        for key in sorted((k for k in cs if k[2:] == (size, conc, pattern, tls)),
-                          key=lambda k: server_sort(k[0])):
-            c = cs[key]
-            out.append(f"| {pattern} | {size_text(size)} | {conc} | {key[0]} | "
-                       f"{fmt(c['tls_per_s'])} | {fmt(c['accept_msgs_s'])} | "
-                       f"{fmt(c['cpu_s_per_1000'], 2)} | {fmt(c['p99_ms'], 2)} | {c.note()} |")
+    for key, c in in_order(cs):
+        size, conc, pattern, _ = key[2:]
+        out.append(f"| {pattern} | {size_text(size)} | {conc} | {key[0]} | "
+                   f"{fmt(c['tls_per_s'])} | {fmt(c['accept_msgs_s'])} | "
+                   f"{fmt(c['cpu_s_per_1000'], 2)} | {fmt(c['p99_ms'], 2)} | {c.note()} |")
     return out + [""]
 
 
