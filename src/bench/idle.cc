@@ -62,15 +62,8 @@ class IdleRun {
 
  private:
   std::function<void(std::exception_ptr)> done_handler() {
-    return [this](std::exception_ptr e) {
-      if (!e) return;
-      ++report_.errors["exception"];
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        std::fprintf(stderr, "tern bench: %s\n", ex.what());
-      }
-    };
+    return
+        [this](std::exception_ptr e) { note_exception(e, "idle session failed", &report_.errors); };
   }
 
   asio::awaitable<void> open_sessions() {

@@ -87,14 +87,7 @@ class Loop {
     running_ = sessions_;
     for (int i = 0; i < sessions_; ++i) {
       asio::co_spawn(io_, session(), [this](std::exception_ptr e) {
-        if (e) {
-          ++stats.errors["exception"];
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& ex) {
-            std::fprintf(stderr, "tern bench: session failed: %s\n", ex.what());
-          }
-        }
+        note_exception(e, "session failed", &stats.errors);
         if (--running_ == 0) {
           deadline_.cancel();
           signals_.cancel();

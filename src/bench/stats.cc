@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 
 namespace tern::bench {
@@ -54,6 +55,19 @@ std::string error_key(const Failure& failure) {
       return "policy";
   }
   return "other";
+}
+
+void note_exception(std::exception_ptr e, const char* what,
+                    std::map<std::string, uint64_t>* errors) {
+  if (!e) return;
+  ++(*errors)["exception"];
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    std::fprintf(stderr, "tern bench: %s: %s\n", what, ex.what());
+  } catch (...) {
+    std::fprintf(stderr, "tern bench: %s\n", what);
+  }
 }
 
 void Stats::merge(Stats&& other) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <map>
 #include <string>
 #include <vector>
@@ -32,6 +33,11 @@ LatencySummary summarize(std::vector<double>* samples);
 // "550") when it answered, else the cause: "connect", "timeout",
 // "connection" (lost), "tls", "protocol", "local", "policy".
 std::string error_key(const Failure& failure);
+
+// A coroutine that ended by an exception: counted under "exception" in
+// *errors and said on stderr with `what` ("session failed"). No-op for null.
+void note_exception(std::exception_ptr e, const char* what,
+                    std::map<std::string, uint64_t>* errors);
 
 struct Stats {
   uint64_t messages_ok = 0;                // every recipient accepted (the final 250 came)
