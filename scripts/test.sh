@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing (build tools and the real peers the tests drive),
 # builds tern, runs every test (unit + integration) under ctest, then the
-# unit tests again under ASan+UBSan.
+# unit tests and the integration tests of hostile input and crashes
+# (tests/CMakeLists.txt: asan_integration) again under ASan+UBSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh test
@@ -9,5 +10,5 @@ cmake --preset debug >/dev/null
 cmake --build --preset debug
 ctest --preset debug -j2
 cmake --preset asan >/dev/null
-cmake --build --preset asan --target tern_unit_tests
+cmake --build --preset asan --target tern_unit_tests tern
 ctest --preset asan -j2

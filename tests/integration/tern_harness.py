@@ -21,11 +21,24 @@ TERN_BIN = os.environ.get("TERN_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "debug", "tern")
 
 
+_GIVEN_PORTS = set()  # every port free_port() returned in this process
+
+
 def free_port(host="127.0.0.1"):
+    """A loopback port nothing listens on, never the same one twice in a process.
+
+    The kernel may hand out the port it just gave for a closed socket again:
+    a server's three listeners once got two equal ports that way ('is used by
+    an earlier listener'), so ports already given are skipped.
+    """
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(fam, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    while True:
+        with socket.socket(fam, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        if port not in _GIVEN_PORTS:
+            _GIVEN_PORTS.add(port)
+            return port
 
 
 def wait_port(host, port, timeout=10.0):
@@ -132,7 +145,25 @@ class Tern:
 
     def cleanup(self):
         self.stop()
+        report = self.sanitizer_report()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        if report:
+            raise AssertionError("tern under a sanitizer reported:\n" + report)
+
+    # What ASan, LSan or UBSan wrote into the log (a build with
+    # TERN_SANITIZE; tests/CMakeLists.txt runs some tests against it), or "".
+    SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error: ")
+
+    def sanitizer_report(self):
+        try:
+            text = self.read_log()
+        except OSError:
+            return ""
+        for marker in self.SANITIZER_MARKERS:
+            i = text.find(marker)
+            if i >= 0:
+                return text[max(0, i - 200):i + 4000]
+        return ""
 
     def __enter__(self):
         return self.start()

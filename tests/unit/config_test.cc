@@ -583,7 +583,7 @@ TEST_F(ConfigFileTest, MissingFile) {
 
 // The example must stay loadable and document the real defaults.
 TEST(ConfigTest, ExampleFileHasTheDefaults) {
-  const auto path = std::filesystem::path(__FILE__).parent_path() / "../../examples/tern.toml";
+  const auto path = std::filesystem::path(TERN_SOURCE_DIR) / "examples/tern.toml";
   const Config c = load_config(path.string());
   const Config d = default_config();
   const Limits l;

@@ -365,7 +365,7 @@ struct SuiteCase {
 };
 
 std::filesystem::path SuitePath() {
-  return std::filesystem::path(__FILE__).parent_path() / "../data/spf/rfc7208-tests.json";
+  return std::filesystem::path(TERN_SOURCE_DIR) / "tests/data/spf/rfc7208-tests.json";
 }
 
 std::vector<SuiteCase> LoadSuite() {
