@@ -26,6 +26,7 @@ mailbox "me" (RFC 5321 4.1.2), and a local part that can never be a
 mailbox ("\"../../../tmp/pwn\"", "\"a/b\"") is 550 5.1.3 at RCPT.
 """
 import os
+import smtplib
 import socket
 import threading
 import time
@@ -212,7 +213,6 @@ class OpenRelayTest(unittest.TestCase):
     def relay_for_authenticated_user(self):
         """The control: an authenticated client may relay, and its message
         reaches the sink. Proves the sink would have seen a relayed message."""
-        import smtplib
         s = smtplib.SMTP("127.0.0.1", self.t.port("submission"), timeout=10)
         self.addCleanup(s.close)
         s.starttls(context=self.t.ssl_context(check_hostname=False))
