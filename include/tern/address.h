@@ -11,7 +11,10 @@
 namespace tern {
 
 struct Address {
-  std::string local;   // as received, unquoted form kept verbatim (quotes included if quoted)
+  // As received, except that parse_mailbox() drops quotes that are not
+  // needed ("\"me\"" -> "me"); a local part that needs them keeps them and
+  // its escapes as written. Compare with unquote_local() (RFC 5321 4.1.2).
+  std::string local;
   std::string domain;  // as received; may be an address literal "[192.0.2.1]"
 
   // The null reverse-path "<>" has both parts empty.
@@ -33,6 +36,12 @@ struct Address {
   friend bool operator==(const Address&, const Address&) = default;
 };
 
+// The content of a Quoted-string local part, quotes and backslash escapes
+// removed ("\"a\\\"b\"" -> "a\"b"); any other local part unchanged. All
+// quoted forms of a local part are one mailbox (RFC 5321 4.1.2), so this is
+// the form to compare and to name things by.
+std::string unquote_local(std::string_view local);
+
 // Parses a Mailbox "local@domain" (no angle brackets). Accepts dot-string and
 // quoted-string local parts, domain names and address literals ([IPv4],
 // [IPv6:...]; other tagged literals are refused, as none is registered).
@@ -41,7 +50,9 @@ struct Address {
 // above U+10FFFF, truncated sequences) is always refused.
 // Limits (RFC 5321 4.5.3.1): local part <= 64 octets as received (quotes
 // included), domain <= 255 octets, each ASCII DNS label <= 63 octets.
-// Returns nullopt on any syntax error.
+// A quoted local part whose content is a Dot-string comes back unquoted:
+// RFC 5321 4.1.2 makes the forms equivalent and asks for the one with the
+// least quoting. Returns nullopt on any syntax error.
 std::optional<Address> parse_mailbox(std::string_view s, bool allow_utf8);
 
 // Parses a Path as it appears after "MAIL FROM:" / "RCPT TO:": "<...>",

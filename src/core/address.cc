@@ -229,8 +229,8 @@ bool valid_mailbox_domain(std::string_view d, bool allow_utf8) {
   return valid_domain(d, allow_utf8);
 }
 
-// Removes the quotes and backslashes of a Quoted-string local part; other
-// local parts come back unchanged.
+}  // namespace
+
 std::string unquote_local(std::string_view local) {
   if (local.size() < 2 || local.front() != '"' || local.back() != '"') return std::string(local);
   std::string out;
@@ -239,6 +239,21 @@ std::string unquote_local(std::string_view local) {
     out += local[i];
   }
   return out;
+}
+
+namespace {
+
+// The local part in the form with the least quoting (RFC 5321 4.1.2: "all
+// quoted forms MUST be treated as equivalent, and the sending system SHOULD
+// transmit the form that uses the minimum quoting possible"): a
+// Quoted-string whose content, escapes removed, is a Dot-string loses its
+// quotes ("\"me\"" and "\"m\\e\"" -> "me"). Any other local part comes
+// back as written: one that needs its quotes keeps its escapes too.
+std::string minimal_local(std::string_view local, bool allow_utf8) {
+  if (local.empty() || local.front() != '"') return std::string(local);
+  std::string bare = unquote_local(local);
+  if (!bare.empty() && parse_dot_string(bare, 0, allow_utf8) == bare.size()) return bare;
+  return std::string(local);
 }
 
 }  // namespace
@@ -280,7 +295,7 @@ std::optional<Address> parse_mailbox(std::string_view s, bool allow_utf8) {
   }
   const std::string_view domain = s.substr(end + 1);
   if (!valid_mailbox_domain(domain, allow_utf8)) return std::nullopt;
-  return Address{std::string(s.substr(0, end)), std::string(domain)};
+  return Address{minimal_local(s.substr(0, end), allow_utf8), std::string(domain)};
 }
 
 std::optional<Address> parse_path(std::string_view s, bool allow_null, bool allow_postmaster,

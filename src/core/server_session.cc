@@ -398,6 +398,8 @@ void ServerSession::cmd_rcpt(std::string_view arg) {
                        (check.reason.empty() ? "User unknown" : check.reason));
     case RcptVerdict::kRelayDenied:
       return reply(550, "5.7.1", "<" + who + ">: Relay access denied");
+    case RcptVerdict::kBadMailbox:  // RFC 3463 3.2: X.1.3
+      return reply(550, "5.1.3", "<" + who + ">: Bad destination mailbox address syntax");
     case RcptVerdict::kTempFail:
       return reply(451, "4.3.0", "<" + who + ">: Temporary lookup failure, try again later");
   }

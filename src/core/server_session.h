@@ -88,6 +88,7 @@ enum class RcptVerdict {
   kRelay,        // not local, but this client may relay: accept
   kUnknownUser,  // 550 5.1.1
   kRelayDenied,  // 550 5.7.1
+  kBadMailbox,   // 550 5.1.3: a local part that can never name a mailbox here
   kTempFail,     // 451 4.3.0 (e.g. a lookup failed)
 };
 

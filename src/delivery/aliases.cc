@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "queue/file_io.h"
+#include "tern/address.h"
 
 namespace tern {
 namespace {
@@ -89,16 +90,13 @@ Status file_signature(const std::string& path, long long* mtime_ns, long long* s
 }  // namespace
 
 std::string alias_key(const std::string& address) {
-  std::string out;
-  out.reserve(address.size());
-  size_t at = address.rfind('@');
-  size_t local_end = at == std::string::npos ? address.size() : at;
-  size_t plus = address.find('+');
-  for (size_t i = 0; i < address.size(); ++i) {
-    if (plus < local_end && i >= plus && i < local_end) continue;  // "+tag"
-    char c = address[i];
-    out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  }
+  // RFC 5321 4.1.2: all quoted forms of a local part are one mailbox, so
+  // compare the content of a quoted one ("\"Bob\"@y" is "bob@y").
+  const size_t at = address.rfind('@');
+  std::string local = unquote_local(std::string_view(address).substr(0, at));
+  if (const size_t plus = local.find('+'); plus != std::string::npos) local.resize(plus);
+  std::string out = at == std::string::npos ? local : local + address.substr(at);
+  for (char& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
   return out;
 }
 

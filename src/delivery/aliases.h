@@ -59,8 +59,10 @@ class Aliases {
   long long size_ = -1;
 };
 
-// Normalises an address for matching: lower-case (ASCII), and the "+tag"
-// (from the first '+' to the last '@') removed: "Bob+x@Y" -> "bob@y".
+// Normalises an address for matching: a quoted local part unquoted
+// (unquote_local; RFC 5321 4.1.2), lower-case (ASCII), and the "+tag" (from
+// the first '+' to the last '@') removed: "Bob+x@Y" -> "bob@y",
+// "\"Bob+x\"@Y" -> "bob@y".
 std::string alias_key(const std::string& address);
 
 }  // namespace tern

@@ -29,6 +29,20 @@ bool safe_component(std::string_view s) {
   return true;
 }
 
+// A local part (as alias_key() leaves it: unquoted, tag removed) we are
+// willing to name a Maildir by: a safe path component, at most 64 octets
+// (RFC 5321 4.5.3.1.1), without '@' (an address key is split at its last
+// '@'; a second one would read as another address) and with the dot rules
+// of a Dot-string (RFC 5321 4.1.2): no leading or trailing '.', no "..".
+// So a quoted local part may name a mailbox only where its content could
+// have been sent unquoted, spaces and the like aside.
+bool safe_local(std::string_view s) {
+  constexpr size_t kMaxLocalPart = 64;
+  if (!safe_component(s) || s.size() > kMaxLocalPart) return false;
+  if (s.front() == '.' || s.back() == '.' || s.find("..") != std::string_view::npos) return false;
+  return s.find('@') == std::string_view::npos;
+}
+
 // This host's name as the Maildir spec wants it in file names: '/' and ':'
 // written as "\057" and "\072".
 const std::string& maildir_host() {
@@ -128,7 +142,7 @@ std::string maildir_path(const std::string& mail_root, const std::string& addres
   if (at == std::string::npos) return "";
   std::string_view local = std::string_view(key).substr(0, at);
   std::string_view domain = std::string_view(key).substr(at + 1);
-  if (!safe_component(local) || !safe_component(domain)) return "";
+  if (!safe_local(local) || !safe_component(domain)) return "";
   return mail_root + "/" + std::string(domain) + "/" + std::string(local);
 }
 

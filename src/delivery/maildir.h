@@ -10,10 +10,13 @@
 namespace tern {
 
 // <mail_root>/<domain>/<localpart> for "localpart@domain" (split at the
-// last '@'), normalised as alias_key() does: ASCII lower-cased, "+tag"
-// dropped. Returns "" for an unsafe name: no '@', an empty part, a part
-// that is "." or "..", or holds '/', NUL or another control character.
-// (".hidden" is fine: it stays inside the domain directory.)
+// last '@'), normalised as alias_key() does: quotes removed, ASCII
+// lower-cased, "+tag" dropped. Returns "" for a name that can never be a
+// mailbox: no '@', an empty part, a part that is "." or "..", or holds '/',
+// NUL or another control character; and a local part over 64 octets
+// (RFC 5321 4.5.3.1.1), holding '@', starting or ending with '.' or holding
+// "..". The server refuses such a recipient at RCPT (550 5.1.3,
+// server/directory.h), so it is never accepted and then bounced.
 std::string maildir_path(const std::string& mail_root, const std::string& address);
 
 // Delivers one message: creates the maildir and its tmp/, new/, cur/ (mode

@@ -16,6 +16,9 @@ struct Verifier::Entry {
   Signature sig;
   std::string header_data;  // the header hash input (3.7 step 2)
   size_t hash = 0;          // index into hashes_
+  // Set by finish() when the body hash did not match (the reason); only
+  // reported once the key checks out (RFC 6376 6.1.2 before 6.1.3).
+  std::string body_failure;
 };
 
 namespace {
@@ -148,14 +151,10 @@ void Verifier::finish() {
     const BodyHash& h = *hashes_[e.hash];
     SignatureResult& r = e.result;
     if (e.sig.body_length && h.canonical_length() < *e.sig.body_length) {
-      decide(&r, Result::kFail,
-             fmt::format("l={} is larger than the body ({} octets)", *e.sig.body_length,
-                         h.canonical_length()),
-             Failure::kBodyHash);
-      e.decided = true;
+      e.body_failure = fmt::format("l={} is larger than the body ({} octets)", *e.sig.body_length,
+                                   h.canonical_length());
     } else if (digests[e.hash] != e.sig.body_hash) {
-      decide(&r, Result::kFail, "body hash did not verify", Failure::kBodyHash);
-      e.decided = true;
+      e.body_failure = "body hash did not verify";
     } else if (e.sig.body_length) {
       r.unsigned_octets = h.canonical_length() - *e.sig.body_length;
     }
@@ -223,6 +222,8 @@ void Verifier::check_key(const Entry& e, const KeyAnswer& answer, SignatureResul
     return decide(r, Result::kPolicy,
                   fmt::format("RSA key of {} bits is too short (RFC 8301)", pub.bits()));
   }
+  // Only with a usable key is a body that does not match a fail (6.1.3).
+  if (!e.body_failure.empty()) return decide(r, Result::kFail, e.body_failure, Failure::kBodyHash);
   if (!pub.verify(e.header_data, e.sig.signature)) {
     return decide(r, Result::kFail, "signature did not verify", Failure::kSignature);
   }

@@ -30,8 +30,11 @@
 // says how many. An l= larger than the body is a fail (3.5: l= "MUST NOT be
 // larger than the actual number of octets").
 //
-// The body hash is checked before the key is needed: a signature whose body
-// hash fails is reported as such without a DNS query.
+// Order (RFC 6376 6.1.2, then 6.1.3): the key is fetched and validated
+// before the body hash counts, so a signature with a missing or broken key
+// is permerror (temperror when the lookup failed for now) even if its body
+// hash does not match too; fail is only ever said with a usable key. The
+// body hash is still computed while the message streams.
 //
 // Thread-compatible; no I/O, no clock (options.now).
 #pragma once
@@ -110,7 +113,8 @@ class Verifier {
 
   // Takes the next octets of the message, in chunks of any size.
   void write(std::string_view chunk);
-  // Ends the message and checks the body hashes. REQUIRES: called once.
+  // Ends the message and computes the body hashes (their verdict waits for
+  // the key, see results()). REQUIRES: called once.
   void finish();
 
   // True once the header section has been read; key_queries() is
@@ -118,9 +122,9 @@ class Verifier {
   bool headers_done() const { return headers_done_; }
 
   // The key records still needed ("sel._domainkey.example.com"), each once,
-  // without those already given to add_key. Before finish() this covers
-  // every signature that passed the syntax checks (so lookups can run while
-  // the body streams); after it, only those whose body hash matched.
+  // without those already given to add_key: every signature that passed
+  // the syntax and expiry checks, whatever its body hash (so lookups can
+  // run while the body streams).
   std::vector<std::string> key_queries() const;
   // The answer for `query`; an answer for a name nobody asked is ignored.
   void add_key(const std::string& query, KeyAnswer answer);

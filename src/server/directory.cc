@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "core/command.h"
+#include "delivery/maildir.h"
 
 namespace tern {
 
@@ -64,8 +65,12 @@ bool Directory::is_local_domain(std::string_view domain) const {
 }
 
 RcptVerdict Directory::local_verdict(const Address& rcpt) const {
+  // A name no Maildir can have is refused now, whatever the aliases say,
+  // rather than accepted and bounced later (to a sender that may be forged).
+  if (maildir_path(config_->data_dir + "/mail", rcpt.str()).empty())
+    return RcptVerdict::kBadMailbox;
   // RFC 5321 4.5.1: postmaster@ a local domain always works.
-  if (config_->accept_any_local_part || iequals(rcpt.local, "postmaster"))
+  if (config_->accept_any_local_part || iequals(unquote_local(rcpt.local), "postmaster"))
     return RcptVerdict::kLocal;
   std::string key = alias_key(rcpt.str());
   if (users_.exists(key) || aliases_->matches(key)) return RcptVerdict::kLocal;

@@ -49,8 +49,11 @@ class Directory {
   //    (we signed it: not an open relay) or looked up if local. Decoded
   //    whether or not relay.srs is on, so that bounces of mail forwarded
   //    before it was turned off still go home;
-  //  - in a local domain: a user, an alias, postmaster (RFC 5321 4.5.1) or
-  //    any local part under accept_any_local_part; else kUnknownUser;
+  //  - in a local domain: kBadMailbox for a local part no Maildir can be
+  //    named by (maildir_path() gives ""), even if an alias would match;
+  //    else a user, an alias, postmaster (RFC 5321 4.5.1) or any local
+  //    part under accept_any_local_part; else kUnknownUser. Local parts
+  //    are compared unquoted (alias_key()): "\"me\"" is "me";
   //  - elsewhere: kRelay for an authenticated client, kRelayDenied for
   //    anyone else (never an open relay).
   RcptCheck check_rcpt(const Address& rcpt, const std::string& auth_user, int64_t now);

@@ -53,7 +53,7 @@ asio::awaitable<InboundVerdict> InboundAuth::decide(DnsLookup& dns, InboundInput
     v.summary = std::string("spf=") + name;
   }
 
-  // DKIM: every signature, keys looked up now that the body hashes are known.
+  // DKIM: every signature, its key looked up (before its body hash counts).
   std::vector<dkim::SignatureResult> sigs;
   if (config_.dkim.verify) {
     co_await dkim::fetch_keys(filter_.verifier(), dns);

@@ -51,7 +51,9 @@ class Term(unittest.TestCase):
         b.expect(220)
         b.cmd("EHLO b.test", 250)
         b.cmd("MAIL FROM:<b@remote.test>", 250)
-        time.sleep(0.2)  # let the server read A's partial data
+        # No wait here: A is in a transaction from its 354 on (the session's
+        # state is DATA whether or not the half has been read yet), B from
+        # its 250 to MAIL (ServerSession::awaiting_command).
 
         sent_at = time.monotonic()
         t.proc.send_signal(signal.SIGTERM)
@@ -104,8 +106,7 @@ class Term(unittest.TestCase):
         c.cmd("EHLO c.test", 250)
         d = SmtpClient("127.0.0.1", t.port("smtp"))
         self.addCleanup(d.close)
-        d.expect(220)
-        time.sleep(0.2)
+        d.expect(220)  # d's session exists (it greeted): no wait needed before SIGTERM
         sent_at = time.monotonic()
         t.proc.send_signal(signal.SIGTERM)
         for idle in (c, d):
@@ -133,7 +134,7 @@ class Term(unittest.TestCase):
         stuck.cmd("RCPT TO:<stuck@example.test>", 250)
         stuck.cmd("DATA", 354)
         stuck.send(b"Subject: never finished\r\n\r\npart\r\n")  # and nothing more
-        time.sleep(0.2)
+        # In DATA since the 354, read or not: no wait needed before SIGTERM.
         sent_at = time.monotonic()
         t.proc.send_signal(signal.SIGTERM)
         try:

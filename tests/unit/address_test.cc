@@ -59,6 +59,39 @@ TEST(ParseMailboxTest, QuotedLocalPartIsKeptVerbatim) {
   EXPECT_EQ(a->domain, "example.com");
 }
 
+TEST(ParseMailboxTest, QuotesThatAreNotNeededAreDropped) {
+  // RFC 5321 4.1.2: all quoted forms are equivalent; the one with the least
+  // quoting is the one to use. "\"me\"" is the mailbox "me".
+  const auto local = [](std::string_view s, bool utf8 = false) {
+    const auto a = parse_mailbox(s, utf8);
+    return a ? a->local : std::string("(refused)");
+  };
+  EXPECT_EQ(local(R"("me"@x.org)"), "me");
+  EXPECT_EQ(local(R"("\m\e"@x.org)"), "me");
+  EXPECT_EQ(local(R"("First.Last+tag"@x.org)"), "First.Last+tag");
+  EXPECT_EQ(local(R"("postmaster"@x.org)"), "postmaster");
+  EXPECT_EQ(local("\"j\xC3\xB6rg\"@x.org", true), "j\xC3\xB6rg");
+  // Content that is no Dot-string keeps its quotes and escapes as written.
+  EXPECT_EQ(local(R"("a b"@x.org)"), R"("a b")");
+  EXPECT_EQ(local(R"("a\ b"@x.org)"), R"("a\ b")");
+  EXPECT_EQ(local(R"("a..b"@x.org)"), R"("a..b")");
+  EXPECT_EQ(local(R"(".a"@x.org)"), R"(".a")");
+  EXPECT_EQ(local(R"("a@b"@x.org)"), R"("a@b")");
+  EXPECT_EQ(local(R"(""@x.org)"), R"("")");
+  // MAIL and RCPT paths get the same treatment.
+  const auto path = parse_path(R"(<@a.org:"me"@x.org>)", false, false, false);
+  ASSERT_TRUE(path);
+  EXPECT_EQ(path->str(), "me@x.org");
+}
+
+TEST(AddressTest, UnquoteLocal) {
+  EXPECT_EQ(unquote_local(R"("a\"b")"), "a\"b");
+  EXPECT_EQ(unquote_local(R"("a\\b")"), "a\\b");
+  EXPECT_EQ(unquote_local(R"("a b")"), "a b");
+  EXPECT_EQ(unquote_local("plain"), "plain");
+  EXPECT_EQ(unquote_local("\"\""), "");
+}
+
 TEST(ParseMailboxTest, QuotedLocalPartMayHoldSpecials) {
   EXPECT_TRUE(mailbox_ok(R"("a@b"@c.org)"));
   EXPECT_TRUE(mailbox_ok(R"("a>b,c:d"@c.org)"));

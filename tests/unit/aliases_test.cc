@@ -35,6 +35,15 @@ TEST(AliasesKey, LowerCasesAndDropsTag) {
   EXPECT_EQ(alias_key("a@b+c.example"), "a@b+c.example");  // only the local part has tags
 }
 
+TEST(AliasesKey, ComparesQuotedLocalPartsUnquoted) {
+  // RFC 5321 4.1.2: all quoted forms of a local part are equivalent.
+  EXPECT_EQ(alias_key("\"Bob\"@X"), "bob@x");
+  EXPECT_EQ(alias_key(R"("B\o\b+tag"@x)"), "bob@x");
+  EXPECT_EQ(alias_key(R"("a b"@x)"), alias_key(R"("a\ b"@x)"));
+  EXPECT_EQ(alias_key(R"("a@b"@x)"), "a@b@x");  // split at the last '@'
+  EXPECT_EQ(alias_key(R"("a\"b"@x)"), "a\"b@x");
+}
+
 TEST(AliasesParse, ErrorsNameSourceAndLine) {
   EXPECT_EQ(parse_error("a@x: b@x\n\nno colon here\n"),
             "aliases:3: expected 'alias@domain: target@domain, ...'");

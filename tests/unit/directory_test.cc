@@ -99,6 +99,40 @@ TEST_F(DirectoryTest, RelayOnlyForAuthenticatedClients) {
             RcptVerdict::kRelayDenied);
 }
 
+TEST_F(DirectoryTest, QuotedLocalPartsAreComparedUnquoted) {
+  // RFC 5321 4.1.2: "\"alice\"" is alice (the parser drops such quotes too;
+  // the Directory does not depend on it).
+  EXPECT_EQ(dir->check_rcpt({"\"alice\"", "fwd.example.test"}, "", kNow).verdict,
+            RcptVerdict::kUnknownUser);
+  EXPECT_EQ(dir->check_rcpt({"\"Alice+x\"", "example.test"}, "", kNow).verdict,
+            RcptVerdict::kLocal);
+  EXPECT_TRUE(dir->is_mailbox("\"alice\"@example.test"));
+  EXPECT_TRUE(dir->mailbox_exists({R"("\a\l\i\c\e")", "example.test"}));
+  EXPECT_EQ(dir->check_rcpt({"\"Postmaster\"", "fwd.example.test"}, "", kNow).verdict,
+            RcptVerdict::kLocal);
+}
+
+TEST_F(DirectoryTest, LocalPartThatCanNeverBeAMailboxIsRefused) {
+  // Refused at RCPT (550 5.1.3), before any alias or catch-all: accepting
+  // it would end in a bounce, to a sender that may be forged.
+  for (const std::string& local : std::vector<std::string>{
+           "\"../../../tmp/pwn\"", "\"a/b\"", "a/b", "\"..\"", "\".\"", "\".hidden\"", "\"a..b\"",
+           "\"a.\"", "\"\"", "\"user@remote.example\"", "+tag", std::string(65, 'a')}) {
+    EXPECT_EQ(dir->check_rcpt({local, "example.test"}, "", kNow).verdict, RcptVerdict::kBadMailbox)
+        << local;
+  }
+  config_.accept_any_local_part = true;
+  reload();
+  EXPECT_EQ(dir->check_rcpt({"\"a/b\"", "fwd.example.test"}, "", kNow).verdict,
+            RcptVerdict::kBadMailbox);
+  EXPECT_EQ(dir->check_rcpt({"\"a b\"", "fwd.example.test"}, "", kNow).verdict,
+            RcptVerdict::kLocal);
+  // Elsewhere the local part is the other host's business: relayed or not
+  // by the usual rule.
+  EXPECT_EQ(dir->check_rcpt({"\"a/b\"", "remote.example"}, "alice@example.test", kNow).verdict,
+            RcptVerdict::kRelay);
+}
+
 TEST_F(DirectoryTest, ForwardedSenderIsSrsAndItsBounceGoesBack) {
   Address srs = dir->forward_sender({"carol", "Remote.Example"}, kNow);
   EXPECT_EQ(srs.domain, "fwd.example.test");

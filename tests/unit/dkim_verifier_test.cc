@@ -169,6 +169,7 @@ TEST(DkimVerifier, HugeExpiryNeverExpires) {
       "DKIM-Signature: v=1; a=ed25519-sha256; d=example.com; s=sel; h=from; x=" +
       std::string(30, '9') + "; bh=" + kBh + "; b=AAAA\r\n";
   Dns dns;
+  dns.publish("sel", key_record_text(Ed()));
   const SignatureResult r = One(field + kMessage, dns);
   // Not expired: it got as far as the body hash (which is that of "").
   EXPECT_EQ(r.result, Result::kFail);
@@ -270,18 +271,43 @@ TEST(DkimVerifier, ShortRsaKeyIsPolicy) {
   EXPECT_EQ(r.key_bits, 2048);
 }
 
-TEST(DkimVerifier, BodyHashFailureNeedsNoKey) {
+// RFC 6376 6.1.2 comes before 6.1.3: without a usable key a signature is
+// permerror (temperror if the lookup failed for now), whatever its body;
+// fail, for a body that does not match, needs a key that checks out.
+TEST(DkimVerifier, KeyIsJudgedBeforeTheBodyHash) {
   std::string msg = Signed(Ed(), Opts());
   msg.replace(msg.find("Hello Bob"), 5, "Hallo");
   Verifier v({.now = kNow});
   v.write(msg);
   v.finish();
-  EXPECT_TRUE(v.key_queries().empty());
-  const auto results = v.results();
-  ASSERT_EQ(results.size(), 1u);
-  EXPECT_EQ(results[0].result, Result::kFail);
-  EXPECT_EQ(results[0].failure, Failure::kBodyHash);
-  EXPECT_EQ(results[0].reason, "body hash did not verify");
+  // The key is still wanted although the body hash did not match.
+  EXPECT_EQ(v.key_queries(), (std::vector<std::string>{"sel._domainkey.example.com"}));
+
+  Dns dns;  // no record at all
+  SignatureResult r = One(msg, dns);
+  EXPECT_EQ(r.result, Result::kPermError);
+  EXPECT_EQ(r.reason, "no key for signature at sel._domainkey.example.com");
+  EXPECT_EQ(r.failure, Failure::kNone);
+
+  dns.publish("sel", "v=DKIM1; k=ed25519; p=AAAA");  // broken key
+  r = One(msg, dns);
+  EXPECT_EQ(r.result, Result::kPermError);
+  EXPECT_EQ(r.reason, "bad public key: an Ed25519 public key has 32 octets, not 3");
+
+  dns.publish("sel", "v=DKIM1; k=ed25519; p=");  // revoked
+  EXPECT_EQ(One(msg, dns).result, Result::kPermError);
+
+  dns.answers["sel._domainkey.example.com"] = KeyAnswer::temp_fail("SERVFAIL");
+  r = One(msg, dns);
+  EXPECT_EQ(r.result, Result::kTempError);
+  EXPECT_EQ(r.reason, "key lookup sel._domainkey.example.com: SERVFAIL");
+
+  dns.publish("sel", key_record_text(Ed()));  // a usable key: now it is a fail
+  r = One(msg, dns);
+  EXPECT_EQ(r.result, Result::kFail);
+  EXPECT_EQ(r.failure, Failure::kBodyHash);
+  EXPECT_EQ(r.reason, "body hash did not verify");
+  EXPECT_EQ(r.key_bits, 256);
 }
 
 TEST(DkimVerifier, KeysCanBeFetchedWhileTheBodyStreams) {

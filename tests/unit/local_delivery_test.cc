@@ -177,6 +177,20 @@ TEST_F(LocalDeliveryTest, UnusableMailboxIsPermanent) {
   EXPECT_FALSE(fs::exists(root_ + "/mail/new"));  // "example.com/.." is mail/ itself
 }
 
+TEST_F(LocalDeliveryTest, QuotedLocalPartsShareTheUnquotedMailbox) {
+  // RFC 5321 4.1.2: all quoted forms are one mailbox. (The parser already
+  // drops unneeded quotes; a message queued before it did, or a local
+  // part that needs them, still finds the unquoted Maildir.)
+  env_.aliases = nullptr;
+  std::string id =
+      queue({{"\"dave\"", "example.com"}, {"Dave+x", "example.com"}, {R"("a\ b")", "example.com"}});
+  auto r = deliver(id);
+  EXPECT_EQ(kinds(r), (std::vector<Kind>{Kind::kDelivered, Kind::kDelivered, Kind::kDelivered}));
+  EXPECT_EQ(mailbox("example.com", "dave").size(), 1u);  // once for both forms
+  EXPECT_EQ(mailbox("example.com", "a b").size(), 1u);
+  EXPECT_FALSE(fs::exists(root_ + "/mail/example.com/\"dave\""));
+}
+
 TEST_F(LocalDeliveryTest, RecipientOutsideTheLocalDomainsIsRefused) {
   std::string id = queue({{"x", "remote.net"}});
   auto r = deliver(id);

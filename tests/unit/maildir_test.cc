@@ -40,8 +40,11 @@ TEST(MaildirPath, NormalisesDomainLocalAndTag) {
   EXPECT_EQ(maildir_path("/m", "bob@example.com"), "/m/example.com/bob");
   EXPECT_EQ(maildir_path("/m", "Bob.Smith+Lists@Example.COM"), "/m/example.com/bob.smith");
   EXPECT_EQ(maildir_path("/m", "a+b+c@x.org"), "/m/x.org/a");
-  EXPECT_EQ(maildir_path("/m", ".hidden@x.org"), "/m/x.org/.hidden");
-  EXPECT_EQ(maildir_path("/m", "..a@x.org"), "/m/x.org/..a");
+  // All quoted forms are one mailbox (RFC 5321 4.1.2).
+  EXPECT_EQ(maildir_path("/m", "\"Bob\"@x.org"), "/m/x.org/bob");
+  EXPECT_EQ(maildir_path("/m", "\"B\\ob+x\"@x.org"), "/m/x.org/bob");
+  EXPECT_EQ(maildir_path("/m", "\"a b\"@x.org"), "/m/x.org/a b");
+  EXPECT_EQ(maildir_path("/m", "\"a\\ b\"@x.org"), "/m/x.org/a b");
   EXPECT_EQ(maildir_path("/m", "user@[192.0.2.1]"), "/m/[192.0.2.1]/user");
   EXPECT_EQ(maildir_path("/m", "j\xC3\xB6rg@b\xC3\xBC\x63her.example"),
             "/m/b\xC3\xBC\x63her.example/j\xC3\xB6rg");
@@ -51,7 +54,11 @@ TEST(MaildirPath, RefusesUnsafeNames) {
   for (const std::string& bad : std::vector<std::string>{
            "", "nodomain", "@x.org", "a@", ".@x.org", "..@x.org", "a@.", "a@..", "../../etc@x.org",
            "a/b@x.org", "a@x.org/..", "a@/", "+tag@x.org", "..+tag@x.org", "a\nb@x.org",
-           "a@x\r.org", "a\x7f@x.org"}) {
+           "a@x\r.org", "a\x7f@x.org",
+           // Dot-string rules, '@' and the length limit, also when quoted:
+           ".hidden@x.org", "..a@x.org", "a.@x.org", "a..b@x.org", "\"../../../tmp/pwn\"@x.org",
+           "\"a/b\"@x.org", "\"..\"@x.org", "\".\"@x.org", "\"\"@x.org", "\"a@b\"@x.org",
+           "\"user@remote.example\"@x.org", std::string(65, 'a') + "@x.org"}) {
     EXPECT_EQ(maildir_path("/m", bad), "") << bad;
   }
   EXPECT_EQ(maildir_path("/m", std::string("a\0b@x.org", 9)), "");

@@ -1,12 +1,16 @@
 // Resolver without a network: names libunbound answers by itself
 // (localhost, RFC 6761 6.3), names it refuses, start-up errors, and the
-// shutdown of a Resolver with a query in flight. Real DNS servers are in
+// shutdown of a Resolver with a query in flight (to a loopback forwarder
+// that never answers). Real DNS servers are in
 // tests/integration/test_dns.py.
 #include "dns/resolver.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include <asio/co_spawn.hpp>
+#include <asio/ip/udp.hpp>
+#include <chrono>
 #include <optional>
 #include <stdexcept>
 
@@ -68,16 +72,30 @@ TEST(ResolverTest, InvalidNamesAreNxDomain) {
   EXPECT_EQ(r.error, "not a valid domain name");
 }
 
+// The query must still be waiting when the Resolver goes. A name
+// libunbound answers itself (localhost) could be answered by its thread
+// while io.poll() runs (that made this test flaky); so the query goes to a
+// forwarder that receives it and never answers (a bound UDP socket nobody
+// reads from), with a deadline far beyond the test. The test waits, with a
+// bound, until that socket holds the query: then it is certainly in flight.
 TEST(ResolverTest, QueriesInFlightEndWhenTheResolverGoes) {
   asio::io_context io;
-  auto dns = std::make_unique<Resolver>(io, Unused());
+  asio::ip::udp::socket black_hole(io, {asio::ip::make_address("127.0.0.1"), 0});
+  ResolverOptions o;
+  o.forwarders = {"127.0.0.1@" + std::to_string(black_hole.local_endpoint().port())};
+  o.timeout = std::chrono::hours(1);
+  auto dns = std::make_unique<Resolver>(io, o);
   std::optional<AddressResult> out;
-  asio::co_spawn(io, dns->a("localhost"), [&](std::exception_ptr e, AddressResult r) {
+  asio::co_spawn(io, dns->a("in-flight.example.test"), [&](std::exception_ptr e, AddressResult r) {
     if (e) std::rethrow_exception(e);
     out = std::move(r);
   });
-  io.poll();  // the query starts and waits
-  ASSERT_FALSE(out);
+  io.poll();  // the coroutine starts the query
+  // libunbound's thread sends it: wait (bounded) until it arrives.
+  pollfd p{black_hole.native_handle(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 30000), 1) << "the query never reached the forwarder";
+  io.poll();
+  ASSERT_FALSE(out);  // nobody answers: still in flight
   dns.reset();
   io.run();
   ASSERT_TRUE(out);

@@ -52,6 +52,19 @@ TEST(SessionSender, NoCheckWithoutAuthentication) {
   EXPECT_TRUE(d.env.sender_checks.empty());
 }
 
+TEST(SessionRcpt, QuotedLocalPartsAndImpossibleMailboxes) {
+  Driver d;
+  d.start();
+  d.ehlo();
+  // RFC 5321 4.1.2: "\"alice\"" is alice, and is queued as such.
+  EXPECT_EQ(d.send("MAIL FROM:<>\r\nRCPT TO:<\"alice\"@local.test>\r\n"),
+            "250 2.1.0 Sender <> OK\r\n250 2.1.5 Recipient <alice@local.test> OK\r\n");
+  // A name no mailbox can have: refused now (RFC 3463 X.1.3), not bounced later.
+  EXPECT_EQ(d.send("RCPT TO:<\"../../tmp/x\"@local.test>\r\n"),
+            "550 5.1.3 <\"../../tmp/x\"@local.test>: Bad destination mailbox address syntax\r\n");
+  EXPECT_EQ(codes(d.send("DATA\r\n")), V{"354"});
+}
+
 TEST(SessionRcpt, RewrittenRecipientIsQueuedWithTheOriginalInOrcpt) {
   Driver d;
   d.start();

@@ -21,6 +21,7 @@ class FakeEnv : public SessionEnv {
   RcptVerdict check_rcpt(const Address& rcpt, const std::string& auth_user) override {
     if (rcpt.domain.empty()) return RcptVerdict::kLocal;  // <Postmaster>
     if (rcpt.domain == "local.test") {
+      if (rcpt.local.find('/') != std::string::npos) return RcptVerdict::kBadMailbox;
       if (rcpt.local == "alice" || rcpt.local == "bob" || rcpt.local == "postmaster")
         return RcptVerdict::kLocal;
       return RcptVerdict::kUnknownUser;
