@@ -320,6 +320,13 @@ class Tern:
             time.sleep(0.05)
 
 
+def root_opt_in():
+    """The top-level config line that lets tern keep root when the tests run
+    as root (CI): tern refuses root without it (docs/security.md). For
+    tests that write their own config files; Tern adds it itself."""
+    return 'run_as = "root"\n' if os.geteuid() == 0 else ""
+
+
 def unreachable_dns(timeout=1):
     """TOML for a [dns] table whose only server never answers (a closed
     loopback port): every lookup fails temporarily after `timeout`
