@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <map>
 #include <thread>
@@ -168,6 +170,89 @@ TEST(VerifyThreadsTest, ReadsEveryThreadOfTheProcess) {
   EXPECT_NE(s.message().find("still has uid"), std::string::npos) << s.message();
   done.set_value();
   other.join();
+}
+
+// check_files on real files. Mode bits of keys matter to root too, so
+// these hold whoever runs the tests.
+class CheckFilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/tern-check-files-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    config_.data_dir = dir_ + "/data";
+    ASSERT_EQ(::mkdir(config_.data_dir.c_str(), 0700), 0);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string Write(const std::string& path, mode_t mode) {
+    std::ofstream(path) << "secret\n";
+    EXPECT_EQ(::chmod(path.c_str(), mode), 0);
+    return path;
+  }
+
+  std::string dir_;
+  Config config_;
+};
+
+TEST_F(CheckFilesTest, AllowsPrivateKeysAndReadableFiles) {
+  Write(config_.data_dir + "/srs.key", 0600);
+  Write(config_.data_dir + "/aliases", 0644);
+  ASSERT_EQ(::mkdir((config_.data_dir + "/dkim").c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir((config_.data_dir + "/dkim/example.org").c_str(), 0700), 0);
+  Write(config_.data_dir + "/dkim/example.org/s1.key", 0640);
+  config_.tls_certificate = Write(dir_ + "/cert.pem", 0644);
+  config_.tls_private_key = Write(dir_ + "/key.pem", 0640);
+  const Status s = check_files(config_, Write(dir_ + "/tern.toml", 0644));
+  EXPECT_TRUE(s.ok()) << s.message();
+}
+
+TEST_F(CheckFilesTest, RefusesGroupOrWorldWritableKeysNamingTheFix) {
+  config_.tls_certificate = Write(dir_ + "/cert.pem", 0644);
+  config_.tls_private_key = Write(dir_ + "/key.pem", 0660);
+  Status s = check_files(config_, "");
+  EXPECT_EQ(s.message(), "TLS private key " + dir_ +
+                             "/key.pem is group-writable (mode 0660): tern refuses a key that "
+                             "others could replace; fix: chmod go-w " +
+                             dir_ + "/key.pem");
+  ::chmod(config_.tls_private_key.c_str(), 0600);
+  EXPECT_TRUE(check_files(config_, "").ok());
+
+  const std::string srs = Write(config_.data_dir + "/srs.key", 0602);
+  s = check_files(config_, "");
+  EXPECT_NE(s.message().find("SRS key " + srs + " is world-writable"), std::string::npos)
+      << s.message();
+  ::chmod(srs.c_str(), 0600);
+
+  ASSERT_EQ(::mkdir((config_.data_dir + "/dkim").c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir((config_.data_dir + "/dkim/example.org").c_str(), 0700), 0);
+  const std::string dkim = Write(config_.data_dir + "/dkim/example.org/s1.key", 0620);
+  s = check_files(config_, "");
+  EXPECT_NE(s.message().find("DKIM private key " + dkim + " is group-writable"), std::string::npos)
+      << s.message();
+}
+
+TEST_F(CheckFilesTest, GeneratedTlsKeyIsCheckedToo) {
+  ASSERT_EQ(::mkdir((config_.data_dir + "/tls").c_str(), 0700), 0);
+  Write(config_.data_dir + "/tls/cert.pem", 0644);
+  const std::string key = Write(config_.data_dir + "/tls/key.pem", 0666);
+  const Status s = check_files(config_, "");
+  EXPECT_NE(s.message().find("TLS private key " + key + " is group- and world-writable"),
+            std::string::npos)
+      << s.message();
+}
+
+TEST_F(CheckFilesTest, MissingFilesAreNamed) {
+  config_.tls_certificate = dir_ + "/nope.pem";
+  config_.tls_private_key = dir_ + "/nope.key";
+  EXPECT_EQ(check_files(config_, "").message(),
+            "TLS certificate " + dir_ + "/nope.pem does not exist");
+  EXPECT_EQ(check_files(config_, dir_ + "/missing.toml").message(),
+            "config file " + dir_ + "/missing.toml does not exist");
+  // A data dir not made yet is the server's to make.
+  config_.tls_certificate.clear();
+  config_.data_dir = dir_ + "/not-yet";
+  EXPECT_TRUE(check_files(config_, "").ok());
 }
 
 }  // namespace
