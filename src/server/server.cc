@@ -126,6 +126,8 @@ void Server::reload() {
       log_warn("SIGHUP: data_dir changes need a restart; keeping the old one");
     if (fresh->listeners.size() != listeners_.size())
       log_warn("SIGHUP: listener changes need a restart");
+    if (fresh->run_as != directory_.config()->run_as)
+      log_warn("SIGHUP: run_as changes need a restart (root is gone)");
     tls_ = std::move(ctx);
     set_trusted(*fresh);
     worker_.reconfigure(*fresh);
