@@ -35,6 +35,8 @@ tern_config() {  # fsync|nofsync
     echo "data_dir = \"$TD/data\""
     echo 'domains = ["bench.test"]'
     echo 'accept_any_local_part = true'
+    # Root without RUN_AS: tern keeps root only when told (docs/security.md).
+    is_root && [ -z "$RUN_AS" ] && echo 'run_as = "root"'
     echo "[[listener]]"; echo 'kind = "smtp"'; echo "address = \"127.0.0.1:$P_TERN\""
     echo "[[listener]]"; echo 'kind = "submission"'; echo "address = \"127.0.0.1:$P_TERN_SUB\""
     echo "[tls]"; echo "certificate = \"$TD/cert.pem\""; echo "private_key = \"$TD/key.pem\""

@@ -30,5 +30,10 @@ int run_sendmail(const std::string& name, const std::vector<std::string>& args);
 // Loads --config FILE, or the embedded default when `path` is empty.
 // On error prints it and throws CLI::RuntimeError(2).
 Config load_config_or_exit(const std::string& path);
+// The same, for subcommands that write in the data dir (`tern user`, `tern
+// dkim keygen`): started as root, they switch to the server's user first
+// (server/privileges.h, as `tern serve` does), so every file they make is
+// one the server can read. Exits 2 when the config's run_as forbids it.
+Config load_config_as_run_as_or_exit(const std::string& path);
 
 }  // namespace tern

@@ -138,7 +138,7 @@ void run_keygen(const DkimOptions& o) {
   }
   const std::string selector = o.selector.empty() ? default_selector(o.type) : lower(o.selector);
   if (!dkim::valid_domain(selector, 1)) fail(kExitUsage, "not a selector: '" + o.selector + "'");
-  const Config config = load_config_or_exit(o.config);
+  const Config config = load_config_as_run_as_or_exit(o.config);
 
   const dkim::KeyType type = o.type == "rsa" ? dkim::KeyType::kRsa : dkim::KeyType::kEd25519;
   dkim::PrivateKey key;

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "commands.h"
+#include "server/privileges.h"
 
 namespace tern {
 
@@ -14,6 +15,15 @@ Config load_config_or_exit(const std::string& path) {
     std::fprintf(stderr, "tern: %s\n", e.what());
     throw CLI::RuntimeError(2);
   }
+}
+
+Config load_config_as_run_as_or_exit(const std::string& path) {
+  Config config = load_config_or_exit(path);
+  if (Status s = become_run_as(config); !s.ok()) {
+    std::fprintf(stderr, "tern: %s\n", s.message().c_str());
+    throw CLI::RuntimeError(2);
+  }
+  return config;
 }
 
 }  // namespace tern

@@ -4,6 +4,8 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "server/log.h"
+#include "server/privileges.h"
 #include "server/server.h"
 
 namespace tern {
@@ -30,7 +32,28 @@ void add_serve_command(CLI::App& app) {
     raise_fd_limit();
     std::signal(SIGPIPE, SIG_IGN);
     try {
-      Server server(std::move(config), *path);
+      std::string error;
+      std::optional<RunAsPlan> plan = plan_for(config, &error);
+      if (!plan) throw std::runtime_error(error);
+      // Bind as root (ports below 1024), then switch before any thread,
+      // file or key exists: the server reads everything as the user it
+      // runs as, at start as at SIGHUP (docs/security.md).
+      std::vector<BoundListener> listeners = bind_listeners(config.listeners);
+      if (plan->change) {
+        if (Status s = prepare_data_dir(config, plan->account); !s.ok())
+          throw std::runtime_error(s.message());
+        if (Status s = drop_privileges(plan->account); !s.ok())
+          throw std::runtime_error(s.message());
+        log_info("running as user {} (uid {}, gid {})", plan->account.name, plan->account.uid,
+                 plan->account.gid);
+      }
+      if (!plan->warning.empty()) log_warn("{}", plan->warning);
+      Server server(std::move(config), *path, std::move(listeners));
+      // The thread pools exist now: none may have kept root.
+      if (plan->change) {
+        if (Status s = verify_threads(plan->account); !s.ok())
+          throw std::runtime_error(s.message());
+      }
       int rc = server.run();
       if (rc != 0) throw CLI::RuntimeError(rc);
     } catch (const CLI::RuntimeError&) {

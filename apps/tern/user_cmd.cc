@@ -112,7 +112,7 @@ std::string normalized(const std::string& address) {
 }
 
 void run_add(const UserOptions& o) {
-  const Config config = load_config_or_exit(o.config);
+  const Config config = load_config_as_run_as_or_exit(o.config);
   const std::string address = normalized(o.address);
   std::error_code ec;
   if (std::filesystem::create_directories(config.data_dir, ec)) {
@@ -132,7 +132,7 @@ void run_add(const UserOptions& o) {
 }
 
 void run_del(const UserOptions& o) {
-  const Config config = load_config_or_exit(o.config);
+  const Config config = load_config_as_run_as_or_exit(o.config);
   const std::string address = normalized(o.address);
   UserDb db = load_users(config);
   if (!db.exists(address)) fail(1, "no such user: " + address);
@@ -141,7 +141,7 @@ void run_del(const UserOptions& o) {
 }
 
 void run_passwd(const UserOptions& o) {
-  const Config config = load_config_or_exit(o.config);
+  const Config config = load_config_as_run_as_or_exit(o.config);
   const std::string address = normalized(o.address);
   UserDb db = load_users(config);
   if (!db.exists(address)) fail(1, "no such user: " + address);
@@ -152,7 +152,7 @@ void run_passwd(const UserOptions& o) {
 }
 
 void run_list(const UserOptions& o) {
-  const Config config = load_config_or_exit(o.config);
+  const Config config = load_config_as_run_as_or_exit(o.config);
   const UserDb db = load_users(config);  // a missing file is an empty list
   for (const auto& address : db.list()) std::printf("%s\n", address.c_str());
 }

@@ -527,6 +527,8 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
       have_hostname = true;
     } else if (key == "data_dir") {
       c->data_dir = r.nonempty_string(v, key);
+    } else if (key == "run_as") {
+      c->run_as = r.nonempty_string(v, key);
     } else if (key == "domains") {
       c->domains.clear();
       r.strings(v, key, [&](const std::string& s, const toml::node& e) {

@@ -139,6 +139,11 @@ struct Config {
   std::string source = "<embedded>";  // the file it came from
   std::string hostname;               // default: the system's host name
   std::string data_dir = "./tern-data";
+  // The user `tern serve` switches to when started as root (its primary
+  // group too), and that `tern user` / `tern dkim keygen` switch to as root
+  // (server/privileges.h). Empty (unset): "tern" when started as root with a
+  // config file; the starting user otherwise. "root" keeps root on purpose.
+  std::string run_as;
   std::vector<std::string> domains = {"localhost"};  // lower-cased
   // Deliver mail for any local part of a local domain to its own Maildir
   // (the embedded default); when false, only users and aliases are accepted.

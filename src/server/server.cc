@@ -6,17 +6,13 @@
 
 #include "net/awaitable.h"
 #include "server/connection.h"
+#include "server/file_access.h"
 #include "server/log.h"
 #include "tls/tls.h"
 
 namespace tern {
 
 namespace {
-
-asio::ip::tcp::endpoint endpoint_of(const ListenerConfig& l) {
-  if (l.host.empty()) return {asio::ip::tcp::v6(), l.port};  // dual-stack "any"
-  return {asio::ip::make_address(l.host), l.port};
-}
 
 // Keeps the connection alive for as long as its coroutine runs.
 asio::awaitable<void> run_connection(std::shared_ptr<Connection> conn) { co_await conn->run(); }
@@ -29,13 +25,16 @@ void make_dir(const std::string& path) {
 
 }  // namespace
 
-Server::Server(Config config, std::string config_path)
+Server::Server(Config config, std::string config_path, std::vector<BoundListener> listeners)
     : config_path_(std::move(config_path)),
       directory_(std::make_shared<const Config>(config)),
       store_(config.data_dir + "/queue", config.queue.fsync),
       worker_(io_, pool_, &store_, &directory_, config.data_dir) {
   make_dir(config.data_dir);
   ::chmod(config.data_dir.c_str(), 0700);
+  // As the user we run as (privileges.h): what it cannot read or write is
+  // an error now, not at the first delivery or reload.
+  if (Status s = check_files(config, config_path_); !s.ok()) throw std::runtime_error(s.message());
   make_dir(config.data_dir + "/mail");
   if (Status s = store_.open(); !s.ok())
     throw std::runtime_error("queue " + config.data_dir + "/queue: " + s.message());
@@ -43,22 +42,17 @@ Server::Server(Config config, std::string config_path)
   worker_.open();
   tls_ = make_server_tls_context(config);
   set_trusted(config);
-  for (const ListenerConfig& l : config.listeners) {
+  for (BoundListener& l : listeners) {
     asio::ip::tcp::acceptor acc(io_);
-    asio::ip::tcp::endpoint ep;
+    acc.assign(l.v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), l.release());
     try {
-      ep = endpoint_of(l);
-      acc.open(ep.protocol());
-      acc.set_option(asio::ip::tcp::acceptor::reuse_address(true));
-      if (ep.address().is_v6()) acc.set_option(asio::ip::v6_only(!l.host.empty()));
-      acc.bind(ep);
       acc.listen(asio::socket_base::max_listen_connections);
     } catch (const std::system_error& e) {
-      throw std::runtime_error("listener " + std::string(listener_kind_name(l.kind)) + " " +
-                               l.address + ": " + e.code().message());
+      throw std::runtime_error("listener " + std::string(listener_kind_name(l.config().kind)) +
+                               " " + l.config().address + ": " + e.code().message());
     }
     acceptors_.push_back(std::move(acc));
-    listeners_.push_back(l);
+    listeners_.push_back(l.config());
   }
 }
 
@@ -125,11 +119,15 @@ void Server::reload() {
   try {
     auto fresh = std::make_shared<const Config>(config_path_.empty() ? *directory_.config()
                                                                      : load_config(config_path_));
+    if (Status s = check_files(*fresh, config_path_); !s.ok())
+      throw std::runtime_error(s.message());
     auto ctx = make_server_tls_context(*fresh);
     if (fresh->data_dir != directory_.config()->data_dir)
       log_warn("SIGHUP: data_dir changes need a restart; keeping the old one");
     if (fresh->listeners.size() != listeners_.size())
       log_warn("SIGHUP: listener changes need a restart");
+    if (fresh->run_as != directory_.config()->run_as)
+      log_warn("SIGHUP: run_as changes need a restart (root is gone)");
     tls_ = std::move(ctx);
     set_trusted(*fresh);
     worker_.reconfigure(*fresh);

@@ -26,6 +26,7 @@
 #include "queue/fs_store.h"
 #include "server/delivery_worker.h"
 #include "server/directory.h"
+#include "server/listeners.h"
 
 namespace tern {
 
@@ -33,9 +34,11 @@ class Connection;
 
 class Server {
  public:
-  // Prepares the data dir, queue, TLS and listeners. Throws
+  // Prepares the data dir, queue and TLS, and accepts on `listeners`
+  // (bound by the caller, before it gave up root: privileges.h). Checks the
+  // files it needs (file_access.h), here and at each reload. Throws
   // std::runtime_error with a clear message on any start-up problem.
-  Server(Config config, std::string config_path);
+  Server(Config config, std::string config_path, std::vector<BoundListener> listeners);
   ~Server();
 
   int run();

@@ -72,6 +72,11 @@ class Tern:
     run_as: (uid, gid) to run tern and its subcommands as another user
       (needs root); the temp directory is handed to that user. Used where a
       peer must share the files (Dovecot refuses to read mail as root).
+
+    Started as root without run_as (CI), the config says run_as = "root":
+    tern refuses to keep root without it (docs/security.md), and these tests
+    are about mail, not privileges (test_privileges.py is). A run_as line in
+    `extra` replaces it.
     """
 
     def __init__(self, domains=("example.test",), kinds=("smtp", "submission", "submissions"),
@@ -96,6 +101,8 @@ class Tern:
                  "domains = [" + ", ".join(toml_str(d) for d in domains) + "]",
                  f"accept_any_local_part = {'true' if accept_any_local_part else 'false'}",
                  extra]
+        if os.geteuid() == 0 and not run_as and "run_as" not in extra:
+            lines.insert(0, 'run_as = "root"')
         if limits:
             lines.append("[limits]")
             for k, v in limits.items():
@@ -342,6 +349,13 @@ class Tern:
         deadline = time.time() + timeout
         while time.time() < deadline and ends() <= before:
             time.sleep(0.05)
+
+
+def root_opt_in():
+    """The top-level config line that lets tern keep root when the tests run
+    as root (CI): tern refuses root without it (docs/security.md). For
+    tests that write their own config files; Tern adds it itself."""
+    return 'run_as = "root"\n' if os.geteuid() == 0 else ""
 
 
 def unreachable_dns(timeout=1):

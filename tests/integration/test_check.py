@@ -24,7 +24,7 @@ import tempfile
 import unittest
 
 from dns_server import DnsServer
-from tern_harness import TERN_BIN, main
+from tern_harness import TERN_BIN, main, root_opt_in
 
 HOST = "mail.good.test"  # this server's hostname
 
@@ -38,7 +38,7 @@ def unbound_line(zone_line):
 
 def write_config(path, data_dir, forward=None):
     with open(path, "w") as f:
-        f.write(f'data_dir = "{data_dir}"\nhostname = "{HOST}"\n'
+        f.write(root_opt_in() + f'data_dir = "{data_dir}"\nhostname = "{HOST}"\n'
                 '[[listener]]\nkind = "smtp"\naddress = "127.0.0.1:2525"\n')
         if forward:
             f.write(f'[dns]\nforward = ["{forward}"]\ntimeout = 3\n')

@@ -29,7 +29,7 @@ import tempfile
 import unittest
 
 from dns_server import DnsServer
-from tern_harness import TERN_BIN, main
+from tern_harness import TERN_BIN, main, root_opt_in
 
 try:
     import dkim  # python3-dkim
@@ -271,7 +271,7 @@ class DkimTest(unittest.TestCase):
     @classmethod
     def write_config(cls, forward):
         with open(cls.config, "w") as f:
-            f.write(f'data_dir = "{cls.data}"\n'
+            f.write(root_opt_in() + f'data_dir = "{cls.data}"\n'
                     "[dns]\n"
                     f'forward = ["{forward}"]\n'
                     "timeout = 2\n"

@@ -26,7 +26,7 @@ import unittest
 
 from dns_server import DnsServer
 from smtp_peer import SmtpPeer
-from tern_harness import TERN_BIN, Tern, free_port, main
+from tern_harness import TERN_BIN, Tern, free_port, main, root_opt_in
 
 try:
     import dkim  # python3-dkim
@@ -82,7 +82,7 @@ class DkimSigningTest(unittest.TestCase):
         # Keys first (keygen needs only data_dir), so that DNS can publish them.
         keygen_config = os.path.join(cls.tmp, "keygen.toml")
         with open(keygen_config, "w") as f:
-            f.write(f'data_dir = "{cls.data}"\n'
+            f.write(root_opt_in() + f'data_dir = "{cls.data}"\n'
                     '[[listener]]\nkind = "smtp"\naddress = "127.0.0.1:2525"\n')
         cls.keygen_config = keygen_config
         zone_lines = [keygen(keygen_config, A, "rsa", "it-rsa"),
@@ -91,7 +91,7 @@ class DkimSigningTest(unittest.TestCase):
         cls.b_key_dir = os.path.join(cls.tmp, "b-key")
         b_config = os.path.join(cls.tmp, "b-keygen.toml")
         with open(b_config, "w") as f:
-            f.write(f'data_dir = "{cls.b_key_dir}"\n'
+            f.write(root_opt_in() + f'data_dir = "{cls.b_key_dir}"\n'
                     '[[listener]]\nkind = "smtp"\naddress = "127.0.0.1:2525"\n')
         zone_lines.append(keygen(b_config, B, "ed25519", "it-b"))
         cls.P = free_port()

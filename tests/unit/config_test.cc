@@ -590,6 +590,7 @@ TEST(ConfigTest, ExampleFileHasTheDefaults) {
   EXPECT_EQ(c.data_dir, d.data_dir);
   EXPECT_EQ(c.domains, d.domains);
   EXPECT_FALSE(c.accept_any_local_part);  // a file's default; the embedded one says true
+  EXPECT_EQ(c.run_as, "");                // commented out: unset
   ASSERT_EQ(c.listeners.size(), d.listeners.size());
   for (size_t i = 0; i < c.listeners.size(); ++i) {
     EXPECT_EQ(c.listeners[i].kind, d.listeners[i].kind);
@@ -745,6 +746,15 @@ TEST(ConfigTest, RelayErrors) {
             "t.toml:2:18: key 'relay.etrn_networks': 'x' is not an address or network such as "
             "\"192.0.2.0/24\"");
   EXPECT_EQ(ErrorOf("[relay]\nbogus = 1\n"), "t.toml:2:1: key 'relay.bogus': unknown key");
+}
+
+TEST(ConfigTest, RunAs) {
+  EXPECT_EQ(Parse("").run_as, "");  // unset: server/privileges.h decides
+  EXPECT_EQ(default_config().run_as, "");
+  EXPECT_EQ(Parse("run_as = \"tern\"\n").run_as, "tern");
+  EXPECT_EQ(Parse("run_as = \"root\"\n").run_as, "root");
+  EXPECT_EQ(ErrorOf("run_as = \"\"\n"), "t.toml:1:10: key 'run_as': must not be empty");
+  EXPECT_EQ(ErrorOf("run_as = 0\n"), "t.toml:1:10: key 'run_as': must be a string, not an integer");
 }
 
 }  // namespace
