@@ -232,7 +232,7 @@ void Server::set_trusted(const Config& config) {
 }
 
 bool Server::trusted(const std::string& ip) const {
-  if (is_loopback_ip(ip)) return directory_.config()->limits.loopback_exempt;
+  if (is_loopback_ip(ip) && directory_.config()->limits.loopback_exempt) return true;
   for (const Cidr& c : trusted_)
     if (c.contains(ip)) return true;
   return false;
