@@ -211,6 +211,27 @@ class Connections(unittest.TestCase):
         self.assertIn("limit client=127.0.5.3 auth=- limit=connection_rate_per_ip key=127.0.5.3 "
                       "value=6 max=5", log)
 
+    def test_sighup_applies_new_limits_to_open_counts(self):
+        t = Tern(kinds=("smtp",), limits={"loopback_exempt": False, "max_connections_per_ip": 5})
+        self.addCleanup(t.cleanup)
+        t.start()
+        port = t.port("smtp")
+        clients = []
+        self.addCleanup(lambda: [c.close() for c in clients])
+        for _ in range(2):
+            c, g = greeting(port, "127.0.12.2")
+            clients.append(c)
+            self.assertEqual(g[:2], (220, ""))
+        with open(t.config_path) as f:
+            text = f.read()
+        with open(t.config_path, "w") as f:
+            f.write(text.replace("max_connections_per_ip = 5", "max_connections_per_ip = 2"))
+        t.reload()
+        self.assertIn("SIGHUP: configuration reloaded", t.read_log())
+        c, g = greeting(port, "127.0.12.2")
+        clients.append(c)
+        self.assertEqual(g[:2], (421, "4.7.0"))
+
     def test_per_network_aggregation(self):
         t = Tern(kinds=("smtp",), limits={"loopback_exempt": False, "max_connections_per_ip": 5,
                                           "max_connections_per_network": 3})
