@@ -60,7 +60,7 @@ struct AdmissionLimits {
   uint64_t messages_per_hour_per_user = 0;
   uint64_t recipients_per_hour_per_user = 0;
   uint64_t outbound_recipients_per_hour_per_user = 0;  // not to a local domain
-  size_t max_entries = 100000;  // per table (clients, users); about 150 bytes each
+  size_t max_entries = 100000;  // per table (clients, users); about 250 bytes each
 };
 
 // Each limit, named as its key in [limits].
