@@ -41,6 +41,9 @@ tern_config() {  # fsync|nofsync
     echo "[[listener]]"; echo 'kind = "submission"'; echo "address = \"127.0.0.1:$P_TERN_SUB\""
     echo "[tls]"; echo "certificate = \"$TD/cert.pem\""; echo "private_key = \"$TD/key.pem\""
     echo "[limits]"; echo "max_connections = $maxc"
+    # One user sends every relayed message of the run: no per-user hourly cap.
+    echo "messages_per_hour_per_user = 0"; echo "recipients_per_hour_per_user = 0"
+    echo "outbound_recipients_per_hour_per_user = 0"
     [ "$P_DNS" != 0 ] && { echo "[dns]"; echo "forward = [\"127.0.0.1@$P_DNS\"]"; }
     [ "$1" = nofsync ] && { echo "[queue]"; echo "fsync = false  # benchmark only"; }
   } >"$TD/tern.toml"

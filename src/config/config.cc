@@ -168,6 +168,41 @@ class Reader {
   const std::string& file_;
 };
 
+// The limits against abuse (core/admission.h): counts where 0 is "no
+// limit", the loopback switch and the session time limit. False: not one
+// of these keys.
+bool read_abuse_limit(const Reader& r, std::string_view name, const toml::node& v,
+                      const std::string& key, Limits* l) {
+  size_t* count = nullptr;
+  if (name == "max_connections_per_network") count = &l->max_connections_per_network;
+  if (name == "connection_rate_per_ip") count = &l->connection_rate_per_ip;
+  if (name == "connection_rate_per_network") count = &l->connection_rate_per_network;
+  if (name == "messages_per_hour_per_ip") count = &l->messages_per_hour_per_ip;
+  if (name == "messages_per_hour_per_network") count = &l->messages_per_hour_per_network;
+  if (name == "recipients_per_hour_per_ip") count = &l->recipients_per_hour_per_ip;
+  if (name == "recipients_per_hour_per_network") count = &l->recipients_per_hour_per_network;
+  if (name == "messages_per_hour_per_user") count = &l->messages_per_hour_per_user;
+  if (name == "recipients_per_hour_per_user") count = &l->recipients_per_hour_per_user;
+  if (name == "outbound_recipients_per_hour_per_user")
+    count = &l->outbound_recipients_per_hour_per_user;
+  if (count) {
+    if (!v.is_integer()) r.wrong_type(v, key, "an integer (0: no limit)");
+    const int64_t i = v.as_integer()->get();
+    if (i < 0) r.fail(v.source(), key, "must be 0 (no limit) or more");
+    *count = static_cast<size_t>(i);
+    return true;
+  }
+  if (name == "loopback_exempt") {
+    l->loopback_exempt = r.boolean(v, key);
+    return true;
+  }
+  if (name == "session_timeout") {
+    l->session_timeout = r.duration(v, key, false);
+    return true;
+  }
+  return false;
+}
+
 void read_limits(const Reader& r, const toml::table& t, Limits* l) {
   for (auto&& [k, v] : t) {
     const std::string key = "limits." + std::string(k.str());
@@ -188,6 +223,7 @@ void read_limits(const Reader& r, const toml::table& t, Limits* l) {
       l->data_timeout = r.duration(v, key, false);
     } else if (name == "shutdown_grace") {
       l->shutdown_grace = r.duration(v, key, true);
+    } else if (read_abuse_limit(r, name, v, key, l)) {
     } else {
       r.fail(k.source(), key, "unknown key");
     }

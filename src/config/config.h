@@ -33,6 +33,23 @@ struct Limits {
   std::chrono::seconds data_timeout{
       600};  // between data blocks; 4.5.3.2.6 asks >= 10 min on the client side
   std::chrono::seconds shutdown_grace{30};  // SIGTERM: time for transactions in flight
+  // Against abuse (core/admission.h; 0: no limit). Per address and its
+  // network (IPv4 /24, IPv6 /64), loopback and trusted_networks exempt:
+  size_t max_connections_per_network = 50;
+  size_t connection_rate_per_ip = 60;  // new connections per minute
+  size_t connection_rate_per_network = 180;
+  size_t messages_per_hour_per_ip = 500;  // MAIL FROM commands
+  size_t messages_per_hour_per_network = 1500;
+  size_t recipients_per_hour_per_ip = 1000;  // RCPT TO accepted
+  size_t recipients_per_hour_per_network = 3000;
+  // Per authenticated user, from any address (a leaked password):
+  size_t messages_per_hour_per_user = 200;
+  size_t recipients_per_hour_per_user = 500;
+  size_t outbound_recipients_per_hour_per_user = 200;  // to other domains
+  // false: loopback clients are limited as others (tests; a proxy on loopback).
+  bool loopback_exempt = true;
+  // A whole session, however busy: then 421 4.4.2 and close.
+  std::chrono::seconds session_timeout{3600};
 };
 
 // [dns]: the resolver of outbound mail (dns/resolver.h).

@@ -159,8 +159,8 @@ void ServerSession::close_after(Reply r) {
   state_ = State::kClosed;
 }
 
-void ServerSession::timeout() {
-  close_after(Reply(421, "4.4.2", options_.hostname + " Error: timeout exceeded"));
+void ServerSession::timeout(std::string_view what) {
+  close_after(Reply(421, "4.4.2", options_.hostname + " Error: " + std::string(what)));
 }
 
 void ServerSession::shutdown() {
@@ -352,6 +352,7 @@ void ServerSession::cmd_mail(std::string_view arg) {
         return reply(451, "4.3.0", "Temporary lookup failure, try again later");
     }
   }
+  if (std::optional<Reply> limited = env_->limit_mail(auth_user_)) return reply(*limited);
   mail_ = std::move(args);
   tx_active_ = true;
   reply(250, "2.1.0", "Sender <" + mail_.from.str() + "> OK");
@@ -385,6 +386,9 @@ void ServerSession::cmd_rcpt(std::string_view arg) {
     case RcptVerdict::kRelay:
       if (std::optional<Reply> refused = spf_refusal(args.to, check.verdict))
         return reply(std::move(*refused));
+      if (auto limited =
+              env_->limit_rcpt(args.to, check.verdict == RcptVerdict::kLocal, auth_user_))
+        return reply(std::move(*limited));
       if (check.rewrite) {
         // RFC 3461 4.2: ORCPT keeps the address as the client gave it.
         if (args.orcpt.empty() && !args.to.needs_utf8()) args.orcpt = "rfc822;" + args.to.str();

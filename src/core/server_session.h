@@ -141,6 +141,21 @@ class SessionEnv {
     (void)subdomains;
     return std::nullopt;
   }
+  // Rate limits (core/admission.h), asked at MAIL FROM once it is valid and
+  // at each RCPT TO the directory accepted (`local`: to a local mailbox):
+  // a reply refuses it (451/450 4.7.1), nullopt lets it through and counts
+  // it. Default: no limits.
+  virtual std::optional<Reply> limit_mail(const std::string& auth_user) {
+    (void)auth_user;
+    return std::nullopt;
+  }
+  virtual std::optional<Reply> limit_rcpt(const Address& rcpt, bool local,
+                                          const std::string& auth_user) {
+    (void)rcpt;
+    (void)local;
+    (void)auth_user;
+    return std::nullopt;
+  }
   // For VRFY when SessionOptions::vrfy is on: does this local mailbox exist?
   virtual bool mailbox_exists(const Address& addr) = 0;
   virtual std::string new_queue_id() = 0;
@@ -196,7 +211,8 @@ class ServerSession {
   void message_stored(const Status& status);
   // After kMessageEnd, instead: the content was refused (DMARC), with `r`.
   void message_refused(Reply r);
-  void timeout();       // 421 4.4.2 and close
+  // 421 4.4.2 and close; `what` ends the text ("... Error: timeout exceeded").
+  void timeout(std::string_view what = "timeout exceeded");
   void shutdown();      // 421 4.3.2 and close, now
   void set_draining();  // 421 4.3.2 and close at the next idle point
 

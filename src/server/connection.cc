@@ -116,6 +116,16 @@ std::optional<size_t> Connection::etrn(const std::string& domain, bool subdomain
   return n;
 }
 
+std::optional<Reply> Connection::limit_mail(const std::string& auth_user) {
+  return server_.limit_mail(ip_, auth_user);
+}
+
+std::optional<Reply> Connection::limit_rcpt(const Address& rcpt, bool local,
+                                            const std::string& auth_user) {
+  (void)rcpt;
+  return server_.limit_rcpt(ip_, auth_user, !local);
+}
+
 bool Connection::mailbox_exists(const Address& addr) {
   return server_.directory().mailbox_exists(addr);
 }
@@ -137,7 +147,7 @@ void Connection::force_close() {
 }
 
 asio::awaitable<void> Connection::run() {
-  std::optional<Reply> refuse = server_.admit(ip_);
+  std::optional<Reply> refuse = server_.admit(this, ip_);
   server_.attach(this, ip_);
   log_info("connect client={} listener={}", ip_, listener_.address);
   std::optional<SessionTls> tls;
@@ -153,6 +163,7 @@ asio::awaitable<void> Connection::run() {
     tls = SessionTls{info.version, info.cipher};
   }
   session_.start(refuse, tls);
+  command_deadline_ = std::chrono::steady_clock::now() + config_->limits.command_timeout;
   try {
     bool done = false;
     while (!done) {
@@ -211,14 +222,54 @@ asio::awaitable<void> Connection::do_send(std::string_view data) {
   if (ec) {
     session_.eof();
     closing_ = true;
+    co_return;
+  }
+  // RFC 5321 4.5.3.2.7: the client has the command timeout to send its
+  // next command; that clock starts with our reply.
+  command_deadline_ = std::chrono::steady_clock::now() + config_->limits.command_timeout;
+}
+
+// How long the next read may wait, and for what: message data gets
+// limits.data_timeout per read (RFC 5321 4.5.3.2.6 times each data block);
+// a command line must be whole by command_deadline_ (a byte every few
+// seconds does not extend it); nothing outlives limits.session_timeout.
+Connection::ReadDeadline Connection::read_deadline() const {
+  const auto now = std::chrono::steady_clock::now();
+  const Limits& l = config_->limits;
+  ReadDeadline d{l.data_timeout, Waiting::kData};
+  if (!session_.receiving_data()) d = {command_deadline_ - now, Waiting::kCommand};
+  if (auto left = started_ + l.session_timeout - now; left <= d.timeout)
+    d = {left, Waiting::kSession};
+  return d;
+}
+
+void Connection::timed_out(const ReadDeadline& d) {
+  LimitCounters& counters = server_.limit_counters();
+  const Limits& l = config_->limits;
+  switch (d.waiting) {
+    case Waiting::kCommand:
+      ++counters.command_timeouts;
+      log_info("timeout client={} waiting=command limit={}s", ip_, l.command_timeout.count());
+      return session_.timeout();
+    case Waiting::kData:
+      ++counters.data_timeouts;
+      log_info("timeout client={} waiting=data limit={}s", ip_, l.data_timeout.count());
+      return session_.timeout();
+    case Waiting::kSession:
+      ++counters.session_timeouts;
+      log_info("timeout client={} waiting=session limit={}s", ip_, l.session_timeout.count());
+      return session_.timeout("session time limit exceeded");
   }
 }
 
 // Whatever happens (data, EOF, timeout, shutdown) the session is told.
 asio::awaitable<void> Connection::do_read() {
   std::error_code ec;
-  auto timeout =
-      session_.receiving_data() ? config_->limits.data_timeout : config_->limits.command_timeout;
+  const ReadDeadline deadline = read_deadline();
+  if (deadline.timeout <= std::chrono::steady_clock::duration::zero()) {
+    timed_out(deadline);  // even when bytes are waiting: the time is up
+    co_return;
+  }
   // Under TLS the bytes are decrypted into the buffer inside the
   // asynchronous read, and this coroutine resumes only after the deadline
   // timer's cancellation has completed: other sessions' reads run in
@@ -233,12 +284,12 @@ asio::awaitable<void> Connection::do_read() {
     buf = own.get();
   }
   reading_ = true;
-  size_t n = co_await stream_.read_some(asio::buffer(buf, size), timeout, ec);
+  size_t n = co_await stream_.read_some(asio::buffer(buf, size), deadline.timeout, ec);
   reading_ = false;
   if (!ec) {
     session_.receive(std::string_view(buf, n));
   } else if (ec == asio::error::timed_out) {
-    session_.timeout();  // the 421 still goes out
+    timed_out(deadline);  // the 421 still goes out
   } else if (ec == asio::error::operation_aborted && server_.draining() && !closing_) {
     session_.shutdown();
   } else {
@@ -257,6 +308,7 @@ asio::awaitable<void> Connection::do_starttls() {
   }
   TlsInfo info = tls_info(stream_.ssl());
   session_.tls_started(SessionTls{info.version, info.cipher});
+  command_deadline_ = std::chrono::steady_clock::now() + config_->limits.command_timeout;
 }
 
 asio::awaitable<void> Connection::do_auth() {

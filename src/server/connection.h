@@ -37,12 +37,24 @@ class Connection : private SessionEnv {
   RcptCheck resolve_rcpt(const Address& rcpt, const std::string& auth_user) override;
   SenderVerdict check_sender(const Address& from, const std::string& auth_user) override;
   std::optional<size_t> etrn(const std::string& domain, bool subdomains) override;
+  std::optional<Reply> limit_mail(const std::string& auth_user) override;
+  std::optional<Reply> limit_rcpt(const Address& rcpt, bool local,
+                                  const std::string& auth_user) override;
   bool mailbox_exists(const Address& addr) override;
   std::string new_queue_id() override;
   int64_t now() override;
 
   asio::awaitable<void> do_send(std::string_view data);
   asio::awaitable<void> do_read();
+  // Which limit bounds a read: limits.command_timeout, data_timeout or
+  // session_timeout.
+  enum class Waiting { kCommand, kData, kSession };
+  struct ReadDeadline {
+    std::chrono::steady_clock::duration timeout;
+    Waiting waiting;
+  };
+  ReadDeadline read_deadline() const;
+  void timed_out(const ReadDeadline& d);
   asio::awaitable<void> do_starttls();
   asio::awaitable<void> do_auth();
   asio::awaitable<void> do_spf();
@@ -68,6 +80,9 @@ class Connection : private SessionEnv {
   bool reading_ = false;
   bool closing_ = false;
   std::chrono::steady_clock::time_point started_;
+  // A command line must be complete this long after our last reply
+  // (limits.command_timeout), however slowly its bytes drip in.
+  std::chrono::steady_clock::time_point command_deadline_;
 };
 
 }  // namespace tern

@@ -169,41 +169,78 @@ void Server::maybe_stop() {
   io_.stop();
 }
 
-std::optional<Reply> Server::admit(const std::string& ip) {
+std::optional<Reply> Server::admit(Connection* c, const std::string& ip) {
   auto config = directory_.config();
   const std::string& host = config->hostname;
   if (draining_) return Reply(421, "4.3.2", host + " Service shutting down, try again later");
   if (connections_.size() >= config->limits.max_connections)
     return Reply(421, "4.7.0", host + " Too many connections, try again later");
   if (!trusted(ip)) {
-    auto it = per_ip_.find(ip);
-    if (it != per_ip_.end() && it->second >= config->limits.max_connections_per_ip)
-      return Reply(421, "4.7.0", host + " Too many connections from your address, try again later");
+    if (std::optional<Refusal> r = admission_.connect(ip, std::chrono::steady_clock::now())) {
+      log_refusal(ip, "", *r);
+      return r->reply(host);
+    }
+    limited_.insert(c);
   }
   return std::nullopt;
 }
 
+std::optional<Reply> Server::limit_mail(const std::string& ip, const std::string& user) {
+  const std::string& limited_ip = trusted(ip) ? std::string() : ip;
+  std::optional<Refusal> r = admission_.mail(limited_ip, user, std::chrono::steady_clock::now());
+  if (!r) return std::nullopt;
+  log_refusal(ip, user, *r);
+  return r->reply(directory_.config()->hostname);
+}
+
+std::optional<Reply> Server::limit_rcpt(const std::string& ip, const std::string& user,
+                                        bool outbound) {
+  const std::string& limited_ip = trusted(ip) ? std::string() : ip;
+  std::optional<Refusal> r =
+      admission_.rcpt(limited_ip, user, outbound, std::chrono::steady_clock::now());
+  if (!r) return std::nullopt;
+  log_refusal(ip, user, *r);
+  return r->reply(directory_.config()->hostname);
+}
+
+void Server::log_refusal(const std::string& ip, const std::string& user, const Refusal& r) {
+  log_info("limit client={} auth={} limit={} key={} value={} max={}", ip, user.empty() ? "-" : user,
+           limit_name(r.limit), r.key, r.value, r.max);
+}
+
+// The trusted networks, and the limits that exempt them.
 void Server::set_trusted(const Config& config) {
   trusted_.clear();
   for (const auto& net : config.trusted_networks)
     if (auto c = Cidr::parse(net)) trusted_.push_back(*c);  // validated at load
+  const Limits& l = config.limits;
+  AdmissionLimits a;
+  a.connections_per_ip = l.max_connections_per_ip;
+  a.connections_per_network = l.max_connections_per_network;
+  a.connection_rate_per_ip = l.connection_rate_per_ip;
+  a.connection_rate_per_network = l.connection_rate_per_network;
+  a.messages_per_hour_per_ip = l.messages_per_hour_per_ip;
+  a.messages_per_hour_per_network = l.messages_per_hour_per_network;
+  a.recipients_per_hour_per_ip = l.recipients_per_hour_per_ip;
+  a.recipients_per_hour_per_network = l.recipients_per_hour_per_network;
+  a.messages_per_hour_per_user = l.messages_per_hour_per_user;
+  a.recipients_per_hour_per_user = l.recipients_per_hour_per_user;
+  a.outbound_recipients_per_hour_per_user = l.outbound_recipients_per_hour_per_user;
+  admission_.set_limits(a);
 }
 
 bool Server::trusted(const std::string& ip) const {
-  if (is_loopback_ip(ip)) return true;
+  if (is_loopback_ip(ip) && directory_.config()->limits.loopback_exempt) return true;
   for (const Cidr& c : trusted_)
     if (c.contains(ip)) return true;
   return false;
 }
 
-void Server::attach(Connection* c, const std::string& ip) {
-  connections_.emplace(c, ip);
-  ++per_ip_[ip];
-}
+void Server::attach(Connection* c, const std::string& ip) { connections_.emplace(c, ip); }
 
 void Server::detach(Connection* c, const std::string& ip) {
   if (connections_.erase(c) == 0) return;
-  if (--per_ip_[ip] == 0) per_ip_.erase(ip);
+  if (limited_.erase(c)) admission_.disconnect(ip, std::chrono::steady_clock::now());
   if (draining_) maybe_stop();
 }
 

@@ -20,8 +20,10 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "config/config.h"
+#include "core/admission.h"
 #include "core/cidr.h"
 #include "queue/fs_store.h"
 #include "server/delivery_worker.h"
@@ -54,10 +56,19 @@ class Server {
   DeliveryWorker& worker() { return worker_; }
   bool draining() const { return draining_; }
 
-  // Connection accounting: returns a refusal reply when over a limit.
-  std::optional<Reply> admit(const std::string& ip);
+  // Connection accounting: returns a refusal reply when over a limit
+  // (logged and counted); detach() ends what admit() counted.
+  std::optional<Reply> admit(Connection* c, const std::string& ip);
   void attach(Connection* c, const std::string& ip);
   void detach(Connection* c, const std::string& ip);
+
+  // Per-hour message and recipient limits (core/admission.h) of a MAIL
+  // FROM and an accepted RCPT TO from `ip` by `user` ("" if none): a
+  // refusal (logged and counted), or nullopt, and then it is counted.
+  std::optional<Reply> limit_mail(const std::string& ip, const std::string& user);
+  std::optional<Reply> limit_rcpt(const std::string& ip, const std::string& user, bool outbound);
+  // How often each limit refused, timeouts included: for metrics.
+  LimitCounters& limit_counters() { return admission_.counters(); }
 
   // Failed AUTH throttle: the delay to apply before answering a failure
   // from `ip` (grows with recent failures, capped).
@@ -71,8 +82,11 @@ class Server {
   // After begin_shutdown: stops the loop once no connection is left and the
   // deliveries in flight have ended (or the grace is over).
   void maybe_stop();
+  // Exempt from the limits per address: loopback (unless
+  // limits.loopback_exempt is false) and trusted_networks.
   bool trusted(const std::string& ip) const;
   void set_trusted(const Config& config);
+  void log_refusal(const std::string& ip, const std::string& user, const Refusal& r);
 
   std::string config_path_;
   asio::io_context io_{1};
@@ -92,7 +106,8 @@ class Server {
   std::vector<ListenerConfig> listeners_;
   std::vector<Cidr> trusted_;  // config.trusted_networks, parsed
   std::map<Connection*, std::string> connections_;
-  std::unordered_map<std::string, size_t> per_ip_;
+  Admission admission_;
+  std::unordered_set<Connection*> limited_;  // counted by admission_.connect()
   struct AuthFailures {
     int count = 0;
     std::chrono::steady_clock::time_point last;

@@ -106,7 +106,11 @@ class Tern:
         if limits:
             lines.append("[limits]")
             for k, v in limits.items():
-                lines.append(f"{k} = {toml_str(v) if isinstance(v, str) else v}")
+                if isinstance(v, bool):
+                    v = "true" if v else "false"
+                elif isinstance(v, str):
+                    v = toml_str(v)
+                lines.append(f"{k} = {v}")
         if tls:
             lines.append("[tls]")
             for k, v in tls.items():

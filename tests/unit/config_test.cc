@@ -374,6 +374,54 @@ TEST(ConfigTest, ErrorsNameFileLineAndKey) {
   }
 }
 
+TEST(ConfigTest, AbuseLimits) {
+  const Config c = Parse(
+      "[limits]\nmax_connections_per_network = 7\nconnection_rate_per_ip = 0\n"
+      "connection_rate_per_network = 9\nmessages_per_hour_per_ip = 10\n"
+      "messages_per_hour_per_network = 11\nrecipients_per_hour_per_ip = 12\n"
+      "recipients_per_hour_per_network = 13\nmessages_per_hour_per_user = 14\n"
+      "recipients_per_hour_per_user = 15\noutbound_recipients_per_hour_per_user = 16\n"
+      "loopback_exempt = false\nsession_timeout = \"30m\"\n");
+  EXPECT_EQ(c.limits.max_connections_per_network, 7u);
+  EXPECT_EQ(c.limits.connection_rate_per_ip, 0u);  // no limit
+  EXPECT_EQ(c.limits.connection_rate_per_network, 9u);
+  EXPECT_EQ(c.limits.messages_per_hour_per_ip, 10u);
+  EXPECT_EQ(c.limits.messages_per_hour_per_network, 11u);
+  EXPECT_EQ(c.limits.recipients_per_hour_per_ip, 12u);
+  EXPECT_EQ(c.limits.recipients_per_hour_per_network, 13u);
+  EXPECT_EQ(c.limits.messages_per_hour_per_user, 14u);
+  EXPECT_EQ(c.limits.recipients_per_hour_per_user, 15u);
+  EXPECT_EQ(c.limits.outbound_recipients_per_hour_per_user, 16u);
+  EXPECT_FALSE(c.limits.loopback_exempt);
+  EXPECT_EQ(c.limits.session_timeout, std::chrono::minutes(30));
+  const Limits d;
+  EXPECT_TRUE(d.loopback_exempt);
+  EXPECT_EQ(d.session_timeout, std::chrono::hours(1));
+  struct Case {
+    const char* text;
+    const char* error;
+  };
+  for (const Case& k : {
+           Case{"[limits]\nmessages_per_hour_per_ip = -1\n",
+                "t.toml:2:28: key 'limits.messages_per_hour_per_ip': must be 0 (no limit) or more"},
+           Case{"[limits]\nconnection_rate_per_ip = \"5\"\n",
+                "t.toml:2:26: key 'limits.connection_rate_per_ip': must be an integer (0: no "
+                "limit), not a string"},
+           Case{"[limits]\nloopback_exempt = 1\n",
+                "t.toml:2:19: key 'limits.loopback_exempt': must be a boolean (true or false), "
+                "not an integer"},
+           Case{"[limits]\nsession_timeout = 0\n",
+                "t.toml:2:19: key 'limits.session_timeout': must be from 1 to 86400 seconds"},
+       }) {
+    try {
+      Parse(k.text);
+      ADD_FAILURE() << "no error for " << k.text;
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(std::string(e.what()), k.error) << k.text;
+    }
+  }
+}
+
 TEST(ConfigTest, QueueTable) {
   const QueueConfig d = Parse("").queue;
   EXPECT_EQ(d.retry.front(), seconds(300));
@@ -608,6 +656,19 @@ TEST(ConfigTest, ExampleFileHasTheDefaults) {
   EXPECT_EQ(c.limits.command_timeout, l.command_timeout);
   EXPECT_EQ(c.limits.data_timeout, l.data_timeout);
   EXPECT_EQ(c.limits.shutdown_grace, l.shutdown_grace);
+  EXPECT_EQ(c.limits.session_timeout, l.session_timeout);
+  EXPECT_EQ(c.limits.max_connections_per_network, l.max_connections_per_network);
+  EXPECT_EQ(c.limits.connection_rate_per_ip, l.connection_rate_per_ip);
+  EXPECT_EQ(c.limits.connection_rate_per_network, l.connection_rate_per_network);
+  EXPECT_EQ(c.limits.messages_per_hour_per_ip, l.messages_per_hour_per_ip);
+  EXPECT_EQ(c.limits.messages_per_hour_per_network, l.messages_per_hour_per_network);
+  EXPECT_EQ(c.limits.recipients_per_hour_per_ip, l.recipients_per_hour_per_ip);
+  EXPECT_EQ(c.limits.recipients_per_hour_per_network, l.recipients_per_hour_per_network);
+  EXPECT_EQ(c.limits.messages_per_hour_per_user, l.messages_per_hour_per_user);
+  EXPECT_EQ(c.limits.recipients_per_hour_per_user, l.recipients_per_hour_per_user);
+  EXPECT_EQ(c.limits.outbound_recipients_per_hour_per_user,
+            l.outbound_recipients_per_hour_per_user);
+  EXPECT_EQ(c.limits.loopback_exempt, l.loopback_exempt);
   const DnsConfig dns;
   EXPECT_EQ(c.dns.forward, dns.forward);
   EXPECT_EQ(c.dns.timeout, dns.timeout);
