@@ -33,6 +33,11 @@ struct Limits {
   std::chrono::seconds data_timeout{
       600};  // between data blocks; 4.5.3.2.6 asks >= 10 min on the client side
   std::chrono::seconds shutdown_grace{30};  // SIGTERM: time for transactions in flight
+  // Per session (SessionOptions): commands that move no message forward
+  // since the last one (Postfix smtpd_junk_command_limit), failed AUTH
+  // exchanges; then 421 4.7.0 and close.
+  size_t max_commands_without_message = 100;
+  size_t max_auth_failures = 3;
 };
 
 // [dns]: the resolver of outbound mail (dns/resolver.h).
