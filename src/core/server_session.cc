@@ -857,7 +857,7 @@ void ServerSession::cmd_auth(std::string_view arg) {
       return reply(Reply(334, "", "VXNlcm5hbWU6"));  // "Username:"
     }
     auto user = initial == "=" ? std::optional<std::string>("") : base64_decode(initial);
-    if (!user) return auth_failed(Reply(501, "5.5.2", "Invalid base64 data"));
+    if (!user) return reply(501, "5.5.2", "Invalid base64 data");
     auth_.user = *user;
     state_ = State::kAuthPass;
     return reply(Reply(334, "", "UGFzc3dvcmQ6"));  // "Password:"
@@ -868,11 +868,10 @@ void ServerSession::cmd_auth(std::string_view arg) {
 void ServerSession::handle_auth_line(std::string_view line) {
   State st = state_;
   state_ = State::kCommand;
-  if (line == "*")  // RFC 4954 4
-    return auth_failed(Reply(501, "5.0.0", "Authentication cancelled"));
+  if (line == "*") return reply(501, "5.0.0", "Authentication cancelled");  // RFC 4954 4
   if (st == State::kAuthPlain) return auth_plain(line);
   auto decoded = line == "=" ? std::optional<std::string>("") : base64_decode(line);
-  if (!decoded) return auth_failed(Reply(501, "5.5.2", "Invalid base64 data"));
+  if (!decoded) return reply(501, "5.5.2", "Invalid base64 data");
   if (st == State::kAuthUser) {
     auth_.user = *decoded;
     state_ = State::kAuthPass;
@@ -887,11 +886,11 @@ void ServerSession::handle_auth_line(std::string_view line) {
 void ServerSession::auth_plain(std::string_view b64) {
   // RFC 4616: [authzid] NUL authcid NUL passwd. "=" is an empty response.
   auto decoded = b64 == "=" ? std::optional<std::string>("") : base64_decode(b64);
-  if (!decoded) return auth_failed(Reply(501, "5.5.2", "Invalid base64 data"));
+  if (!decoded) return reply(501, "5.5.2", "Invalid base64 data");
   size_t a = decoded->find('\0');
   size_t b = a == std::string::npos ? a : decoded->find('\0', a + 1);
   if (b == std::string::npos || decoded->find('\0', b + 1) != std::string::npos)
-    return auth_failed(Reply(501, "5.5.2", "Malformed PLAIN response"));
+    return reply(501, "5.5.2", "Malformed PLAIN response");
   std::string authzid = decoded->substr(0, a);
   auth_ = AuthRequest{"PLAIN", decoded->substr(a + 1, b - a - 1), decoded->substr(b + 1)};
   // We do not let one user act for another.
@@ -909,9 +908,10 @@ void ServerSession::auth_checked(bool ok) {
   reply(235, "2.7.0", "Authentication successful");
 }
 
-// An AUTH exchange that did not succeed: its reply, and after
+// Credentials that were wrong (535 5.7.8): its reply, and after
 // max_auth_failures of them the end of the session (the server also slows
-// each failure down; see Server::auth_failure_delay).
+// each failure down; see Server::auth_failure_delay). Malformed or
+// cancelled exchanges try no password; max_errors bounds them.
 void ServerSession::auth_failed(Reply r) {
   bool last = ++auth_failures_ >= options_.max_auth_failures;
   // The last one is counted as an error, but its 421 names the real cause.

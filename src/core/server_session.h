@@ -73,9 +73,10 @@ struct SessionOptions {
   // VRFY, HELO, or MAIL/RSET loops. The one over the limit gets 421 4.7.0
   // and the session ends (as Postfix's smtpd_junk_command_limit, 100).
   size_t max_commands_without_message = 100;
-  // AUTH exchanges that failed (535, malformed or cancelled responses) on
-  // this connection: the last one's reply is followed by 421 4.7.0 and the
-  // end of the session, so one connection cannot guess passwords forever.
+  // AUTH exchanges whose credentials were wrong (535 5.7.8) on this
+  // connection: the last one's reply is followed by 421 4.7.0 and the end
+  // of the session, so one connection cannot guess passwords forever.
+  // (Malformed or cancelled exchanges count against max_errors.)
   size_t max_auth_failures = 3;
 };
 

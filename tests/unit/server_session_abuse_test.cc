@@ -185,15 +185,23 @@ TEST(SessionAbuse, AuthFailuresNameTheCauseWhenErrorsRunOutToo) {
   EXPECT_EQ(d.s.counts().errors, 3u);
 }
 
-TEST(SessionAbuse, CancelledAndMalformedAuthCountAsFailures) {
-  Driver d(submission());
+// Only wrong credentials count: a malformed or cancelled exchange tries no
+// password (max_errors bounds those).
+TEST(SessionAbuse, CancelledAndMalformedAuthAreErrorsNotFailures) {
+  SessionOptions o = submission();
+  o.max_auth_failures = 1;
+  o.max_errors = 6;
+  Driver d(o);
   tls_ready(d);
   EXPECT_EQ(codes(d.send("AUTH LOGIN\r\n")), V{"334"});
   EXPECT_EQ(codes(d.send("*\r\n")), V{"501 5.0.0"});
   EXPECT_EQ(codes(d.send("AUTH PLAIN !!!\r\n")), V{"501 5.5.2"});
   EXPECT_EQ(codes(d.send("AUTH PLAIN\r\n")), V{"334"});
-  EXPECT_EQ(codes(d.send(base64_encode("no nuls") + "\r\n")), (V{"501 5.5.2", "421 4.7.0"}));
-  EXPECT_EQ(d.s.end(), SessionEnd::kTooManyAuthFailures);
+  EXPECT_EQ(codes(d.send(base64_encode("no nuls") + "\r\n")), V{"501 5.5.2"});
+  EXPECT_FALSE(d.closed);
+  EXPECT_EQ(codes(d.send("AUTH PLAIN =\r\nAUTH PLAIN =\r\n")), (V{"501 5.5.2", "501 5.5.2"}));
+  EXPECT_EQ(codes(d.send("AUTH PLAIN !!!\r\n")), (V{"501 5.5.2", "421 4.7.0"}));  // the 6th error
+  EXPECT_EQ(d.s.end(), SessionEnd::kTooManyErrors);
 }
 
 TEST(SessionAbuse, AuthSucceedsAfterFewerFailures) {
