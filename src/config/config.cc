@@ -224,6 +224,10 @@ void read_limits(const Reader& r, const toml::table& t, Limits* l) {
     } else if (name == "shutdown_grace") {
       l->shutdown_grace = r.duration(v, key, true);
     } else if (read_abuse_limit(r, name, v, key, l)) {
+    } else if (name == "max_commands_without_message") {
+      l->max_commands_without_message = r.positive(v, key);
+    } else if (name == "max_auth_failures") {
+      l->max_auth_failures = r.positive(v, key);
     } else {
       r.fail(k.source(), key, "unknown key");
     }

@@ -50,6 +50,11 @@ struct Limits {
   bool loopback_exempt = true;
   // A whole session, however busy: then 421 4.4.2 and close.
   std::chrono::seconds session_timeout{3600};
+  // Per session (SessionOptions): commands that move no message forward
+  // since the last one (Postfix smtpd_junk_command_limit), failed AUTH
+  // exchanges; then 421 4.7.0 and close.
+  size_t max_commands_without_message = 100;
+  size_t max_auth_failures = 3;
 };
 
 // [dns]: the resolver of outbound mail (dns/resolver.h).

@@ -75,6 +75,26 @@ std::optional<EtrnNode> parse_etrn_node(std::string_view arg) {
   return node;
 }
 
+bool looks_like_http(std::string_view line) {
+  static constexpr std::string_view kStarts[] = {
+      "GET ",     "POST ",  "HEAD ",    "PUT ",         "DELETE ", "PATCH ",
+      "OPTIONS ", "TRACE ", "CONNECT ", "PRI * HTTP/2", "Host:",   "User-Agent:"};
+  for (std::string_view s : kStarts)
+    if (istarts_with(line, s)) return true;
+  return false;
+}
+
+bool helo_name_ok(std::string_view name) {
+  if (name.empty() || name.size() > 255) return false;
+  if (name.front() == '[') return true;  // an address literal: no labels
+  size_t label = 0;
+  for (char c : name) {
+    label = c == '.' ? 0 : label + 1;
+    if (label > 63) return false;
+  }
+  return true;
+}
+
 Command parse_command(std::string_view line) {
   Command cmd;
   size_t sp = line.find(' ');

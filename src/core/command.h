@@ -53,6 +53,20 @@ struct EtrnNode {
 // printable ASCII. nullopt on anything else (no address literals).
 std::optional<EtrnNode> parse_etrn_node(std::string_view arg);
 
+// True if `line` (a command line, CRLF removed) is the start of an HTTP
+// request: a method and a space ("GET ", "POST ", "CONNECT ", ... RFC 9110
+// 9.1, any case) or a header every request carries ("Host:", "User-Agent:").
+// No SMTP command looks like that; a client that sends one speaks another
+// protocol to our port (a cross-protocol attack), and is hung up on.
+bool looks_like_http(std::string_view line);
+
+// True if `name` may be the argument of HELO/EHLO as far as lengths go:
+// RFC 5321 4.1.2 takes a Domain (labels of at most 63 octets, RFC 1035
+// 2.3.4; at most 255 in all, RFC 5321 4.5.3.1.2) or an address literal
+// ("[...]", at most 255 octets too). The characters are not checked: real
+// clients send names with "_" and other sins, which harm no one.
+bool helo_name_ok(std::string_view name);
+
 // ASCII case-insensitive comparisons; SMTP keywords are ASCII.
 bool iequals(std::string_view a, std::string_view b);
 bool istarts_with(std::string_view s, std::string_view prefix);

@@ -1,6 +1,7 @@
 #include "core/server_session.h"
 
 #include <algorithm>
+#include <iterator>
 #include <stdexcept>
 
 #include "core/base64.h"
@@ -25,6 +26,9 @@ constexpr size_t kMaxOvershoot = 1000;
 // Message data is handed out in pieces of about this size.
 constexpr size_t kDataChunk = 64 * 1024;
 
+// Recipients shown in the log line of a refused message.
+constexpr size_t kLoggedRcpts = 5;
+
 // Text from DNS (an SPF explanation) for a reply line: printable ASCII only.
 std::string reply_text(std::string_view s) {
   std::string out;
@@ -32,7 +36,44 @@ std::string reply_text(std::string_view s) {
   return out;
 }
 
+// The command line as the log may show it: AUTH's initial response is a
+// password (PLAIN) or a user name (LOGIN), never logged (RFC 4954 4 puts
+// the credentials on the command line itself).
+std::string redacted(std::string_view line) {
+  Command cmd = parse_command(line);
+  if (cmd.verb != Verb::kAuth) return std::string(line);
+  size_t sp = cmd.arg.find(' ');
+  if (sp == std::string_view::npos) return std::string(line);
+  return std::string(line.substr(0, line.size() - cmd.arg.size() + sp)) + " <redacted>";
+}
+
 }  // namespace
+
+const char* session_end_name(SessionEnd e) {
+  switch (e) {
+    case SessionEnd::kOpen:
+      return "open";
+    case SessionEnd::kQuit:
+      return "quit";
+    case SessionEnd::kClientClosed:
+      return "client_closed";
+    case SessionEnd::kRefused:
+      return "refused";
+    case SessionEnd::kTimeout:
+      return "timeout";
+    case SessionEnd::kShutdown:
+      return "shutdown";
+    case SessionEnd::kTooManyErrors:
+      return "too_many_errors";
+    case SessionEnd::kTooManyCommands:
+      return "too_many_commands";
+    case SessionEnd::kTooManyAuthFailures:
+      return "too_many_auth_failures";
+    case SessionEnd::kHttp:
+      return "http_request";
+  }
+  return "open";
+}
 
 const char* spf_result_name(SpfResult r) {
   switch (r) {
@@ -54,14 +95,54 @@ const char* spf_result_name(SpfResult r) {
   return "none";
 }
 
+// The command table (RFC 5321 4.1, RFC 3207, RFC 4954, RFC 3030, RFC
+// 1985), in the order of Verb. "Needs" are checked once, by dispatch
+// (handle_command), before the handler; each handler checks its arguments
+// and proceeds.
+const ServerSession::CommandSpec ServerSession::kCommands[] = {
+    {Verb::kHelo, "HELO", kEndsGroup, &ServerSession::cmd_helo},
+    {Verb::kEhlo, "EHLO", kEndsGroup, &ServerSession::cmd_ehlo},
+    {Verb::kMail, "MAIL", kHelo | kNoTx | kAuthed, &ServerSession::cmd_mail},
+    {Verb::kRcpt, "RCPT", kTx | kUncounted, &ServerSession::cmd_rcpt},
+    {Verb::kData, "DATA", kNoArgs | kTx | kEndsGroup | kUncounted, &ServerSession::cmd_data},
+    // A BDAT chunk is read even when it cannot be used, to stay in step:
+    // its handler decides after the chunk (RFC 3030 2).
+    {Verb::kBdat, "BDAT", kUncounted, &ServerSession::cmd_bdat},
+    {Verb::kRset, "RSET", kNoArgs, &ServerSession::cmd_rset},
+    {Verb::kNoop, "NOOP", kEndsGroup, &ServerSession::cmd_noop},
+    {Verb::kQuit, "QUIT", kNoArgs | kWhileDraining | kEndsGroup | kUncounted,
+     &ServerSession::cmd_quit},
+    {Verb::kVrfy, "VRFY", kEndsGroup, &ServerSession::cmd_vrfy},
+    {Verb::kExpn, "EXPN", kEndsGroup, &ServerSession::cmd_expn},
+    {Verb::kHelp, "HELP", 0, &ServerSession::cmd_help},
+    {Verb::kStartTls, "STARTTLS", kNoArgs | kBeforeTls | kOffered | kNoTx | kEndsGroup,
+     &ServerSession::cmd_starttls},
+    {Verb::kAuth, "AUTH", kOffered | kTls | kHelo | kNotAuthed | kNoTx | kEndsGroup,
+     &ServerSession::cmd_auth},
+    {Verb::kEtrn, "ETRN", kOffered | kHelo | kNoTx, &ServerSession::cmd_etrn},
+    {Verb::kObsolete, "TURN", kEndsGroup, &ServerSession::cmd_obsolete},
+    {Verb::kUnknown, "", 0, &ServerSession::cmd_unknown},
+};
+
+const ServerSession::CommandSpec& ServerSession::spec_of(Verb verb) {
+  for (const CommandSpec& spec : kCommands)
+    if (spec.verb == verb) return spec;
+  return kCommands[std::size(kCommands) - 1];  // kUnknown
+}
+
 ServerSession::ServerSession(SessionOptions options, SessionEnv* env, std::string client_ip)
     : options_(std::move(options)), env_(env), client_ip_(std::move(client_ip)) {}
+
+const std::optional<SpfOutcome>& ServerSession::spf_outcome() const {
+  static const std::optional<SpfOutcome> kNone;
+  return tx_ ? tx_->spf : kNone;
+}
 
 void ServerSession::start(std::optional<Reply> refuse, std::optional<SessionTls> tls) {
   tls_ = std::move(tls);
   state_ = State::kCommand;
   if (refuse) {
-    close_after(std::move(*refuse));
+    close_after(std::move(*refuse), SessionEnd::kRefused, false);
     return;
   }
   // RFC 2034 3: no enhanced code in the greeting.
@@ -105,7 +186,7 @@ ServerSession::Action ServerSession::next() {
     bool had_pending = pending_.has_value();
     process_input();
     if (pending_.has_value() != had_pending || body_.size() != before_body ||
-        state_ == State::kClosed)
+        state_ == State::kClosed || (flush_ && out_.empty()))
       continue;
     if (!out_.empty()) {
       sent_.swap(out_);
@@ -127,10 +208,11 @@ void ServerSession::eof() {
     pending_ = Action::kMessageAbort;
   }
   state_ = State::kClosed;
+  end_ = SessionEnd::kClientClosed;
 }
 
 bool ServerSession::awaiting_command() const {
-  return state_ == State::kCommand && !tx_active_ && !pending_;
+  return state_ == State::kCommand && !tx_ && !pending_;
 }
 
 void ServerSession::set_pending(Action::Kind kind) {
@@ -140,31 +222,50 @@ void ServerSession::set_pending(Action::Kind kind) {
     state_ = State::kWaiting;  // until tls_started/auth_checked/spf_checked/message_stored
 }
 
-void ServerSession::reply(Reply r, bool counts) {
+// Every reply, and so every refusal, passes here (as Postfix's
+// smtpd_chat_reply, OpenSMTPD's smtp_reply).
+void ServerSession::emit(const Reply& r, bool by_command) {
   out_ += r.wire();
+  if (r.code < 400) return;
+  Refusal ev{r, by_command ? std::string_view(command_) : std::string_view(), {}, {}, refused_to_};
+  std::string from;
+  if (tx_) {
+    from = tx_->mail.from.str();
+    ev.queue_id = tx_->id;
+    ev.from = from;
+  }
+  env_->on_refusal(ev);
+}
+
+void ServerSession::reply(Reply r, bool counts) {
+  emit(r, true);
   // Every 4xx/5xx counts against the client (Postfix smtpd_hard_error_limit).
   if (counts && r.code >= 400 && r.code != 421 && state_ != State::kClosed) {
-    if (++errors_ >= options_.max_errors)
-      close_after(Reply(421, "4.7.0", options_.hostname + " Too many errors, closing connection"));
+    if (++counts_.errors >= options_.max_errors)
+      close_after(Reply(421, "4.7.0", options_.hostname + " Too many errors, closing connection"),
+                  SessionEnd::kTooManyErrors);
   }
 }
 
-void ServerSession::close_after(Reply r) {
+void ServerSession::close_after(Reply r, SessionEnd why, bool by_command) {
   if (state_ == State::kClosed) return;
-  out_ += r.wire();
+  emit(r, by_command);
   if (message_open_) {
     body_.clear();
     pending_ = Action::kMessageAbort;
   }
   state_ = State::kClosed;
+  end_ = why;
 }
 
 void ServerSession::timeout(std::string_view what) {
-  close_after(Reply(421, "4.4.2", options_.hostname + " Error: " + std::string(what)));
+  close_after(Reply(421, "4.4.2", options_.hostname + " Error: " + std::string(what)),
+              SessionEnd::kTimeout, false);
 }
 
 void ServerSession::shutdown() {
-  close_after(Reply(421, "4.3.2", options_.hostname + " Service shutting down, try again later"));
+  close_after(Reply(421, "4.3.2", options_.hostname + " Service shutting down, try again later"),
+              SessionEnd::kShutdown, false);
 }
 
 void ServerSession::set_draining() {
@@ -181,7 +282,8 @@ size_t ServerSession::line_limit() const {
 // Consumes as much input as the current state allows; stops when an action
 // is pending, when a chunk of data is ready, or when input runs out.
 void ServerSession::process_input() {
-  while (!pending_ && state_ != State::kClosed && state_ != State::kWaiting &&
+  flush_ = false;
+  while (!pending_ && !flush_ && state_ != State::kClosed && state_ != State::kWaiting &&
          body_.size() < kDataChunk) {
     std::string_view avail = std::string_view(in_).substr(in_pos_);
     if (state_ == State::kData) {
@@ -190,7 +292,7 @@ void ServerSession::process_input() {
       continue;
     }
     if (state_ == State::kBdat) {
-      if (avail.empty() && bdat_remaining_ > 0) break;
+      if (avail.empty() && chunk_.remaining > 0) break;
       process_bdat();
       continue;
     }
@@ -207,6 +309,12 @@ void ServerSession::process_input() {
     }
     if (lf == std::string_view::npos) {
       if (avail.size() > line_limit()) {  // never buffer an endless line
+        if (state_ == State::kCommand) {  // SASL data never becomes the logged command
+          ++counts_.commands;
+          refused_to_.clear();
+          command_.assign(avail.substr(0, 64));
+          command_ += "...";
+        }
         in_pos_ = in_.size();
         state_ = State::kDiscardLine;
       }
@@ -227,6 +335,13 @@ void ServerSession::process_input() {
 // `line` ends with LF. Returns false if it was refused before dispatch.
 bool ServerSession::process_line(std::string_view line) {
   bool auth_state = state_ != State::kCommand;
+  if (!auth_state) {
+    ++counts_.commands;
+    refused_to_.clear();
+    std::string_view shown = line.substr(0, line.size() - 1);
+    if (!shown.empty() && shown.back() == '\r') shown.remove_suffix(1);
+    command_ = redacted(shown);
+  }
   auto refuse = [&](const char* text) {
     if (auth_state) state_ = State::kCommand;
     reply(500, "5.5.2", text);
@@ -251,54 +366,106 @@ bool ServerSession::process_line(std::string_view line) {
 }
 
 void ServerSession::handle_command(std::string_view line) {
+  // Another protocol on the SMTP port (a browser made to POST here, a
+  // proxy probe): hang up at once, as Postfix (smtpd_forbidden_commands)
+  // and chasquid do, before any of it is taken for SMTP.
+  if (looks_like_http(line))
+    return close_after(
+        Reply(421, "4.7.0",
+              options_.hostname + " HTTP request on an SMTP port, closing connection"),
+        SessionEnd::kHttp);
   Command cmd = parse_command(line);
-  if (draining_ && !tx_active_ && cmd.verb != Verb::kQuit) {
-    shutdown();
-    return;
+  const CommandSpec& spec = spec_of(cmd.verb);
+  if (draining_ && !tx_ && !(spec.needs & kWhileDraining)) return shutdown();
+  if (!(spec.needs & kUncounted) &&
+      ++commands_since_message_ > options_.max_commands_without_message)
+    return close_after(
+        Reply(421, "4.7.0",
+              options_.hostname + " Too many commands without a message, closing connection"),
+        SessionEnd::kTooManyCommands);
+  if (spec.needs & kEndsGroup) flush_ = true;
+  if (std::optional<Reply> r = unmet(spec, cmd.arg)) return reply(std::move(*r));
+  (this->*spec.handler)(cmd.arg);
+}
+
+// The first precondition of `spec` this session does not meet, as its reply.
+// The wording of each is the one the commands always had.
+std::optional<Reply> ServerSession::unmet(const CommandSpec& spec, std::string_view arg) const {
+  unsigned n = spec.needs;
+  if ((n & kNoArgs) && !arg.empty())
+    return Reply(501, "5.5.4", std::string("Syntax: ") + spec.name + " (no parameters)");
+  if ((n & kBeforeTls) && tls_) return Reply(503, "5.5.1", "TLS already active");
+  if (n & kOffered)
+    if (std::optional<Reply> r = offered(spec.verb)) return r;
+  if ((n & kTls) && !tls_) return Reply(530, "5.7.0", "Must issue a STARTTLS command first");
+  // AUTH is an EHLO extension (RFC 4954 3), hence its own wording.
+  if ((n & kHelo) && helo_.empty())
+    return Reply(503, "5.5.1",
+                 spec.verb == Verb::kAuth ? "Send EHLO first" : "Send EHLO or HELO first");
+  if ((n & kNotAuthed) && !auth_user_.empty()) return Reply(503, "5.5.1", "Already authenticated");
+  if ((n & kNoTx) && tx_)
+    return Reply(503, "5.5.1",
+                 spec.verb == Verb::kMail ? "Nested MAIL command" : "MAIL transaction in progress");
+  if ((n & kTx) && !tx_)
+    return Reply(503, "5.5.1",
+                 spec.verb == Verb::kRcpt ? "Need MAIL before RCPT" : "Need MAIL command");
+  if ((n & kAuthed) && options_.auth_required && auth_user_.empty()) {
+    if (!tls_) return Reply(530, "5.7.0", "Must issue a STARTTLS command first");
+    return Reply(530, "5.7.0", "Authentication required");
   }
-  switch (cmd.verb) {
-    case Verb::kEhlo:
-      return cmd_helo(cmd.arg, true);
-    case Verb::kHelo:
-      return cmd_helo(cmd.arg, false);
-    case Verb::kMail:
-      return cmd_mail(cmd.arg);
-    case Verb::kRcpt:
-      return cmd_rcpt(cmd.arg);
-    case Verb::kData:
-      return cmd_data(cmd.arg);
-    case Verb::kBdat:
-      return cmd_bdat(cmd.arg);
-    case Verb::kRset:
-      if (!cmd.arg.empty()) return reply(501, "5.5.4", "Syntax: RSET (no parameters)");
-      reset_transaction();
-      return reply(250, "2.0.0", "Ok");
-    case Verb::kNoop:  // RFC 5321 4.1.1.9: a parameter is allowed and ignored
-      return reply(250, "2.0.0", "Ok");
-    case Verb::kQuit:
-      if (!cmd.arg.empty()) return reply(501, "5.5.4", "Syntax: QUIT (no parameters)");
-      return close_after(Reply(221, "2.0.0", options_.hostname + " Bye"));
-    case Verb::kVrfy:
-      return cmd_vrfy(cmd.arg);
-    case Verb::kExpn:
-      return reply(502, "5.5.1", "EXPN not supported");
-    case Verb::kHelp:
-      return reply(Reply(214, "2.0.0",
-                         std::vector<std::string>{
-                             "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP",
-                             "STARTTLS AUTH; see RFC 5321", "End of HELP info"}));
+  return std::nullopt;
+}
+
+// Extensions offered to some sessions only: the refusal for the others.
+std::optional<Reply> ServerSession::offered(Verb verb) const {
+  switch (verb) {
     case Verb::kStartTls:
-      return cmd_starttls(cmd.arg);
+      if (!options_.tls_available) return Reply(454, "4.7.0", "TLS not available");
+      break;
     case Verb::kAuth:
-      return cmd_auth(cmd.arg);
+      if (!options_.auth_enabled)
+        return Reply(503, "5.5.1", "Authentication not available on this port");
+      break;
     case Verb::kEtrn:
-      return cmd_etrn(cmd.arg);
-    case Verb::kObsolete:
-      return reply(502, "5.5.1", "Command not implemented");
-    case Verb::kUnknown:
-      if (line.empty()) return reply(500, "5.5.2", "Syntax error: empty command");
-      return reply(500, "5.5.1", "Command unrecognized");
+      // RFC 1985 lets anyone ask; only relay.etrn_networks may here: 502 as
+      // for a command we do not implement.
+      if (!options_.etrn) return Reply(502, "5.5.1", "ETRN not available to this client");
+      break;
+    default:
+      break;
   }
+  return std::nullopt;
+}
+
+void ServerSession::cmd_rset(std::string_view) {
+  reset_transaction();
+  reply(250, "2.0.0", "Ok");
+}
+
+// RFC 5321 4.1.1.9: a parameter is allowed and ignored.
+void ServerSession::cmd_noop(std::string_view) { reply(250, "2.0.0", "Ok"); }
+
+void ServerSession::cmd_quit(std::string_view) {
+  close_after(Reply(221, "2.0.0", options_.hostname + " Bye"), SessionEnd::kQuit);
+}
+
+void ServerSession::cmd_expn(std::string_view) { reply(502, "5.5.1", "EXPN not supported"); }
+
+void ServerSession::cmd_help(std::string_view) {
+  reply(Reply(
+      214, "2.0.0",
+      std::vector<std::string>{"Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP",
+                               "STARTTLS AUTH; see RFC 5321", "End of HELP info"}));
+}
+
+// TURN, SAML, SEND, SOML: RFC 821 commands we recognise and never implement.
+void ServerSession::cmd_obsolete(std::string_view) {
+  reply(502, "5.5.1", "Command not implemented");
+}
+
+void ServerSession::cmd_unknown(std::string_view) {
+  if (command_.empty()) return reply(500, "5.5.2", "Syntax error: empty command");
+  reply(500, "5.5.1", "Command unrecognized");
 }
 
 void ServerSession::cmd_helo(std::string_view arg, bool esmtp) {
@@ -306,6 +473,11 @@ void ServerSession::cmd_helo(std::string_view arg, bool esmtp) {
   std::string_view name = arg.substr(0, sp);
   if (name.empty())
     return reply(501, "5.5.4", esmtp ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
+  // RFC 5321 4.1.2 and 4.5.3.1.2, RFC 1035 2.3.4: labels of at most 63
+  // octets, at most 255 in all; address literals stay allowed.
+  if (!helo_name_ok(name))
+    return reply(501, "5.5.4",
+                 "Syntax: hostname too long (labels of at most 63 octets, 255 in all)");
   reset_transaction();  // RFC 5321 4.1.4: EHLO/HELO act as RSET
   helo_ = std::string(name);
   esmtp_ = esmtp;
@@ -324,12 +496,6 @@ void ServerSession::cmd_helo(std::string_view arg, bool esmtp) {
 }
 
 void ServerSession::cmd_mail(std::string_view arg) {
-  if (helo_.empty()) return reply(503, "5.5.1", "Send EHLO or HELO first");
-  if (tx_active_) return reply(503, "5.5.1", "Nested MAIL command");
-  if (options_.auth_required && auth_user_.empty()) {
-    if (!tls_) return reply(530, "5.7.0", "Must issue a STARTTLS command first");
-    return reply(530, "5.7.0", "Authentication required");
-  }
   if (!istarts_with(arg, "FROM:")) return reply(501, "5.5.4", "Syntax: MAIL FROM:<address>");
   auto parsed = parse_mail_args(arg.substr(5));
   if (auto* err = std::get_if<Reply>(&parsed)) return reply(std::move(*err));
@@ -353,33 +519,37 @@ void ServerSession::cmd_mail(std::string_view arg) {
     }
   }
   if (std::optional<Reply> limited = env_->limit_mail(auth_user_)) return reply(*limited);
-  mail_ = std::move(args);
-  tx_active_ = true;
-  reply(250, "2.1.0", "Sender <" + mail_.from.str() + "> OK");
+  // A new transaction, with the queue id its message will have: a refusal
+  // before the data is logged under it too.
+  tx_.emplace();
+  tx_->id = env_->new_queue_id();
+  tx_->mail = std::move(args);
+  reply(250, "2.1.0", "Sender <" + tx_->mail.from.str() + "> OK");
 }
 
 void ServerSession::cmd_rcpt(std::string_view arg) {
-  if (!tx_active_) return reply(503, "5.5.1", "Need MAIL before RCPT");
+  Tx& tx = *tx_;
   if (!istarts_with(arg, "TO:")) return reply(501, "5.5.4", "Syntax: RCPT TO:<address>");
-  auto parsed = parse_rcpt_args(arg.substr(3), mail_.smtputf8);
+  auto parsed = parse_rcpt_args(arg.substr(3), tx.mail.smtputf8);
   if (auto* err = std::get_if<Reply>(&parsed)) return reply(std::move(*err));
   RcptArgs args = std::get<RcptArgs>(std::move(parsed));
+  std::string who = args.to.domain.empty() ? args.to.local : args.to.str();
+  refused_to_ = "<" + who + ">";
   // RFC 5321 4.5.3.1.10: too many recipients is 452, not 5xx: the client
   // sends the rest later. Not an error, up to a bound (as Postfix's
   // smtpd_recipient_overshoot_limit), so a long list does not end the session.
-  if (rcpts_.size() >= options_.max_recipients)
-    return reply(Reply(452, "4.5.3", "Too many recipients"), ++rcpt_overshoot_ > kMaxOvershoot);
+  if (tx.rcpts.size() >= options_.max_recipients)
+    return reply(Reply(452, "4.5.3", "Too many recipients"), ++tx.rcpt_overshoot > kMaxOvershoot);
   // SPF, once per transaction, at its first well-formed RCPT: the session
   // waits for spf_checked(), which comes back here with the same argument.
-  if (options_.spf_check && auth_user_.empty() && !spf_) {
-    spf_rcpt_ = std::string(arg);
-    bool null = mail_.from.is_null();
-    spf_request_ = SpfRequest{client_ip_, null ? "" : mail_.from.str(), helo_, null};
+  if (options_.spf_check && auth_user_.empty() && !tx.spf) {
+    tx.spf_rcpt = std::string(arg);
+    bool null = tx.mail.from.is_null();
+    spf_request_ = SpfRequest{client_ip_, null ? "" : tx.mail.from.str(), helo_, null};
     set_pending(Action::kCheckSpf);
     return;
   }
-  ++rcpt_attempts_;
-  std::string who = args.to.domain.empty() ? args.to.local : args.to.str();
+  ++tx.rcpt_attempts;
   RcptCheck check = env_->resolve_rcpt(args.to, auth_user_);
   switch (check.verdict) {
     case RcptVerdict::kLocal:
@@ -394,7 +564,7 @@ void ServerSession::cmd_rcpt(std::string_view arg) {
         if (args.orcpt.empty() && !args.to.needs_utf8()) args.orcpt = "rfc822;" + args.to.str();
         args.to = std::move(*check.rewrite);
       }
-      rcpts_.push_back(std::move(args));
+      tx.rcpts.push_back(std::move(args));
       return reply(250, "2.1.5", "Recipient <" + who + "> OK");
     case RcptVerdict::kUnknownUser:
       return reply(550, "5.1.1",
@@ -410,11 +580,11 @@ void ServerSession::cmd_rcpt(std::string_view arg) {
 }
 
 void ServerSession::spf_checked(const SpfOutcome& outcome) {
-  if (state_ == State::kClosed) return;
+  if (state_ == State::kClosed || !tx_) return;
   state_ = State::kCommand;
-  spf_ = outcome;
-  std::string arg = std::move(spf_rcpt_);
-  spf_rcpt_.clear();
+  tx_->spf = outcome;
+  std::string arg = std::move(tx_->spf_rcpt);
+  tx_->spf_rcpt.clear();
   cmd_rcpt(arg);
 }
 
@@ -422,41 +592,42 @@ void ServerSession::spf_checked(const SpfOutcome& outcome) {
 // the postmaster of a local domain is never refused for SPF (RFC 5321
 // 4.5.1: it must be accepted); it is marked like any accepted message.
 std::optional<Reply> ServerSession::spf_refusal(const Address& rcpt, RcptVerdict verdict) const {
-  if (!spf_) return std::nullopt;
+  const std::optional<SpfOutcome>& spf = tx_->spf;
+  if (!spf) return std::nullopt;
   if (verdict == RcptVerdict::kLocal && iequals(rcpt.local, "postmaster")) return std::nullopt;
-  if (spf_->result == SpfResult::kFail && options_.spf_reject_fail) {
-    std::string why = spf_->explanation.empty() ? "sender not authorised" : spf_->explanation;
+  if (spf->result == SpfResult::kFail && options_.spf_reject_fail) {
+    std::string why = spf->explanation.empty() ? "sender not authorised" : spf->explanation;
     return Reply(550, "5.7.23", "SPF validation failed: " + reply_text(why));
   }
-  if (spf_->result == SpfResult::kTempError && options_.spf_defer_temperror)
+  if (spf->result == SpfResult::kTempError && options_.spf_defer_temperror)
     return Reply(451, "4.7.24", "SPF temporary error, try again later");
   return std::nullopt;
 }
 
-void ServerSession::cmd_data(std::string_view arg) {
-  if (!arg.empty()) return reply(501, "5.5.4", "Syntax: DATA (no parameters)");
-  if (!tx_active_) return reply(503, "5.5.1", "Need MAIL command");
-  if (rcpts_.empty()) {
-    if (rcpt_attempts_ > 0) return reply(554, "5.5.1", "No valid recipients");
+void ServerSession::cmd_data(std::string_view) {
+  Tx& tx = *tx_;
+  if (tx.rcpts.empty()) {
+    if (tx.rcpt_attempts > 0) return reply(554, "5.5.1", "No valid recipients");
     return reply(503, "5.5.1", "Need RCPT command");
   }
-  if (bdat_used_) return reply(503, "5.5.1", "DATA after BDAT in the same transaction");
+  if (tx.bdat_used) return reply(503, "5.5.1", "DATA after BDAT in the same transaction");
   // RFC 3030 3: BINARYMIME content can only travel by BDAT.
-  if (mail_.body == BodyType::kBinaryMime)
+  if (tx.mail.body == BodyType::kBinaryMime)
     return reply(503, "5.5.1", "BODY=BINARYMIME requires BDAT");
   reply(Reply(354, "", "End data with <CR><LF>.<CR><LF>"));
-  data_.emplace(options_.max_message_size, kMaxTextLine, options_.bare_newline);
+  tx.data.emplace(options_.max_message_size, kMaxTextLine, options_.bare_newline);
   state_ = State::kData;
   begin_message();
 }
 
 void ServerSession::begin_message() {
+  const Tx& tx = *tx_;
   last_result_.clear();
   last_size_ = 0;
   env_out_ = Envelope{};
-  env_out_.id = env_->new_queue_id();
-  env_out_.mail = mail_;
-  env_out_.rcpts = rcpts_;
+  env_out_.id = tx.id;
+  env_out_.mail = tx.mail;
+  env_out_.rcpts = tx.rcpts;
   env_out_.client_ip = client_ip_;
   env_out_.helo = helo_;
   env_out_.auth_user = auth_user_;
@@ -467,27 +638,27 @@ void ServerSession::begin_message() {
   ri.client_ip = client_ip_;
   ri.by = options_.hostname;
   ri.esmtp = esmtp_;
-  ri.utf8 = mail_.smtputf8;
+  ri.utf8 = tx.mail.smtputf8;
   if (tls_) {
     ri.tls_version = tls_->version;
     ri.tls_cipher = tls_->cipher;
   }
   ri.auth_user = auth_user_;
   ri.id = env_out_.id;
-  if (rcpts_.size() == 1) ri.for_rcpt = rcpts_[0].to.str();
+  if (tx.rcpts.size() == 1) ri.for_rcpt = tx.rcpts[0].to.str();
   ri.time = env_out_.received_at;
   body_.clear();
-  if (spf_) {
+  if (const std::optional<SpfOutcome>& spf = tx.spf) {
     // RFC 7208 9.1: above our Received (trace fields go on top, in order).
     ReceivedSpfInfo si;
-    si.result = spf_result_name(spf_->result);
+    si.result = spf_result_name(spf->result);
     si.receiver = options_.hostname;
     si.client_ip = client_ip_;
     si.envelope_from = spf_request_.mail_from;
     si.helo = helo_;
     si.identity = spf_request_.helo_identity ? "helo" : "mailfrom";
-    si.mechanism = spf_->mechanism;
-    si.problem = spf_->problem;
+    si.mechanism = spf->mechanism;
+    si.problem = spf->problem;
     body_ = build_received_spf(si);
   }
   body_ += build_received(ri);
@@ -496,30 +667,47 @@ void ServerSession::begin_message() {
 
 void ServerSession::process_data() {
   std::string_view avail = std::string_view(in_).substr(in_pos_);
-  DataReader::Result r = data_->feed(avail, &body_);
+  DataReader::Result r = tx_->data->feed(avail, &body_);
   in_pos_ += r.consumed;
   if (r.status == DataReader::Status::kDone) finish_message();
 }
 
+// The whole message is in (DATA's end, BDAT LAST, or a chunk that broke
+// the size limit): the client did real work, the command count restarts,
+// and refusals from here on concern the message and its recipients.
+void ServerSession::data_received() {
+  commands_since_message_ = 0;
+  const std::vector<RcptArgs>& rcpts = tx_->rcpts;
+  refused_to_.clear();
+  for (size_t i = 0; i < rcpts.size() && i < kLoggedRcpts; ++i) {
+    if (i) refused_to_ += ",";
+    refused_to_ += "<" + rcpts[i].to.str() + ">";
+  }
+  if (rcpts.size() > kLoggedRcpts)
+    refused_to_ += ",+" + std::to_string(rcpts.size() - kLoggedRcpts);
+}
+
 void ServerSession::finish_message() {
   state_ = State::kCommand;
-  last_size_ = data_->size();
+  data_received();
+  DataReader& data = *tx_->data;
+  last_size_ = data.size();
   std::optional<Reply> fail;
-  if (data_->error() == DataReader::Error::kBareNewline)
+  if (data.error() == DataReader::Error::kBareNewline)
     fail =
         Reply(550, "5.5.2", "Message rejected: bare <CR> or <LF> in message data (RFC 5321 2.3.8)");
-  else if (data_->too_big())
+  else if (data.too_big())
     fail = Reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
-  else if (data_->line_too_long())
+  else if (data.line_too_long())
     fail = Reply(554, "5.6.0",
                  "Message rejected: text line longer than 1000 octets (RFC 5321 4.5.3.1.6)");
-  data_.reset();
+  tx_->data.reset();
   if (fail) {
     last_result_ = fail->brief();
     body_.clear();
     set_pending(Action::kMessageAbort);
-    reset_transaction();
-    return reply(std::move(*fail));
+    reply(std::move(*fail));  // inside the transaction, for the log
+    return reset_transaction();
   }
   set_pending(Action::kMessageEnd);
 }
@@ -533,53 +721,57 @@ void ServerSession::cmd_bdat(std::string_view arg) {
                 std::all_of(num.begin(), num.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (!digits || !(rest.empty() || iequals(rest, "LAST")))
     return reply(501, "5.5.4", "Syntax: BDAT <size> [LAST]");
-  bdat_remaining_ = std::stoull(std::string(num));
-  bdat_last_ = !rest.empty();
+  chunk_.remaining = std::stoull(std::string(num));
+  chunk_.last = !rest.empty();
   // A chunk is consumed even when it cannot be used, to stay in step.
-  bdat_discard_ = !tx_active_ || rcpts_.empty();
+  chunk_.discard = !tx_ || tx_->rcpts.empty();
   state_ = State::kBdat;
-  if (!bdat_discard_ && !bdat_used_) {
-    bdat_used_ = true;
-    bdat_size_ = 0;
+  if (!chunk_.discard && !tx_->bdat_used) {
+    tx_->bdat_used = true;
+    tx_->bdat_size = 0;
     begin_message();
   }
 }
 
 void ServerSession::process_bdat() {
   std::string_view avail = std::string_view(in_).substr(in_pos_);
-  size_t take = static_cast<size_t>(std::min<uint64_t>(bdat_remaining_, avail.size()));
-  if (!bdat_discard_) {
-    if (bdat_size_ + take <= options_.max_message_size) body_.append(avail.substr(0, take));
-    bdat_size_ += take;
+  size_t take = static_cast<size_t>(std::min<uint64_t>(chunk_.remaining, avail.size()));
+  if (!chunk_.discard) {
+    if (tx_->bdat_size + take <= options_.max_message_size) body_.append(avail.substr(0, take));
+    tx_->bdat_size += take;
   }
-  bdat_remaining_ -= take;
+  chunk_.remaining -= take;
   in_pos_ += take;
-  if (bdat_remaining_ > 0) return;
+  if (chunk_.remaining > 0) return;
   state_ = State::kCommand;
-  if (bdat_discard_) {
-    if (!tx_active_) return reply(503, "5.5.1", "Need MAIL command");
-    if (rcpt_attempts_ > 0) return reply(554, "5.5.1", "No valid recipients");
+  if (chunk_.discard) {
+    if (!tx_) return reply(503, "5.5.1", "Need MAIL command");
+    if (tx_->rcpt_attempts > 0) return reply(554, "5.5.1", "No valid recipients");
     return reply(503, "5.5.1", "Need RCPT command");
   }
-  if (bdat_size_ > options_.max_message_size) {
-    last_size_ = bdat_size_;
+  uint64_t size = tx_->bdat_size;
+  if (size > options_.max_message_size) {
+    data_received();
+    last_size_ = size;
     last_result_ = "552 5.3.4";
     body_.clear();
     set_pending(Action::kMessageAbort);
-    reset_transaction();
-    return reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
+    reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
+    return reset_transaction();
   }
-  if (bdat_last_) {
-    last_size_ = bdat_size_;
+  if (chunk_.last) {
+    data_received();
+    last_size_ = size;
     set_pending(Action::kMessageEnd);
     return;
   }
-  reply(250, "2.0.0", std::to_string(bdat_size_) + " octets received");
+  reply(250, "2.0.0", std::to_string(size) + " octets received");
 }
 
 void ServerSession::message_stored(const Status& status) {
   if (status.ok()) {
-    ++messages_;
+    ++counts_.messages;
+    counts_.recipients += env_out_.rcpts.size();
     return end_message(Reply(250, "2.0.0", "Ok: queued as " + env_out_.id));
   }
   if (status.kind() == Status::Kind::kTransient)
@@ -593,8 +785,9 @@ void ServerSession::message_refused(Reply r) { end_message(std::move(r)); }
 void ServerSession::end_message(Reply r) {
   state_ = State::kCommand;
   last_result_ = r.brief();
+  reply(std::move(r));  // inside the transaction, for the log
   reset_transaction();
-  reply(std::move(r));
+  refused_to_.clear();
   if (draining_) shutdown();
 }
 
@@ -618,9 +811,6 @@ void ServerSession::cmd_vrfy(std::string_view arg) {
 // (not in relay.etrn_networks; not advertised to it) gets 502, as for a
 // command we do not implement; inside a transaction 503, as Postfix does.
 void ServerSession::cmd_etrn(std::string_view arg) {
-  if (!options_.etrn) return reply(502, "5.5.1", "ETRN not available to this client");
-  if (helo_.empty()) return reply(503, "5.5.1", "Send EHLO or HELO first");
-  if (tx_active_) return reply(503, "5.5.1", "MAIL transaction in progress");
   std::optional<EtrnNode> node = parse_etrn_node(arg);
   if (!node) return reply(501, "5.5.4", "Syntax: ETRN [@]domain");
   std::string shown = (node->kind == EtrnNode::Kind::kSubdomains ? "@" : "") + node->name;
@@ -633,11 +823,7 @@ void ServerSession::cmd_etrn(std::string_view arg) {
         "OK, " + std::to_string(*n) + " pending messages for node " + shown + " started");
 }
 
-void ServerSession::cmd_starttls(std::string_view arg) {
-  if (!arg.empty()) return reply(501, "5.5.4", "Syntax: STARTTLS (no parameters)");
-  if (tls_) return reply(503, "5.5.1", "TLS already active");
-  if (!options_.tls_available) return reply(454, "4.7.0", "TLS not available");
-  if (tx_active_) return reply(503, "5.5.1", "MAIL transaction in progress");
+void ServerSession::cmd_starttls(std::string_view) {
   reply(Reply(220, "2.0.0", "Ready to start TLS"));
   // Plaintext pipelined after STARTTLS must not survive into the TLS
   // session (CVE-2011-0411): drop it.
@@ -658,12 +844,6 @@ void ServerSession::tls_started(const SessionTls& tls) {
 }
 
 void ServerSession::cmd_auth(std::string_view arg) {
-  if (!options_.auth_enabled)
-    return reply(503, "5.5.1", "Authentication not available on this port");
-  if (!tls_) return reply(530, "5.7.0", "Must issue a STARTTLS command first");
-  if (helo_.empty()) return reply(503, "5.5.1", "Send EHLO first");
-  if (!auth_user_.empty()) return reply(503, "5.5.1", "Already authenticated");
-  if (tx_active_) return reply(503, "5.5.1", "MAIL transaction in progress");
   size_t sp = arg.find(' ');
   std::string_view mech = arg.substr(0, sp);
   std::string_view initial = sp == std::string_view::npos ? "" : arg.substr(sp + 1);
@@ -704,7 +884,8 @@ void ServerSession::handle_auth_line(std::string_view line) {
     return reply(Reply(334, "", "UGFzc3dvcmQ6"));
   }
   auth_.password = *decoded;
-  if (auth_.user.empty()) return reply(535, "5.7.8", "Authentication credentials invalid");
+  if (auth_.user.empty())
+    return auth_failed(Reply(535, "5.7.8", "Authentication credentials invalid"));
   set_pending(Action::kCheckAuth);
 }
 
@@ -720,7 +901,7 @@ void ServerSession::auth_plain(std::string_view b64) {
   auth_ = AuthRequest{"PLAIN", decoded->substr(a + 1, b - a - 1), decoded->substr(b + 1)};
   // We do not let one user act for another.
   if (auth_.user.empty() || (!authzid.empty() && authzid != auth_.user))
-    return reply(535, "5.7.8", "Authentication credentials invalid");
+    return auth_failed(Reply(535, "5.7.8", "Authentication credentials invalid"));
   set_pending(Action::kCheckAuth);
 }
 
@@ -728,9 +909,26 @@ void ServerSession::auth_checked(bool ok) {
   state_ = State::kCommand;
   std::fill(auth_.password.begin(), auth_.password.end(), '\0');
   auth_.password.clear();
-  if (!ok) return reply(535, "5.7.8", "Authentication credentials invalid");
+  if (!ok) return auth_failed(Reply(535, "5.7.8", "Authentication credentials invalid"));
   auth_user_ = auth_.user;
   reply(235, "2.7.0", "Authentication successful");
+}
+
+// Credentials that were wrong (535 5.7.8): its reply, and after
+// max_auth_failures of them the end of the session (the server also slows
+// each failure down; see Server::auth_failure_delay). Malformed or
+// cancelled exchanges try no password; max_errors bounds them.
+void ServerSession::auth_failed(Reply r) {
+  bool last = ++auth_failures_ >= options_.max_auth_failures;
+  // The last one is counted as an error, but its 421 names the real cause.
+  reply(std::move(r), !last);
+  if (last) {
+    ++counts_.errors;
+    close_after(
+        Reply(421, "4.7.0",
+              options_.hostname + " Too many failed authentication attempts, closing connection"),
+        SessionEnd::kTooManyAuthFailures);
+  }
 }
 
 void ServerSession::reset_transaction() {
@@ -738,19 +936,8 @@ void ServerSession::reset_transaction() {
     body_.clear();
     pending_ = Action::kMessageAbort;
   }
-  tx_active_ = false;
-  mail_ = MailArgs{};
-  rcpts_.clear();
-  rcpt_attempts_ = 0;
-  rcpt_overshoot_ = 0;
-  data_.reset();
-  bdat_remaining_ = 0;
-  bdat_size_ = 0;
-  bdat_last_ = false;
-  bdat_discard_ = false;
-  bdat_used_ = false;
-  spf_.reset();
-  spf_rcpt_.clear();
+  tx_.reset();
+  chunk_ = Chunk{};
 }
 
 }  // namespace tern

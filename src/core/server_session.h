@@ -22,9 +22,15 @@
 //   }
 //
 // Replies are batched while pipelined commands remain in the input, as
-// RFC 2920 3.2 asks. The connection (helo, TLS, auth, error count) is kept
-// apart from the transaction (MAIL, RCPTs), which RSET/EHLO/a message end
-// replace.
+// RFC 2920 3.2 asks, and go out after a command that ends a group (3.1).
+// The connection (helo, TLS, auth, counters) is kept apart from the
+// transaction (Tx: MAIL, RCPTs, data), which RSET/EHLO/a message end
+// replace as a whole (as OpenSMTPD's smtp_tx).
+//
+// Commands live in a table (kCommands) with their preconditions (needs
+// HELO, needs TLS, not inside a transaction, ...), checked once before the
+// handler runs. Every reply passes one function, which counts errors and
+// hands each 4xx/5xx to SessionEnv::on_refusal() for the log.
 //
 // Thread-compatible: one session belongs to one connection.
 #pragma once
@@ -35,6 +41,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/command.h"
 #include "core/data_reader.h"
 #include "core/envelope.h"
 #include "core/status.h"
@@ -61,6 +68,16 @@ struct SessionOptions {
   bool spf_check = false;
   bool spf_reject_fail = true;      // fail: 550 5.7.23 (false: accept, mark)
   bool spf_defer_temperror = true;  // temperror: 451 4.7.24 (false: accept, mark)
+  // Commands that do not move a message forward (all but RCPT, DATA, BDAT
+  // and QUIT) since the last message's data came in: endless NOOP, RSET,
+  // VRFY, HELO, or MAIL/RSET loops. The one over the limit gets 421 4.7.0
+  // and the session ends (as Postfix's smtpd_junk_command_limit, 100).
+  size_t max_commands_without_message = 100;
+  // AUTH exchanges whose credentials were wrong (535 5.7.8) on this
+  // connection: the last one's reply is followed by 421 4.7.0 and the end
+  // of the session, so one connection cannot guess passwords forever.
+  // (Malformed or cancelled exchanges count against max_errors.)
+  size_t max_auth_failures = 3;
 };
 
 // The results of RFC 7208 2.6 (as spf::Result; the session has no DNS).
@@ -108,6 +125,24 @@ enum class SenderVerdict {
   kOk,        // may be used
   kNotOwned,  // 553 5.7.1: the authenticated user does not own it
   kTempFail,  // 451 4.3.0
+};
+
+// A 4xx/5xx reply, as the session hands it to SessionEnv::on_refusal():
+// everything the log needs to answer "why was this refused?". The views
+// are valid during the call only.
+struct Refusal {
+  const Reply& reply;
+  // The command line that caused it, with AUTH data redacted ("AUTH PLAIN
+  // <redacted>"; SASL response lines never appear). Empty when no command
+  // did: the greeting, a timeout, a shutdown.
+  std::string_view command;
+  // Inside a transaction: its queue id (given at MAIL) and sender; empty
+  // outside one.
+  std::string_view queue_id;
+  std::string_view from;  // the MAIL FROM address, "" for the null path (queue_id set)
+  // A refused RCPT: its address ("<bob@example.org>"); a refused message:
+  // its recipients, "<a@x>,<b@y>" (the first five, then ",+N"); else empty.
+  std::string_view to;
 };
 
 // What the session asks of the world; injected so tests need no I/O. The
@@ -160,6 +195,33 @@ class SessionEnv {
   virtual bool mailbox_exists(const Address& addr) = 0;
   virtual std::string new_queue_id() = 0;
   virtual int64_t now() = 0;  // unix seconds, for the Received header
+  // Every 4xx/5xx reply, once, as it is queued (the server logs it).
+  // Default: nothing.
+  virtual void on_refusal(const Refusal& r) { (void)r; }
+};
+
+// Why a session ended (see ServerSession::end()).
+enum class SessionEnd {
+  kOpen,                 // not ended
+  kQuit,                 // the client said QUIT
+  kClientClosed,         // the client went away (eof())
+  kRefused,              // refused at connect (start() with a reply: a limit)
+  kTimeout,              // timeout()
+  kShutdown,             // shutdown() or draining
+  kTooManyErrors,        // SessionOptions::max_errors
+  kTooManyCommands,      // SessionOptions::max_commands_without_message
+  kTooManyAuthFailures,  // SessionOptions::max_auth_failures
+  kHttp,                 // an HTTP request line: another protocol, hung up on
+};
+// "quit", "client_closed", "refused", "timeout", ... for logs.
+const char* session_end_name(SessionEnd e);
+
+// What one connection did, for the log line at its end.
+struct SessionCounts {
+  size_t commands = 0;    // command lines (SASL responses and message data not counted)
+  size_t errors = 0;      // 4xx/5xx replies counted against max_errors
+  size_t messages = 0;    // messages accepted (250 after the data)
+  size_t recipients = 0;  // recipients of those messages
 };
 
 struct SessionTls {
@@ -217,25 +279,29 @@ class ServerSession {
   void set_draining();  // 421 4.3.2 and close at the next idle point
 
   // True while a transaction has begun (MAIL accepted) and not ended.
-  bool in_transaction() const { return tx_active_; }
+  bool in_transaction() const { return tx_.has_value(); }
   // True while message data is being received (DATA or BDAT chunks).
   bool receiving_data() const { return state_ == State::kData || state_ == State::kBdat; }
   bool closed() const { return state_ == State::kClosed; }
   // True while the session waits for a command (idle for shutdown purposes).
   bool awaiting_command() const;
 
+  // The message of the last kMessageBegin; valid until the next one.
   const Envelope& envelope() const { return env_out_; }
   const AuthRequest& auth_request() const { return auth_; }
   const SpfRequest& spf_request() const { return spf_request_; }
   // This transaction's SPF outcome, once checked.
-  const std::optional<SpfOutcome>& spf_outcome() const { return spf_; }
+  const std::optional<SpfOutcome>& spf_outcome() const;
   const std::string& auth_user() const { return auth_user_; }
   const std::string& helo() const { return helo_; }
   bool tls_active() const { return tls_.has_value(); }
   uint64_t last_message_size() const { return last_size_; }
-  size_t messages_accepted() const { return messages_; }
+  size_t messages_accepted() const { return counts_.messages; }
   // The last reply sent for a message (for logs).
   const std::string& last_message_result() const { return last_result_; }
+  // Why the session ended; kOpen until it has.
+  SessionEnd end() const { return end_; }
+  const SessionCounts& counts() const { return counts_; }
 
  private:
   enum class State {
@@ -251,25 +317,92 @@ class ServerSession {
     kClosed,
   };
 
+  // One transaction, from MAIL to the reply after its data (or RSET, EHLO,
+  // STARTTLS): replaced as a whole, never field by field.
+  struct Tx {
+    std::string id;  // queue id, given at MAIL: refusals in the log carry it
+    MailArgs mail;
+    std::vector<RcptArgs> rcpts;
+    size_t rcpt_attempts = 0;
+    size_t rcpt_overshoot = 0;  // RCPTs refused with 452 for the recipient limit
+    std::optional<DataReader> data;
+    bool bdat_used = false;
+    uint64_t bdat_size = 0;         // total of this transaction's chunks
+    std::optional<SpfOutcome> spf;  // checked at the first RCPT
+    std::string spf_rcpt;           // the RCPT argument waiting for the check
+  };
+
+  // A BDAT chunk being read. Outside Tx: a chunk without a transaction is
+  // read (and dropped) too, to stay in step with the client.
+  struct Chunk {
+    uint64_t remaining = 0;
+    bool last = false;
+    bool discard = false;
+  };
+
+  // What a command needs before its handler runs; dispatch() checks them in
+  // this order and answers the first that fails.
+  enum Need : unsigned {
+    kNoArgs = 1u << 0,     // 501 5.5.4 "Syntax: RSET (no parameters)"
+    kBeforeTls = 1u << 1,  // 503 5.5.1 TLS already active (STARTTLS)
+    kOffered = 1u << 2,    // the extension is offered to this client (offered())
+    kTls = 1u << 3,        // 530 5.7.0 (RFC 4954 4: AUTH only under TLS here)
+    kHelo = 1u << 4,       // 503 5.5.1 (RFC 5321 4.1.4)
+    kNotAuthed = 1u << 5,  // 503 5.5.1 Already authenticated (RFC 4954 4)
+    kNoTx = 1u << 6,       // 503 5.5.1 (RFC 5321 4.1.4, RFC 3207 4, RFC 4954 4)
+    kTx = 1u << 7,         // 503 5.5.1 Need MAIL
+    kAuthed = 1u << 8,     // 530 5.7.0 when auth_required (RFC 4954 6)
+    // Served while draining (others get 421 4.3.2 outside a transaction).
+    kWhileDraining = 1u << 9,
+    // RFC 2920 3.1: last in a pipelined group; its reply goes out before
+    // the next command is read.
+    kEndsGroup = 1u << 10,
+    // Not counted against max_commands_without_message: RCPT, DATA and
+    // BDAT move a transaction forward (bounded by max_recipients and
+    // max_errors), QUIT ends the session.
+    kUncounted = 1u << 11,
+  };
+  struct CommandSpec {
+    Verb verb;
+    const char* name;  // for syntax replies
+    unsigned needs;    // Need bits
+    void (ServerSession::*handler)(std::string_view arg);
+  };
+  static const CommandSpec kCommands[];
+  static const CommandSpec& spec_of(Verb verb);
+
   void process_input();
   bool process_line(std::string_view line);
   void handle_command(std::string_view line);
+  std::optional<Reply> unmet(const CommandSpec& spec, std::string_view arg) const;
+  std::optional<Reply> offered(Verb verb) const;
   void handle_auth_line(std::string_view line);
   void process_data();
   void process_bdat();
   void finish_message();
+  void data_received();
   void end_message(Reply r);
 
+  void cmd_ehlo(std::string_view arg) { cmd_helo(arg, true); }
+  void cmd_helo(std::string_view arg) { cmd_helo(arg, false); }
   void cmd_helo(std::string_view arg, bool esmtp);
   void cmd_mail(std::string_view arg);
   void cmd_rcpt(std::string_view arg);
   void cmd_data(std::string_view arg);
   void cmd_bdat(std::string_view arg);
+  void cmd_rset(std::string_view arg);
+  void cmd_noop(std::string_view arg);
+  void cmd_quit(std::string_view arg);
   void cmd_vrfy(std::string_view arg);
+  void cmd_expn(std::string_view arg);
+  void cmd_help(std::string_view arg);
   void cmd_etrn(std::string_view arg);
   void cmd_starttls(std::string_view arg);
   void cmd_auth(std::string_view arg);
+  void cmd_obsolete(std::string_view arg);
+  void cmd_unknown(std::string_view arg);
   void auth_plain(std::string_view b64);
+  void auth_failed(Reply r);
   std::optional<Reply> spf_refusal(const Address& rcpt, RcptVerdict verdict) const;
 
   void begin_message();
@@ -279,7 +412,10 @@ class ServerSession {
   void reply(int code, const char* esc, std::string text) {
     reply(Reply(code, esc, std::move(text)));
   }
-  void close_after(Reply r);
+  // Queues `r` as the last reply and ends the session for `why`.
+  void close_after(Reply r, SessionEnd why, bool by_command = true);
+  // The one place replies are queued: the wire, and on_refusal for 4xx/5xx.
+  void emit(const Reply& r, bool by_command);
   void set_pending(Action::Kind kind);
   size_t line_limit() const;
   bool auth_offered() const { return options_.auth_enabled && tls_.has_value(); }
@@ -288,32 +424,28 @@ class ServerSession {
   SessionEnv* env_;
   std::string client_ip_;
   State state_ = State::kGreeting;
+  SessionEnd end_ = SessionEnd::kOpen;
 
   // Connection.
   std::string helo_;
   bool esmtp_ = false;
   std::optional<SessionTls> tls_;
   std::string auth_user_;
-  size_t errors_ = 0;
   bool draining_ = false;
-  bool close_pending_ = false;
+  bool flush_ = false;  // a group ended: hand the replies out before reading on
+  SessionCounts counts_;
+  size_t commands_since_message_ = 0;  // against max_commands_without_message
+  size_t auth_failures_ = 0;
+  // The command being served, AUTH data redacted, and the recipient or
+  // recipients a refusal concerns: context for on_refusal().
+  std::string command_;
+  std::string refused_to_;
 
   // Transaction.
-  bool tx_active_ = false;
-  MailArgs mail_;
-  std::vector<RcptArgs> rcpts_;
-  size_t rcpt_attempts_ = 0;
-  size_t rcpt_overshoot_ = 0;  // RCPTs refused with 452 for the recipient limit
-  Envelope env_out_;
+  std::optional<Tx> tx_;
+  Chunk chunk_;
+  Envelope env_out_;           // the last message handed out (kMessageBegin)
   bool message_open_ = false;  // kMessageBegin was handed out
-  std::optional<DataReader> data_;
-  uint64_t bdat_remaining_ = 0;
-  uint64_t bdat_size_ = 0;  // total of this transaction's chunks
-  bool bdat_last_ = false;
-  bool bdat_discard_ = false;  // this chunk is consumed without a transaction
-  bool bdat_used_ = false;
-  std::optional<SpfOutcome> spf_;  // checked at the first RCPT
-  std::string spf_rcpt_;           // the RCPT argument waiting for the check
 
   AuthRequest auth_;
   SpfRequest spf_request_;
@@ -328,7 +460,6 @@ class ServerSession {
   std::optional<Action::Kind> pending_;
 
   uint64_t last_size_ = 0;
-  size_t messages_ = 0;
   std::string last_result_;
 };
 

@@ -6,6 +6,7 @@
 #include "net/awaitable.h"
 #include "server/log.h"
 #include "server/server.h"
+#include "server/session_id.h"
 #include "spf/check.h"
 #include "tls/tls.h"
 
@@ -45,7 +46,8 @@ Connection::Connection(Server& server, asio::ip::tcp::socket socket, ListenerCon
       ip_(remote_ip(stream_.socket())),
       sender_checked_(sender_checked()),
       session_(session_options(), this, ip_),
-      started_(std::chrono::steady_clock::now()) {}
+      started_(std::chrono::steady_clock::now()),
+      session_id_(new_session_id()) {}
 
 Connection::~Connection() = default;
 
@@ -59,6 +61,8 @@ SessionOptions Connection::session_options() const {
   o.max_message_size = config_->limits.max_message_size;
   o.max_recipients = config_->limits.max_recipients;
   o.max_errors = config_->limits.max_errors;
+  o.max_commands_without_message = config_->limits.max_commands_without_message;
+  o.max_auth_failures = config_->limits.max_auth_failures;
   o.bare_newline = config_->bare_newline;
   o.vrfy = config_->vrfy;
   // RFC 1985 lets anyone ask; only relay.etrn_networks may here (a flush
@@ -93,26 +97,23 @@ RcptVerdict Connection::check_rcpt(const Address& rcpt, const std::string& auth_
 
 RcptCheck Connection::resolve_rcpt(const Address& rcpt, const std::string& auth_user) {
   RcptCheck c = server_.directory().check_rcpt(rcpt, auth_user, now());
+  // A refusal is logged with its reply (on_refusal), which carries the reason.
   if (c.rewrite)
-    log_info("rcpt client={} to=<{}> rewritten to=<{}> (SRS)", ip_, rcpt.str(), c.rewrite->str());
-  else if (!c.reason.empty())
-    log_info("rcpt client={} to=<{}> refused: {}", ip_, rcpt.str(), c.reason);
+    log_info("session={} rcpt client={} to={} rewritten to={} (SRS)", session_id_, ip_,
+             log_value("<" + rcpt.str() + ">"), log_value("<" + c.rewrite->str() + ">"));
   return c;
 }
 
 SenderVerdict Connection::check_sender(const Address& from, const std::string& auth_user) {
-  SenderVerdict v = server_.directory().check_sender(from, auth_user);
-  if (v == SenderVerdict::kNotOwned)
-    log_info("mail client={} auth={} from=<{}> refused: not owned by the user", ip_, auth_user,
-             from.str());
-  return v;
+  // kNotOwned is logged with its reply (on_refusal), which names the user.
+  return server_.directory().check_sender(from, auth_user);
 }
 
 std::optional<size_t> Connection::etrn(const std::string& domain, bool subdomains) {
   std::optional<size_t> n;
   if (!server_.draining()) n = server_.worker().scheduler().flush_domain(domain, subdomains);
-  log_info("etrn client={} node={}{} messages={}", ip_, subdomains ? "@" : "", domain,
-           n ? std::to_string(*n) : "unavailable");
+  log_info("session={} etrn client={} node={}{} messages={}", session_id_, ip_,
+           subdomains ? "@" : "", domain, n ? std::to_string(*n) : "unavailable");
   return n;
 }
 
@@ -134,6 +135,17 @@ std::string Connection::new_queue_id() { return tern::new_queue_id(); }
 
 int64_t Connection::now() { return static_cast<int64_t>(std::time(nullptr)); }
 
+// Every 4xx/5xx the session sends, once: docs/logging.md.
+void Connection::on_refusal(const Refusal& r) {
+  std::string tx;
+  if (!r.queue_id.empty())
+    tx = fmt::format(" id={} from={}", r.queue_id, log_value("<" + std::string(r.from) + ">"));
+  if (!r.to.empty()) tx += " to=" + log_value(r.to, 1000);
+  if (!session_.auth_user().empty()) tx += " auth=" + log_value(session_.auth_user());
+  log_info("session={} refused client={}{} command={} reply={}{}", session_id_, ip_, tx,
+           log_quoted(r.command), log_quoted(r.reply.brief(), 500), message_note_);
+}
+
 void Connection::drain() {
   bool idle = session_.awaiting_command();  // set_draining() closes an idle session
   session_.set_draining();
@@ -143,19 +155,23 @@ void Connection::drain() {
 
 void Connection::force_close() {
   closing_ = true;
+  end_reason_ = "shutdown";  // the grace period is over
   stream_.close();
 }
 
 asio::awaitable<void> Connection::run() {
   std::optional<Reply> refuse = server_.admit(this, ip_);
   server_.attach(this, ip_);
-  log_info("connect client={} listener={}", ip_, listener_.address);
+  log_info("session={} connect client={} listener={} kind={}", session_id_, ip_, listener_.address,
+           listener_kind_name(listener_.kind));
   std::optional<SessionTls> tls;
   if (listener_.kind == ListenerKind::kSubmissions && !refuse) {
     std::error_code ec;
     co_await stream_.handshake(server_.tls_context(), config_->limits.command_timeout, ec);
     if (ec) {
-      log_info("disconnect client={} tls handshake failed: {}", ip_, ec.message());
+      log_info("session={} disconnect client={} reason=tls_failed error={} duration={:.3f}s",
+               session_id_, ip_, log_quoted(ec.message()),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
       server_.detach(this, ip_);
       co_return;
     }
@@ -204,15 +220,26 @@ asio::awaitable<void> Connection::run() {
     }
   } catch (const std::exception& e) {
     // A bug in one session must not take the server down.
-    log_error("session client={} aborted: {}", ip_, e.what());
+    log_error("session={} aborted client={}: {}", session_id_, ip_, e.what());
+    end_reason_ = "internal_error";
   }
   if (spool_) do_message_abort();
   stream_.close();
   auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  log_info("disconnect client={} helo={} tls={} auth={} messages={} duration={:.3f}s", ip_,
-           session_.helo().empty() ? "-" : session_.helo(), stream_.is_tls() ? "yes" : "no",
-           session_.auth_user().empty() ? "-" : session_.auth_user(), session_.messages_accepted(),
-           secs);
+  // The session knows why it ended unless the connection does better (an
+  // I/O or TLS failure); a session still open was dropped at the end of
+  // the shutdown grace period (force_close).
+  std::string reason = end_reason_;
+  if (reason.empty())
+    reason = session_.end() == SessionEnd::kOpen ? "shutdown" : session_end_name(session_.end());
+  const SessionCounts& n = session_.counts();
+  log_info(
+      "session={} disconnect client={} reason={} helo={} tls={} auth={} messages={} "
+      "recipients={} commands={} errors={} in={} out={} duration={:.3f}s",
+      session_id_, ip_, reason, session_.helo().empty() ? "-" : log_value(session_.helo()),
+      stream_.is_tls() ? "yes" : "no",
+      session_.auth_user().empty() ? "-" : log_value(session_.auth_user()), n.messages,
+      n.recipients, n.commands, n.errors, bytes_in_, bytes_out_, secs);
   server_.detach(this, ip_);
 }
 
@@ -222,8 +249,11 @@ asio::awaitable<void> Connection::do_send(std::string_view data) {
   if (ec) {
     session_.eof();
     closing_ = true;
+    end_reason_ = ec == asio::error::timed_out ? "timeout" : "io_error";
+    log_info("session={} write client={} failed: {}", session_id_, ip_, ec.message());
     co_return;
   }
+  bytes_out_ += data.size();
   // RFC 5321 4.5.3.2.7: the client has the command timeout to send its
   // next command; that clock starts with our reply.
   command_deadline_ = std::chrono::steady_clock::now() + config_->limits.command_timeout;
@@ -249,15 +279,18 @@ void Connection::timed_out(const ReadDeadline& d) {
   switch (d.waiting) {
     case Waiting::kCommand:
       ++counters.command_timeouts;
-      log_info("timeout client={} waiting=command limit={}s", ip_, l.command_timeout.count());
+      log_info("session={} timeout client={} waiting=command limit={}s", session_id_, ip_,
+               l.command_timeout.count());
       return session_.timeout();
     case Waiting::kData:
       ++counters.data_timeouts;
-      log_info("timeout client={} waiting=data limit={}s", ip_, l.data_timeout.count());
+      log_info("session={} timeout client={} waiting=data limit={}s", session_id_, ip_,
+               l.data_timeout.count());
       return session_.timeout();
     case Waiting::kSession:
       ++counters.session_timeouts;
-      log_info("timeout client={} waiting=session limit={}s", ip_, l.session_timeout.count());
+      log_info("session={} timeout client={} waiting=session limit={}s", session_id_, ip_,
+               l.session_timeout.count());
       return session_.timeout("session time limit exceeded");
   }
 }
@@ -287,12 +320,19 @@ asio::awaitable<void> Connection::do_read() {
   size_t n = co_await stream_.read_some(asio::buffer(buf, size), deadline.timeout, ec);
   reading_ = false;
   if (!ec) {
+    bytes_in_ += n;
     session_.receive(std::string_view(buf, n));
   } else if (ec == asio::error::timed_out) {
     timed_out(deadline);  // the 421 still goes out
   } else if (ec == asio::error::operation_aborted && server_.draining() && !closing_) {
     session_.shutdown();
   } else {
+    // The client closing is the session's kClientClosed; anything else
+    // (a reset, a TLS error) is an I/O error, named in the log.
+    if (ec != asio::error::eof && ec != asio::ssl::error::stream_truncated && !closing_) {
+      end_reason_ = "io_error";
+      log_info("session={} read client={} failed: {}", session_id_, ip_, ec.message());
+    }
     session_.eof();
   }
 }
@@ -301,9 +341,10 @@ asio::awaitable<void> Connection::do_starttls() {
   std::error_code ec;
   co_await stream_.handshake(server_.tls_context(), config_->limits.command_timeout, ec);
   if (ec) {
-    log_info("starttls client={} failed: {}", ip_, ec.message());
+    log_info("session={} starttls client={} failed: {}", session_id_, ip_, ec.message());
     session_.eof();
     closing_ = true;
+    end_reason_ = "tls_failed";
     co_return;
   }
   TlsInfo info = tls_info(stream_.ssl());
@@ -323,9 +364,11 @@ asio::awaitable<void> Connection::do_auth() {
     auto delay = server_.auth_failure_delay(ip_);
     asio::steady_timer t(co_await asio::this_coro::executor, delay);
     co_await t.async_wait(use_tuple);
-    log_info("auth client={} user={} mechanism={} failed", ip_, user, req.mechanism);
+    log_info("session={} auth client={} user={} mechanism={} failed", session_id_, ip_,
+             log_value(user), req.mechanism);
   } else {
-    log_info("auth client={} user={} mechanism={} ok", ip_, user, req.mechanism);
+    log_info("session={} auth client={} user={} mechanism={} ok", session_id_, ip_, log_value(user),
+             req.mechanism);
   }
   session_.auth_checked(ok);
 }
@@ -371,10 +414,11 @@ asio::awaitable<void> Connection::do_spf() {
   } else {
     r = co_await spf::check_mail_from(server_.worker().dns(), ip, req.mail_from, req.helo, options);
   }
-  log_info("spf client={} identity={} from=<{}> helo={} result={} mechanism={}{}", ip_,
-           req.helo_identity ? "helo" : "mailfrom", req.mail_from, req.helo,
-           spf::result_name(r.result), r.mechanism.empty() ? "-" : r.mechanism,
-           r.problem.empty() ? "" : " problem=\"" + r.problem + "\"");
+  log_info("session={} spf client={} identity={} from={} helo={} result={} mechanism={}{}",
+           session_id_, ip_, req.helo_identity ? "helo" : "mailfrom",
+           log_value("<" + req.mail_from + ">"), log_value(req.helo), spf::result_name(r.result),
+           r.mechanism.empty() ? "-" : log_value(r.mechanism),
+           r.problem.empty() ? "" : " problem=" + log_quoted(r.problem));
   session_.spf_checked(SpfOutcome{session_result(r.result), r.mechanism, r.explanation, r.problem});
 }
 
@@ -385,7 +429,8 @@ void Connection::do_message_begin() {
     inbound_ = std::make_unique<InboundAuth>(*config_, now());
   spool_status_ = server_.store().begin(session_.envelope(), &spool_);
   if (!spool_status_.ok()) {
-    log_error("queue begin id={} failed: {}", session_.envelope().id, spool_status_.message());
+    log_error("session={} queue begin client={} id={} failed: {}", session_id_, ip_,
+              session_.envelope().id, spool_status_.message());
     spool_.reset();
   }
 }
@@ -398,7 +443,8 @@ void Connection::spool_write(std::string_view data) {
   if (!spool_ || !spool_status_.ok() || data.empty()) return;
   spool_status_ = spool_->write(data);
   if (!spool_status_.ok())
-    log_error("queue write id={} failed: {}", session_.envelope().id, spool_status_.message());
+    log_error("session={} queue write client={} id={} failed: {}", session_id_, ip_,
+              session_.envelope().id, spool_status_.message());
 }
 
 asio::awaitable<void> Connection::do_message_end() {
@@ -419,9 +465,10 @@ asio::awaitable<void> Connection::do_message_end() {
       if (spool_) spool_->abort();
       spool_.reset();
       spool_status_ = Status::Ok();
+      // Logged once, as the refusal, with what the checks found.
+      message_note_ = checks;
       session_.message_refused(*v.refuse);
-      log_info("message id={} client={} from=<{}> refused{} result=\"{}\"", env.id, ip_,
-               env.mail.from.str(), checks, session_.last_message_result());
+      message_note_.clear();
       co_return;
     }
     if (spool_ && spool_status_.ok() && !v.header.empty())
@@ -435,12 +482,17 @@ asio::awaitable<void> Connection::do_message_end() {
     st = Status::Transient("no spool");
   }
   spool_.reset();
+  // A failure is logged once, as the refusal, with the storage error.
+  if (!st.ok()) message_note_ = checks + " error=" + log_quoted(st.message());
   session_.message_stored(st.ok() ? st : Status::Transient(st.message()));
-  if (st.ok()) server_.worker().enqueue(env);
-  log_info("message id={} client={} from=<{}> rcpts={} size={} tls={} auth={}{} result=\"{}\"",
-           env.id, ip_, env.mail.from.str(), env.rcpts.size(), session_.last_message_size(),
-           stream_.is_tls() ? tls_info(stream_.ssl()).version : "no",
-           env.auth_user.empty() ? "-" : env.auth_user, checks, session_.last_message_result());
+  message_note_.clear();
+  if (!st.ok()) co_return;
+  server_.worker().enqueue(env);
+  log_info("session={} message client={} id={} from={} rcpts={} size={} tls={} auth={}{} result={}",
+           session_id_, ip_, env.id, log_value("<" + env.mail.from.str() + ">"), env.rcpts.size(),
+           session_.last_message_size(), stream_.is_tls() ? tls_info(stream_.ssl()).version : "no",
+           env.auth_user.empty() ? "-" : log_value(env.auth_user), checks,
+           log_quoted(session_.last_message_result()));
 }
 
 void Connection::do_message_abort() {
@@ -448,9 +500,11 @@ void Connection::do_message_abort() {
   spool_.reset();
   inbound_.reset();
   spool_status_ = Status::Ok();
-  const std::string& why = session_.last_message_result();
-  log_info("message id={} client={} aborted size={} result=\"{}\"", session_.envelope().id, ip_,
-           session_.last_message_size(), why.empty() ? "client reset or went away" : why);
+  // A message refused at its end was logged as the refusal; this is one
+  // the client (or a timeout, or the shutdown) cut short.
+  if (session_.last_message_result().empty())
+    log_info("session={} message client={} id={} aborted size={}", session_id_, ip_,
+             session_.envelope().id, session_.last_message_size());
 }
 
 }  // namespace tern

@@ -43,6 +43,7 @@ class Connection : private SessionEnv {
   bool mailbox_exists(const Address& addr) override;
   std::string new_queue_id() override;
   int64_t now() override;
+  void on_refusal(const Refusal& r) override;
 
   asio::awaitable<void> do_send(std::string_view data);
   asio::awaitable<void> do_read();
@@ -83,6 +84,14 @@ class Connection : private SessionEnv {
   // A command line must be complete this long after our last reply
   // (limits.command_timeout), however slowly its bytes drip in.
   std::chrono::steady_clock::time_point command_deadline_;
+  // For the log: this connection's id on every line, the bytes each way,
+  // why it ended when the session cannot know (I/O, TLS), and what a
+  // refusal of the message at its end adds (checks, the storage error).
+  std::string session_id_;
+  uint64_t bytes_in_ = 0;
+  uint64_t bytes_out_ = 0;
+  std::string end_reason_;
+  std::string message_note_;
 };
 
 }  // namespace tern

@@ -8,6 +8,36 @@
 
 namespace tern {
 
+namespace {
+
+bool plain(unsigned char c) { return c > 0x20 && c < 0x7f && c != '"' && c != '\\'; }
+
+}  // namespace
+
+std::string log_quoted(std::string_view s, size_t max) {
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size() && i < max; ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("\\x{:02x}", c);
+    }
+  }
+  if (s.size() > max) out += "...";
+  out += '"';
+  return out;
+}
+
+std::string log_value(std::string_view s, size_t max) {
+  bool bare = !s.empty() && s.size() <= max;
+  for (unsigned char c : s) bare = bare && plain(c);
+  return bare ? std::string(s) : log_quoted(s, max);
+}
+
 void log_line(LogLevel level, std::string_view text) {
   using namespace std::chrono;
   auto now = system_clock::now();

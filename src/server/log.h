@@ -4,12 +4,22 @@
 
 #include <fmt/format.h>
 
+#include <string>
 #include <string_view>
 
 namespace tern {
 
 enum class LogLevel { kInfo, kWarn, kError };
 void log_line(LogLevel level, std::string_view text);
+
+// A value for a "key=value" field: as is when it is printable ASCII
+// without spaces, quotes or backslashes; else in double quotes, with
+// backslash escapes for quote, backslash and \xNN for the rest, so that
+// nothing a client sends can forge a field or a line. Longer than `max` octets: cut, with "..."
+// appended.
+std::string log_value(std::string_view s, size_t max = 200);
+// The same, always in double quotes (command="...", reply="...").
+std::string log_quoted(std::string_view s, size_t max = 200);
 
 template <typename... Args>
 void log_info(fmt::format_string<Args...> f, Args&&... args) {

@@ -98,6 +98,8 @@ max_connections = 500
 max_connections_per_ip = 5
 max_errors = 3
 command_timeout = "5m"
+max_commands_without_message = 40
+max_auth_failures = 2
 data_timeout = 900
 shutdown_grace = "1m30s"
 
@@ -134,6 +136,8 @@ address = ":465"
   EXPECT_EQ(c.limits.max_connections, 500u);
   EXPECT_EQ(c.limits.max_connections_per_ip, 5u);
   EXPECT_EQ(c.limits.max_errors, 3u);
+  EXPECT_EQ(c.limits.max_commands_without_message, 40u);
+  EXPECT_EQ(c.limits.max_auth_failures, 2u);
   EXPECT_EQ(c.limits.command_timeout, seconds(300));
   EXPECT_EQ(c.limits.data_timeout, seconds(900));
   EXPECT_EQ(c.limits.shutdown_grace, seconds(90));
@@ -293,6 +297,8 @@ TEST(ConfigTest, ErrorsNameFileLineAndKey) {
        "t.toml:2:26: key 'limits.max_connections_per_ip': must be a positive integer"},
       {"[limits]\nmax_errors = 0\n",
        "t.toml:2:14: key 'limits.max_errors': must be a positive integer"},
+      {"[limits]\nmax_auth_failures = 0\n",
+       "t.toml:2:21: key 'limits.max_auth_failures': must be a positive integer"},
       {"[limits]\nmax_message_size = 0\n",
        "t.toml:2:20: key 'limits.max_message_size': must be a positive size in octets"},
       {"[limits]\nmax_message_size = \"50X\"\n",
@@ -653,6 +659,8 @@ TEST(ConfigTest, ExampleFileHasTheDefaults) {
   EXPECT_EQ(c.limits.max_connections, l.max_connections);
   EXPECT_EQ(c.limits.max_connections_per_ip, l.max_connections_per_ip);
   EXPECT_EQ(c.limits.max_errors, l.max_errors);
+  EXPECT_EQ(c.limits.max_commands_without_message, l.max_commands_without_message);
+  EXPECT_EQ(c.limits.max_auth_failures, l.max_auth_failures);
   EXPECT_EQ(c.limits.command_timeout, l.command_timeout);
   EXPECT_EQ(c.limits.data_timeout, l.data_timeout);
   EXPECT_EQ(c.limits.shutdown_grace, l.shutdown_grace);

@@ -63,6 +63,13 @@ class FakeEnv : public SessionEnv {
   bool mailbox_exists(const Address& a) override { return a.str() == "alice@local.test"; }
   std::string new_queue_id() override { return "Q" + std::to_string(++ids); }
   int64_t now() override { return 1795424400; }  // Mon, 23 Nov 2026 09:00:00 +0000
+  // Every refusal, as "command | reply | id | from | to".
+  void on_refusal(const Refusal& r) override {
+    refusals.push_back(std::string(r.command) + " | " + r.reply.brief() + " | " +
+                       std::string(r.queue_id) + " | " + std::string(r.from) + " | " +
+                       std::string(r.to));
+  }
+  std::vector<std::string> refusals;
   int ids = 0;
   std::map<std::string, std::set<std::string>> owned = {
       {"alice", {"alice@local.test", "team@local.test"}}};
