@@ -383,7 +383,7 @@ asio::awaitable<void> Connection::do_message_end() {
     st = Status::Transient("no spool");
   }
   spool_.reset();
-  session_.message_stored(st.ok() ? st : Status::Transient(st.message()));
+  session_.message_stored(st.ok() ? st : Status::Transient(st.message(), st.sys_errno()));
   if (st.ok()) server_.worker().enqueue(env);
   log_info("message id={} client={} from=<{}> rcpts={} size={} tls={} auth={}{} result=\"{}\"",
            env.id, ip_, env.mail.from.str(), env.rcpts.size(), session_.last_message_size(),
