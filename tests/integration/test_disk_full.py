@@ -23,6 +23,7 @@ import re
 import resource
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -115,6 +116,7 @@ class DiskFullTest(unittest.TestCase):
         c.cmd("QUIT", 221)
         c.close()
         self.assertGreater(len(acked), 0)
+        print(f"disk full after {len(acked)} accepted, {len(refused)} refused", file=sys.stderr)
         t.assert_running()
 
         # Nothing half-written is visible: the spool's tmp/ is empty (no
@@ -203,6 +205,7 @@ class DescriptorTest(unittest.TestCase):
                     self.assertTrue(got.startswith(b"421 4.3.2"), got)
                     self.assertEqual(s.recv(512), b"")  # and closed
                     refused += 1
+            print(f"flood: {greeted} served, {refused} refused with 421", file=sys.stderr)
             self.assertGreater(refused, 0, t.tail_log())
             self.assertGreater(greeted, 0)
 
