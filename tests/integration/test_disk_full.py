@@ -14,8 +14,9 @@ DATA, then a flood of connections: the flood is refused with 421 4.3.2
 (src/server/fd_reserve.h) without the server spinning, the sessions
 finish their messages, and once the flood goes new connections are served.
 
-Both need root (mount, and a low limit that tern cannot raise back is
-fine either way); they skip when not root, but FAIL when env CI is set.
+The disk test needs root (mount); it skips when not root or when the
+mount is not permitted, but FAILS when env CI is set. The descriptor test
+needs no privilege.
 """
 import contextlib
 import os
@@ -55,8 +56,13 @@ def need_root(test):
 def small_fs(path, size="4m"):
     """A size-limited tmpfs mounted on `path` for the duration."""
     os.makedirs(path, mode=0o700, exist_ok=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", path],
-                   check=True, capture_output=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", path],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        # Root without CAP_SYS_ADMIN (some containers): CI must have it.
+        if os.environ.get("CI"):
+            raise AssertionError(f"cannot mount a tmpfs on {path}: {r.stderr}")
+        raise unittest.SkipTest(f"cannot mount a tmpfs (not CI: skipped): {r.stderr}")
     try:
         yield path
     finally:
@@ -171,7 +177,7 @@ def cpu_seconds(pid):
 
 class DescriptorTest(unittest.TestCase):
     def test_out_of_descriptors_refuses_new_and_finishes_old(self):
-        need_root(self)
+        # Lowering one's own RLIMIT_NOFILE needs no privilege: runs anywhere.
         with LowFdTern(domains=["example.test"], kinds=("smtp",),
                        accept_any_local_part=True) as t:
             # Sessions in the middle of DATA.
