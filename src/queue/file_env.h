@@ -9,7 +9,10 @@
 // Each method is the POSIX call of the same name, with the same result
 // and errno: the seam is one system call wide, so a fault lands exactly
 // where a real one would, and callers keep branching on EEXIST or ENOENT
-// as before. Paths are std::string so a fake need not trust C strings.
+// as before. The class itself is the real file system (posix() is one
+// shared instance); a test derives from it and overrides the calls it
+// wants to fail. Callers take a FileEnv& (defaulting to posix()) or a
+// FileEnv* (null: posix()) and keep it for their lifetime.
 //
 // Thread safety: posix() is stateless and safe from any thread; a test
 // FileEnv documents its own.
