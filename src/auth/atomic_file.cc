@@ -1,75 +1,55 @@
 // The sequence is the classic one (write temp, fsync, rename, fsync dir):
 // rename(2) is atomic within a file system, and the directory fsync makes
-// the rename itself durable.
+// the rename itself durable. Built on the queue's file helpers
+// (queue/file_io.h), so both durable writers share one seam (FileEnv).
 #include "auth/atomic_file.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
-#include <cstdlib>
-#include <cstring>
-#include <vector>
+
+#include "queue/file_io.h"
 
 namespace tern {
 namespace {
 
-Status fail(std::string_view what, const std::string& path, int err) {
-  return Status::Transient(std::string(what) + " " + path + ": " + std::strerror(err));
-}
-
-std::string dir_of(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
+// "<path>.tmp.<pid>.<n>": unique among this host's writers, so O_EXCL
+// fails only on a leftover of a crashed writer, which we step over.
+std::string temp_name(const std::string& path) {
+  static std::atomic<uint64_t> counter{0};
+  return path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(++counter);
 }
 
 }  // namespace
 
-Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode) {
-  std::string tmpl = path + ".tmp.XXXXXX";
-  std::vector<char> name(tmpl.begin(), tmpl.end());
-  name.push_back('\0');
-  // mkstemp creates the file 0600, whatever the umask.
-  const int fd = ::mkostemp(name.data(), O_CLOEXEC);
-  if (fd < 0) return fail("cannot create a temporary file for", path, errno);
-  const std::string tmp(name.data());
+Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode,
+                         FileEnv& env) {
+  std::string tmp;
+  int fd = -1;
+  for (int attempt = 0; fd < 0 && attempt < 10; ++attempt) {
+    tmp = temp_name(path);
+    fd = env.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno != EEXIST) break;
+  }
+  if (fd < 0) return io_error("cannot create a temporary file for", path, errno);
 
-  auto abandon = [&](std::string_view what, int err) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return fail(what, tmp, err);
+  auto abandon = [&](Status s) {
+    if (fd >= 0) env.close(fd);
+    env.unlink(tmp);  // a leftover (if this fails too) never has the real name
+    return s;
   };
-  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) return abandon("cannot chmod", errno);
-  for (size_t done = 0; done < data.size();) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return abandon("cannot write", errno);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) return abandon("cannot fsync", errno);
-  if (::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return fail("cannot close", tmp, err);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return fail("cannot rename into place", path, err);
-  }
-  const std::string dir = dir_of(path);
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return fail("cannot open directory", dir, errno);
-  const int rc = ::fsync(dfd);
-  const int err = errno;
-  ::close(dfd);
-  if (rc != 0) return fail("cannot fsync directory", dir, err);
-  return Status::Ok();
+  // The mode the caller asked for, whatever the umask.
+  if (env.fchmod(fd, static_cast<mode_t>(mode)) != 0)
+    return abandon(io_error("cannot chmod", tmp, errno));
+  if (Status s = write_all(fd, data, tmp, env); !s.ok()) return abandon(s);
+  if (env.fsync(fd) != 0) return abandon(io_error("cannot fsync", tmp, errno));
+  const int rc = env.close(fd);
+  fd = -1;
+  if (rc != 0) return abandon(io_error("cannot close", tmp, errno));
+  if (env.rename(tmp, path) != 0) return abandon(io_error("cannot rename into place", path, errno));
+  return sync_dir(parent_dir(path), env);
 }
 
 }  // namespace tern

@@ -332,7 +332,8 @@ Status UserDb::save(const std::map<std::string, std::string>& users) {
     text += hash;
     text += '\n';
   }
-  if (Status s = write_file_atomic(path_, text, 0600); !s.ok()) return s;
+  if (Status s = write_file_atomic(path_, text, 0600, files_ ? *files_ : FileEnv::posix()); !s.ok())
+    return s;
   users_ = users;
   struct stat st {};
   if (::stat(path_.c_str(), &st) == 0) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "queue/file_env.h"
 
 namespace tern {
 
@@ -62,6 +63,9 @@ class UserDb {
   Status add(const std::string& address, const std::string& password);           // error if exists
   Status set_password(const std::string& address, const std::string& password);  // error if absent
   Status remove(const std::string& address);                                     // error if absent
+  // Where the mutators write (queue/file_env.h; null, the default: the real
+  // file system). For tests that fail a write; must outlive the db.
+  void set_file_env(FileEnv* env) { files_ = env; }
 
  private:
   Status save(const std::map<std::string, std::string>& users);
@@ -73,6 +77,7 @@ class UserDb {
   long long ino_ = -1;
   long long mtime_ns_ = -1;
   long long size_ = -1;
+  FileEnv* files_ = nullptr;
 };
 
 // Checks a user address loosely (exactly one '@' with something on both

@@ -774,6 +774,10 @@ void ServerSession::message_stored(const Status& status) {
     counts_.recipients += env_out_.rcpts.size();
     return end_message(Reply(250, "2.0.0", "Ok: queued as " + env_out_.id));
   }
+  // RFC 5321 4.2.2 452 "insufficient system storage"; RFC 3463 X.3.1
+  // "mail system full". Postfix says the same (queue_minfree).
+  if (status.storage_full())
+    return end_message(Reply(452, "4.3.1", "Insufficient system storage, try again later"));
   if (status.kind() == Status::Kind::kTransient)
     return end_message(Reply(451, "4.3.0", "Local error in processing, try again later"));
   end_message(Reply(554, "5.3.0", "Transaction failed"));

@@ -269,7 +269,8 @@ class ServerSession {
   // After kCheckSpf: decides the RCPT that asked, then goes on with the
   // input that followed it (pipelined commands wait meanwhile).
   void spf_checked(const SpfOutcome& outcome);
-  // After kMessageEnd: Ok -> 250 with the queue id; else 451 (transient) or 554.
+  // After kMessageEnd: Ok -> 250 with the queue id; else 452 4.3.1 (storage
+  // full: Status::storage_full), 451 4.3.0 (other transient) or 554.
   void message_stored(const Status& status);
   // After kMessageEnd, instead: the content was refused (DMARC), with `r`.
   void message_refused(Reply r);

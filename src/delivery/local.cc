@@ -80,7 +80,8 @@ std::vector<LocalRcptResult> deliver_local(const QueuedMessage& m, const std::ve
         break;
       }
       std::string header = "Return-Path: <" + return_path + ">\r\nDelivered-To: " + target + "\r\n";
-      Status s = maildir_deliver(dir, header, m.body_path, m.body_offset);
+      Status s = maildir_deliver(dir, header, m.body_path, m.body_offset,
+                                 env.files ? *env.files : FileEnv::posix());
       if (!s.ok()) {
         r = fail(Kind::kTransient, s.message());
         break;

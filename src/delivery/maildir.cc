@@ -86,18 +86,18 @@ ReadyMaildirs& ready_maildirs() {
   return r;
 }
 
-Status ensure_maildir(const std::string& maildir) {
+Status ensure_maildir(const std::string& maildir, FileEnv& env) {
   ReadyMaildirs& ready = ready_maildirs();
   {
     std::lock_guard<std::mutex> lock(ready.mu);
     if (ready.paths.count(maildir)) return Status::Ok();
   }
-  Status s = make_dirs(maildir, kDirMode);
+  Status s = make_dirs(maildir, kDirMode, env);
   for (const char* sub : {"/tmp", "/new", "/cur"}) {
-    if (s.ok()) s = make_dir(maildir + sub, kDirMode);
+    if (s.ok()) s = make_dir(maildir + sub, kDirMode, nullptr, env);
   }
-  if (s.ok()) s = sync_dir(maildir);
-  if (s.ok()) s = sync_dir(parent_dir(maildir));
+  if (s.ok()) s = sync_dir(maildir, env);
+  if (s.ok()) s = sync_dir(parent_dir(maildir), env);
   if (!s.ok()) return s;
   std::lock_guard<std::mutex> lock(ready.mu);
   ready.paths.insert(maildir);
@@ -112,25 +112,25 @@ void forget_maildir(const std::string& maildir) {
 }
 
 // Writes header + body_path[offset..] to fd and fsyncs it.
-Status write_message(int fd, const std::string& path, std::string_view header,
+Status write_message(FileEnv& env, int fd, const std::string& path, std::string_view header,
                      const std::string& body_path, uint64_t offset) {
-  Status s = write_all(fd, header, path);
+  Status s = write_all(fd, header, path, env);
   if (!s.ok()) return s;
-  int in = ::open(body_path.c_str(), O_RDONLY | O_CLOEXEC);
+  int in = env.open(body_path, O_RDONLY | O_CLOEXEC);
   if (in < 0) return io_error("open", body_path, errno);
   std::string block(kBlock, '\0');
   auto pos = static_cast<off_t>(offset);
   for (;;) {
-    ssize_t n = ::pread(in, block.data(), block.size(), pos);
+    ssize_t n = env.pread(in, block.data(), block.size(), pos);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) s = io_error("read", body_path, errno);
     if (n <= 0) break;
     pos += n;
-    s = write_all(fd, std::string_view(block.data(), static_cast<size_t>(n)), path);
+    s = write_all(fd, std::string_view(block.data(), static_cast<size_t>(n)), path, env);
     if (!s.ok()) break;
   }
-  ::close(in);
-  if (s.ok() && ::fsync(fd) != 0) s = io_error("fsync", path, errno);
+  env.close(in);
+  if (s.ok() && env.fsync(fd) != 0) s = io_error("fsync", path, errno);
   return s;
 }
 
@@ -147,39 +147,41 @@ std::string maildir_path(const std::string& mail_root, const std::string& addres
 }
 
 Status maildir_deliver(const std::string& maildir, std::string_view header,
-                       const std::string& body_path, uint64_t offset) {
-  Status s = ensure_maildir(maildir);
+                       const std::string& body_path, uint64_t offset, FileEnv& env) {
+  Status s = ensure_maildir(maildir, env);
   if (!s.ok()) return s;
   std::string name, tmp_path;
   int fd = -1;
   for (int attempt = 0; fd < 0; ++attempt) {
     name = unique_name();
     tmp_path = maildir + "/tmp/" + name;
-    fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode);
+    fd = env.open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode);
     if (fd >= 0 || attempt == 10) break;
     if (errno == ENOENT && attempt == 0) {  // the maildir vanished: create it again
       forget_maildir(maildir);
-      s = ensure_maildir(maildir);
+      s = ensure_maildir(maildir, env);
       if (!s.ok()) return s;
     } else if (errno != EEXIST) {
       break;
     }
   }
   if (fd < 0) return io_error("create", tmp_path, errno);
-  s = write_message(fd, tmp_path, header, body_path, offset);
-  if (::close(fd) != 0 && s.ok()) s = io_error("close", tmp_path, errno);
+  s = write_message(env, fd, tmp_path, header, body_path, offset);
+  if (env.close(fd) != 0 && s.ok()) s = io_error("close", tmp_path, errno);
   std::string new_path;
   // link, not rename: never replaces a message already in new/.
   for (int attempt = 0; s.ok(); ++attempt) {
     new_path = maildir + "/new/" + name;
-    if (::link(tmp_path.c_str(), new_path.c_str()) == 0) break;
+    if (env.link(tmp_path, new_path) == 0) break;
     if (errno != EEXIST || attempt == 10) s = io_error("link", new_path, errno);
     name = unique_name();
   }
-  ::unlink(tmp_path.c_str());
+  // If this unlink fails the file stays in tmp/, which readers never look
+  // at (the Maildir spec has them clean it after 36 hours).
+  env.unlink(tmp_path);
   if (!s.ok()) return s;
-  s = sync_dir(maildir + "/new");
-  if (!s.ok()) ::unlink(new_path.c_str());  // not durable, so not delivered: retry later
+  s = sync_dir(maildir + "/new", env);
+  if (!s.ok()) env.unlink(new_path);  // not durable, so not delivered: retry later
   return s;
 }
 

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "core/status.h"
+#include "queue/file_env.h"
 
 namespace tern {
 
@@ -26,8 +27,11 @@ std::string maildir_path(const std::string& mail_root, const std::string& addres
 // links it into new/ (link cannot replace an existing file; tmp/ is then
 // unlinked) and fsyncs new/. Ok only when durable; on failure nothing is
 // left in new/. <unique> is "<sec>.M<usec>P<pid>Q<counter>.<host>".
-// Errors are Transient. Thread-safe.
+// Errors are Transient and carry the errno (a full disk reads as such).
+// Every file system call goes through `env` (queue/file_env.h).
+// Thread-safe.
 Status maildir_deliver(const std::string& maildir, std::string_view header,
-                       const std::string& body_path, uint64_t offset);
+                       const std::string& body_path, uint64_t offset,
+                       FileEnv& env = FileEnv::posix());
 
 }  // namespace tern

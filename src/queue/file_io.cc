@@ -1,9 +1,7 @@
 #include "queue/file_io.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -16,12 +14,12 @@ Status io_error(std::string_view what, const std::string& path, int err) {
   msg += path;
   msg += ": ";
   msg += std::strerror(err);
-  return Status::Transient(std::move(msg));
+  return Status::Transient(std::move(msg), err);
 }
 
-Status write_all(int fd, std::string_view data, const std::string& path_for_errors) {
+Status write_all(int fd, std::string_view data, const std::string& path_for_errors, FileEnv& env) {
   while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
+    ssize_t n = env.write(fd, data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       return io_error("write", path_for_errors, errno);
@@ -31,66 +29,52 @@ Status write_all(int fd, std::string_view data, const std::string& path_for_erro
   return Status::Ok();
 }
 
-Status sync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+Status sync_dir(const std::string& dir, FileEnv& env) {
+  int fd = env.open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return io_error("open directory", dir, errno);
   Status s;
-  if (::fsync(fd) != 0) s = io_error("fsync directory", dir, errno);
-  ::close(fd);
+  if (env.fsync(fd) != 0) s = io_error("fsync directory", dir, errno);
+  env.close(fd);
   return s;
 }
 
-Status make_dir(const std::string& path, unsigned mode, bool* created) {
+Status make_dir(const std::string& path, unsigned mode, bool* created, FileEnv& env) {
   if (created) *created = false;
-  if (::mkdir(path.c_str(), static_cast<mode_t>(mode)) == 0) {
+  if (env.mkdir(path, static_cast<mode_t>(mode)) == 0) {
     if (created) *created = true;
-    return sync_dir(parent_dir(path));
+    return sync_dir(parent_dir(path), env);
   }
   if (errno != EEXIST) return io_error("mkdir", path, errno);
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return io_error("stat", path, errno);
+  if (env.stat(path, &st) != 0) return io_error("stat", path, errno);
   if (!S_ISDIR(st.st_mode)) return io_error("mkdir", path, ENOTDIR);
   return Status::Ok();
 }
 
-Status make_dirs(const std::string& path, unsigned mode) {
+Status make_dirs(const std::string& path, unsigned mode, FileEnv& env) {
   struct stat st;
-  if (::stat(path.c_str(), &st) == 0) {
+  if (env.stat(path, &st) == 0) {
     if (S_ISDIR(st.st_mode)) return Status::Ok();
     return io_error("mkdir", path, ENOTDIR);
   }
   if (errno != ENOENT) return io_error("stat", path, errno);
   std::string parent = parent_dir(path);
   if (parent != path) {
-    Status s = make_dirs(parent, mode);
+    Status s = make_dirs(parent, mode, env);
     if (!s.ok()) return s;
   }
-  return make_dir(path, mode);
+  return make_dir(path, mode, nullptr, env);
 }
 
-Status list_dir(const std::string& dir, std::vector<std::string>* names) {
-  names->clear();
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return io_error("opendir", dir, errno);
-  Status s;
-  for (;;) {
-    errno = 0;
-    struct dirent* e = ::readdir(d);
-    if (!e) {
-      if (errno != 0) s = io_error("readdir", dir, errno);
-      break;
-    }
-    std::string_view name = e->d_name;
-    if (name != "." && name != "..") names->emplace_back(name);
-  }
-  ::closedir(d);
-  return s;
+Status list_dir(const std::string& dir, std::vector<std::string>* names, FileEnv& env) {
+  if (env.list_dir(dir, names) != 0) return io_error("readdir", dir, errno);
+  return Status::Ok();
 }
 
-Status read_file(const std::string& path, std::string* out, bool* missing) {
+Status read_file(const std::string& path, std::string* out, bool* missing, FileEnv& env) {
   out->clear();
   if (missing) *missing = false;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = env.open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT && missing) {
       *missing = true;
@@ -101,13 +85,13 @@ Status read_file(const std::string& path, std::string* out, bool* missing) {
   char chunk[8192];
   Status s;
   for (;;) {
-    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    ssize_t n = env.read(fd, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) s = io_error("read", path, errno);
     if (n <= 0) break;
     out->append(chunk, static_cast<size_t>(n));
   }
-  ::close(fd);
+  env.close(fd);
   return s;
 }
 

@@ -25,9 +25,10 @@ constexpr mode_t kFileMode = 0600;
 // copies of the paths, so it may outlive the store.
 class FsSpoolWriter : public SpoolWriter {
  public:
-  FsSpoolWriter(int fd, std::string tmp_path, std::string msg_path, std::string msg_dir,
-                std::string header, bool sync)
-      : fd_(fd),
+  FsSpoolWriter(FileEnv& env, int fd, std::string tmp_path, std::string msg_path,
+                std::string msg_dir, std::string header, bool sync)
+      : env_(env),
+        fd_(fd),
         tmp_path_(std::move(tmp_path)),
         msg_path_(std::move(msg_path)),
         msg_dir_(std::move(msg_dir)),
@@ -44,7 +45,7 @@ class FsSpoolWriter : public SpoolWriter {
     if (buf_.size() + data.size() > kWriteBuffer) {
       if (!(error_ = flush()).ok()) return error_;
       if (data.size() >= kWriteBuffer) {
-        error_ = write_all(fd_, data, tmp_path_);
+        error_ = write_all(fd_, data, tmp_path_, env_);
         return error_;
       }
     }
@@ -76,14 +77,14 @@ class FsSpoolWriter : public SpoolWriter {
   void abort() override {
     if (spent_) return;
     spent_ = true;
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ >= 0) env_.close(fd_);
     fd_ = -1;
-    ::unlink(tmp_path_.c_str());
+    env_.unlink(tmp_path_);  // if this fails, open() removes it later
   }
 
  private:
   Status flush() {
-    Status s = write_all(fd_, buf_, tmp_path_);
+    Status s = write_all(fd_, buf_, tmp_path_, env_);
     buf_.clear();
     flushed_ = true;
     return s;
@@ -94,27 +95,26 @@ class FsSpoolWriter : public SpoolWriter {
   // so a crash here only leaves files that open() deletes.
   Status rewrite_with_prefix() {
     const std::string path = tmp_path_ + ".p";
-    int out = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode);
+    int out = env_.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode);
     if (out < 0) return io_error("open", path, errno);
-    int in = ::open(tmp_path_.c_str(), O_RDONLY | O_CLOEXEC);
+    int in = env_.open(tmp_path_, O_RDONLY | O_CLOEXEC);
     Status s =
-        in < 0 ? io_error("open", tmp_path_, errno) : write_all(out, header_ + prefix_, path);
+        in < 0 ? io_error("open", tmp_path_, errno) : write_all(out, header_ + prefix_, path, env_);
     loff_t from = static_cast<loff_t>(header_.size());
     while (s.ok()) {
-      ssize_t n = ::copy_file_range(in, &from, out, nullptr, 1 << 30, 0);
+      ssize_t n = env_.copy_file_range(in, &from, out, 1 << 30);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) s = io_error("copy_file_range", path, errno);
       if (n <= 0) break;
     }
-    if (in >= 0) ::close(in);
-    if (s.ok() && ::rename(path.c_str(), tmp_path_.c_str()) != 0)
-      s = io_error("rename", tmp_path_, errno);
+    if (in >= 0) env_.close(in);
+    if (s.ok() && env_.rename(path, tmp_path_) != 0) s = io_error("rename", tmp_path_, errno);
     if (!s.ok()) {
-      ::close(out);
-      ::unlink(path.c_str());
+      env_.close(out);
+      env_.unlink(path);
       return s;
     }
-    ::close(fd_);
+    env_.close(fd_);
     fd_ = out;
     prefix_.clear();
     return Status::Ok();
@@ -125,26 +125,27 @@ class FsSpoolWriter : public SpoolWriter {
     Status s = flush();
     if (s.ok() && !prefix_.empty()) s = rewrite_with_prefix();
     if (!s.ok()) return s;
-    if (sync_ && ::fsync(fd_) != 0) return io_error("fsync", tmp_path_, errno);
-    int rc = ::close(fd_);
+    if (sync_ && env_.fsync(fd_) != 0) return io_error("fsync", tmp_path_, errno);
+    int rc = env_.close(fd_);
     fd_ = -1;
     if (rc != 0) return io_error("close", tmp_path_, errno);
     // link, not rename: it cannot replace an existing message.
-    if (::link(tmp_path_.c_str(), msg_path_.c_str()) != 0) {
+    if (env_.link(tmp_path_, msg_path_) != 0) {
       if (errno == EEXIST) return Status::Permanent("queue: " + msg_path_ + " exists");
       return io_error("link", msg_path_, errno);
     }
-    if (sync_) s = sync_dir(msg_dir_);
+    if (sync_) s = sync_dir(msg_dir_, env_);
     if (!s.ok()) {
       // Not acknowledged, so not ours to deliver: withdraw it (best effort;
       // if it survives anyway it is delivered, which only risks a duplicate).
-      ::unlink(msg_path_.c_str());
+      env_.unlink(msg_path_);
       return s;
     }
-    ::unlink(tmp_path_.c_str());  // if this fails, open() removes it later
+    env_.unlink(tmp_path_);  // if this fails, open() removes it later
     return Status::Ok();
   }
 
+  FileEnv& env_;
   int fd_;
   const std::string tmp_path_;
   const std::string msg_path_;
@@ -160,11 +161,12 @@ class FsSpoolWriter : public SpoolWriter {
 
 // Reads from `fd` until `buf` holds the header's end; returns the content
 // offset.
-Status read_header(int fd, const std::string& path, std::string* buf, size_t* body_offset) {
+Status read_header(FileEnv& env, int fd, const std::string& path, std::string* buf,
+                   size_t* body_offset) {
   char chunk[8192];
   for (;;) {
     size_t from = buf->empty() ? 0 : buf->size() - 1;
-    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    ssize_t n = env.read(fd, chunk, sizeof chunk);
     if (n < 0) {
       if (errno == EINTR) continue;
       return io_error("read", path, errno);
@@ -200,29 +202,30 @@ std::vector<size_t> parse_done(std::string_view text) {
 
 }  // namespace
 
-FsQueueStore::FsQueueStore(std::string queue_dir, bool sync)
-    : sync_(sync),
+FsQueueStore::FsQueueStore(std::string queue_dir, bool sync, FileEnv* env)
+    : env_(env ? *env : FileEnv::posix()),
+      sync_(sync),
       dir_(std::move(queue_dir)),
       tmp_dir_(dir_ + "/tmp"),
       msg_dir_(dir_ + "/msg"),
       state_dir_(dir_ + "/state") {}
 
 FsQueueStore::~FsQueueStore() {
-  if (lock_fd_ >= 0) ::close(lock_fd_);
+  if (lock_fd_ >= 0) env_.close(lock_fd_);
 }
 
 Status FsQueueStore::open() {
   if (lock_fd_ >= 0) return Status::Permanent("queue: " + dir_ + " already open");
   for (const std::string* d : {&dir_, &tmp_dir_, &msg_dir_, &state_dir_}) {
-    Status s = make_dirs(*d, kDirMode);
+    Status s = make_dirs(*d, kDirMode, env_);
     if (!s.ok()) return s;
   }
   std::string lock_path = dir_ + "/lock";
-  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, kFileMode);
+  int fd = env_.open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, kFileMode);
   if (fd < 0) return io_error("open", lock_path, errno);
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  if (env_.flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
-    ::close(fd);
+    env_.close(fd);
     if (err == EWOULDBLOCK)
       return Status::Transient("queue: " + dir_ + " is in use by another process");
     return io_error("flock", lock_path, err);
@@ -236,23 +239,23 @@ Status FsQueueStore::open() {
 
 Status FsQueueStore::clean_tmp() {
   std::vector<std::string> names;
-  Status s = list_dir(tmp_dir_, &names);
+  Status s = list_dir(tmp_dir_, &names, env_);
   if (!s.ok()) return s;
   for (const std::string& name : names) {
     std::string path = tmp_dir_ + "/" + name;
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return io_error("unlink", path, errno);
+    if (env_.unlink(path) != 0 && errno != ENOENT) return io_error("unlink", path, errno);
   }
   return Status::Ok();
 }
 
 Status FsQueueStore::clean_orphan_state() {
   std::vector<std::string> names;
-  Status s = list_dir(state_dir_, &names);
+  Status s = list_dir(state_dir_, &names, env_);
   if (!s.ok()) return s;
   for (const std::string& id : names) {
-    if (!is_valid_queue_id(id) || ::access(msg_path(id).c_str(), F_OK) == 0) continue;
+    if (!is_valid_queue_id(id) || env_.access(msg_path(id), F_OK) == 0) continue;
     if (errno != ENOENT) return io_error("access", msg_path(id), errno);
-    if (::unlink(state_path(id).c_str()) != 0 && errno != ENOENT) {
+    if (env_.unlink(state_path(id)) != 0 && errno != ENOENT) {
       return io_error("unlink", state_path(id), errno);
     }
   }
@@ -264,22 +267,22 @@ Status FsQueueStore::clean_orphan_state() {
 // only converts it again.
 Status FsQueueStore::convert_done_files() {
   std::vector<std::string> names;
-  Status s = list_dir(msg_dir_, &names);
+  Status s = list_dir(msg_dir_, &names, env_);
   if (!s.ok()) return s;
   for (const std::string& name : names) {
     if (!name.ends_with(".done")) continue;
     std::string id = name.substr(0, name.size() - 5);
     std::string path = msg_dir_ + "/" + name;
     if (!is_valid_queue_id(id)) continue;
-    if (::access(msg_path(id).c_str(), F_OK) == 0) {
+    if (env_.access(msg_path(id), F_OK) == 0) {
       std::string text;
-      s = read_file(path, &text, nullptr);
+      s = read_file(path, &text, nullptr, env_);
       std::vector<StateRecord> records;
       for (size_t index : parse_done(text)) records.push_back(StateRecord::Done(index));
       if (s.ok() && !records.empty()) s = append(id, records);
       if (!s.ok()) return s;
     }
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return io_error("unlink", path, errno);
+    if (env_.unlink(path) != 0 && errno != ENOENT) return io_error("unlink", path, errno);
   }
   return Status::Ok();
 }
@@ -297,22 +300,22 @@ Status FsQueueStore::begin(const Envelope& env, std::unique_ptr<SpoolWriter>* ou
   s = encode_envelope(env, &header);
   if (!s.ok()) return s;
   std::string final_path = msg_path(env.id);
-  if (::access(final_path.c_str(), F_OK) == 0)
+  if (env_.access(final_path, F_OK) == 0)
     return Status::Permanent("queue: " + final_path + " exists");
   std::string tmp_path = tmp_dir_ + "/" + env.id;
-  int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode);
+  int fd = env_.open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode);
   if (fd < 0) {
     if (errno == EEXIST) return Status::Permanent("queue: " + tmp_path + " exists");
     return io_error("create", tmp_path, errno);
   }
-  *out = std::make_unique<FsSpoolWriter>(fd, std::move(tmp_path), std::move(final_path), msg_dir_,
-                                         std::move(header), sync_);
+  *out = std::make_unique<FsSpoolWriter>(env_, fd, std::move(tmp_path), std::move(final_path),
+                                         msg_dir_, std::move(header), sync_);
   return Status::Ok();
 }
 
 std::vector<std::string> FsQueueStore::list() {
   std::vector<std::string> names, ids;
-  if (!list_dir(msg_dir_, &names).ok()) return ids;
+  if (!list_dir(msg_dir_, &names, env_).ok()) return ids;
   for (std::string& name : names) {
     if (is_valid_queue_id(name)) ids.push_back(std::move(name));  // skips "*.done"
   }
@@ -324,15 +327,15 @@ Status FsQueueStore::load(const std::string& id, QueuedMessage* out) {
   Status s = check_id(id);
   if (!s.ok()) return s;
   std::string path = msg_path(id);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = env_.open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return Status::Permanent("queue: no message " + id);
     return io_error("open", path, errno);
   }
   std::string buf;
   size_t body_offset = 0;
-  s = read_header(fd, path, &buf, &body_offset);
-  ::close(fd);
+  s = read_header(env_, fd, path, &buf, &body_offset);
+  env_.close(fd);
   if (!s.ok()) return s;
   QueuedMessage m;
   s = decode_envelope(std::string_view(buf).substr(0, body_offset - 1), &m.envelope);
@@ -341,7 +344,7 @@ Status FsQueueStore::load(const std::string& id, QueuedMessage* out) {
   m.state.assign(m.envelope.rcpts.size(), RecipientState{});
   std::string log;
   bool missing = false;
-  s = read_file(state_path(id), &log, &missing);
+  s = read_file(state_path(id), &log, &missing, env_);
   if (!s.ok()) return s;
   replay_state_log(log, &m.state);
   m.body_path = std::move(path);
@@ -353,17 +356,17 @@ Status FsQueueStore::load(const std::string& id, QueuedMessage* out) {
 Status FsQueueStore::append(const std::string& id, const std::vector<StateRecord>& records) {
   Status s = check_id(id);
   if (!s.ok()) return s;
-  if (::access(msg_path(id).c_str(), F_OK) != 0) {
+  if (env_.access(msg_path(id), F_OK) != 0) {
     if (errno == ENOENT) return Status::Permanent("queue: no message " + id);
     return io_error("access", msg_path(id), errno);
   }
   if (records.empty()) return Status::Ok();
   std::string path = state_path(id);
   bool created = true;
-  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode);
+  int fd = env_.open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode);
   if (fd < 0 && errno == EEXIST) {
     created = false;
-    fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+    fd = env_.open(path, O_RDWR | O_APPEND | O_CLOEXEC);
   }
   if (fd < 0) return io_error("open", path, errno);
   std::string text;
@@ -372,17 +375,17 @@ Status FsQueueStore::append(const std::string& id, const std::vector<StateRecord
     // so the fragment stays an invalid line of its own.
     struct stat st;
     char last = '\n';
-    if (::fstat(fd, &st) != 0)
+    if (env_.fstat(fd, &st) != 0)
       s = io_error("fstat", path, errno);
-    else if (st.st_size > 0 && ::pread(fd, &last, 1, st.st_size - 1) != 1)
+    else if (st.st_size > 0 && env_.pread(fd, &last, 1, st.st_size - 1) != 1)
       s = io_error("read", path, errno);
     if (last != '\n') text = "\n";
   }
   for (const StateRecord& r : records) text += encode_state_record(r);
-  if (s.ok()) s = write_all(fd, text, path);
-  if (s.ok() && sync_ && ::fsync(fd) != 0) s = io_error("fsync", path, errno);
-  ::close(fd);
-  if (s.ok() && created && sync_) s = sync_dir(state_dir_);
+  if (s.ok()) s = write_all(fd, text, path, env_);
+  if (s.ok() && sync_ && env_.fsync(fd) != 0) s = io_error("fsync", path, errno);
+  env_.close(fd);
+  if (s.ok() && created && sync_) s = sync_dir(state_dir_, env_);
   return s;
 }
 
@@ -405,14 +408,14 @@ Status FsQueueStore::unlink_message(const std::string& id) {
   // orphan that open() deletes; the other order could resurrect the
   // message with no recipient done, delivering it all again.
   std::string path = msg_path(id);
-  if (::unlink(path.c_str()) != 0) {
+  if (env_.unlink(path) != 0) {
     if (errno == ENOENT) return Status::Permanent("queue: no message " + id);
     return io_error("unlink", path, errno);
   }
-  Status s = sync_ ? sync_dir(msg_dir_) : Status::Ok();
+  Status s = sync_ ? sync_dir(msg_dir_, env_) : Status::Ok();
   if (!s.ok()) return s;
   std::string log = state_path(id);
-  if (::unlink(log.c_str()) != 0 && errno != ENOENT) return io_error("unlink", log, errno);
+  if (env_.unlink(log) != 0 && errno != ENOENT) return io_error("unlink", log, errno);
   return Status::Ok();
 }
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "queue/file_env.h"
 #include "queue/queue_id.h"
 #include "queue/store.h"
 
@@ -28,8 +29,10 @@ namespace tern {
 class FsQueueStore : public QueueStore {
  public:
   // `sync` false skips every fsync: FOR BENCHMARKS ONLY ([queue] fsync),
-  // as acknowledged mail can then be lost in a crash.
-  explicit FsQueueStore(std::string queue_dir, bool sync = true);
+  // as acknowledged mail can then be lost in a crash. Every file system
+  // call goes through `env` (file_env.h; null: the real file system),
+  // which must outlive the store and its writers.
+  explicit FsQueueStore(std::string queue_dir, bool sync = true, FileEnv* env = nullptr);
   ~FsQueueStore() override;
   FsQueueStore(const FsQueueStore&) = delete;
   FsQueueStore& operator=(const FsQueueStore&) = delete;
@@ -74,6 +77,7 @@ class FsQueueStore : public QueueStore {
   Status convert_done_files();
   Status unlink_message(const std::string& id);
 
+  FileEnv& env_;
   const bool sync_;
   const std::string dir_;
   const std::string tmp_dir_;

@@ -22,6 +22,8 @@
 // A crash anywhere repeats a step, never skips one: a recipient may get a
 // message twice, and a sender a DSN twice, but no pending recipient is
 // forgotten and none that is done is sent to again.
+// A failed state-log append (the disk full, an I/O error) repeats nothing:
+// the records are kept in memory and written first by the next pass.
 //
 // Threading: the scheduler lives on one event loop (the server's
 // io_context; its state has no locks) and runs every blocking operation,
@@ -170,6 +172,10 @@ class Scheduler {
     std::vector<std::string> dests;                // destination keys of the recipients due next
     std::vector<std::string> counted;              // dests as counted in due_by_dest_ while waiting
     std::vector<std::string> reserved;  // dests counted in starting_ (pass not delivering yet)
+    // Records whose append failed (disk full, I/O error): the next pass
+    // writes them before anything else, so that a store that recovers
+    // does not see those recipients pending and deliver them again.
+    std::vector<StateRecord> unrecorded;
     QueueEntryInfo info;
   };
   struct Pass;

@@ -90,6 +90,14 @@ asio::awaitable<void> Scheduler::pass_body(std::shared_ptr<Pass> shared) {
   }
   pass.m = std::move(m);
   pass.loaded = true;
+  if (std::vector<StateRecord> late = std::move(entries_.at(id).unrecorded); !late.empty()) {
+    entries_.at(id).unrecorded.clear();
+    // Results of an earlier pass the store could not take; until they are
+    // written, delivering would repeat what they record.
+    const size_t count = late.size();
+    if (!(co_await append(pass, std::move(late))).ok()) co_return;
+    log_info("queue id={} state written late: {} records", id, count);
+  }
   pass.snapshot = std::make_shared<const QueuedMessage>(pass.m);
 
   if (pass.op == AdminOp::kBounce) {
@@ -245,10 +253,12 @@ asio::awaitable<Status> Scheduler::append(Pass& pass, std::vector<StateRecord> r
   if (s.ok()) {
     for (const StateRecord& r : records) apply_state_record(r, &pass.m.state);
   } else {
-    // Not recorded: the recipients stay as they were and are tried again
-    // (at least once).
+    // Not recorded: kept for the next pass to write first (scheduler.h),
+    // so the recipients are not tried again unless we crash meanwhile.
     log_error("queue id={} state not written: {}", id, s.message());
     pass.store_error = true;
+    if (auto it = entries_.find(id); it != entries_.end())
+      it->second.unrecorded.insert(it->second.unrecorded.end(), records.begin(), records.end());
   }
   co_return s;
 }

@@ -484,7 +484,7 @@ asio::awaitable<void> Connection::do_message_end() {
   spool_.reset();
   // A failure is logged once, as the refusal, with the storage error.
   if (!st.ok()) message_note_ = checks + " error=" + log_quoted(st.message());
-  session_.message_stored(st.ok() ? st : Status::Transient(st.message()));
+  session_.message_stored(st.ok() ? st : Status::Transient(st.message(), st.sys_errno()));
   message_note_.clear();
   if (!st.ok()) co_return;
   server_.worker().enqueue(env);

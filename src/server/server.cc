@@ -7,6 +7,7 @@
 #include "net/awaitable.h"
 #include "server/connection.h"
 #include "server/file_access.h"
+#include "server/fd_reserve.h"
 #include "server/log.h"
 #include "tls/tls.h"
 
@@ -90,6 +91,12 @@ asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor,
       shutdown_poll.expires_after(std::chrono::milliseconds(100));
       co_await shutdown_poll.async_wait(use_tuple);
       continue;
+    }
+    if (descriptors_short(socket.native_handle())) {
+      // The last descriptors are for the sessions running (fd_reserve.h).
+      log_warn("refused connection on {}: too few file descriptors left", listener.address);
+      refuse_short_of_descriptors(socket.native_handle());
+      continue;  // `socket` closes here
     }
     auto conn = std::make_shared<Connection>(*this, std::move(socket), listener);
     asio::co_spawn(io_, run_connection(std::move(conn)), asio::detached);
