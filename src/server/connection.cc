@@ -196,7 +196,9 @@ asio::awaitable<void> Connection::run() {
     log_error("session client={} aborted: {}", ip_, e.what());
   }
   if (spool_) do_message_abort();
-  stream_.close();
+  // Every end that leaves TLS usable (QUIT, a 421, a read timeout) sends
+  // close_notify; after an I/O error or force_close() this only closes.
+  co_await stream_.shutdown(kTlsCloseTimeout);
   auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   log_info("disconnect client={} helo={} tls={} auth={} messages={} duration={:.3f}s", ip_,
            session_.helo().empty() ? "-" : session_.helo(), stream_.is_tls() ? "yes" : "no",
