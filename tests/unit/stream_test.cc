@@ -109,12 +109,12 @@ TEST_F(StreamShutdownTest, SilentPeerCostsOnlyTheDeadline) {
       [&](SmtpStream& s) -> asio::awaitable<void> {
         // Reads the close_notify but never answers; then sees the close.
         EXPECT_EQ(co_await read_end(s), asio::error::eof);
-        asio::steady_timer t(co_await asio::this_coro::executor, 2s);
+        asio::steady_timer t(co_await asio::this_coro::executor, 4s);
         co_await t.async_wait(use_tuple);
         s.close();
       });
   EXPECT_GE(took, 300ms);
-  EXPECT_LT(took, 2s);
+  EXPECT_LT(took, 3s);  // the deadline ended it, not the peer's close at 4 s
 }
 
 // After a bare TCP close the stream is unusable: shutdown() neither hangs
