@@ -158,7 +158,10 @@ asio::awaitable<bool> ClientConnection::run(OnDone on_done) {
       case ClientSession::Action::kIdle:
         co_return true;
       case ClientSession::Action::kClose:
-        if (stream_) stream_->close();
+        // After QUIT (or a failure that left TLS usable) the server gets
+        // our close_notify (RFC 8446 6.1); SmtpStream::shutdown knows when
+        // it cannot be sent.
+        if (stream_) co_await stream_->shutdown(kTlsCloseTimeout);
         co_return false;
     }
   }

@@ -339,9 +339,24 @@ void read_tls(const Reader& r, const toml::table& t, Config* c) {
     } else if (k.str() == "private_key") {
       c->tls_private_key = r.nonempty_string(v, key);
       pkey_key = &k;
+    } else if (k.str() == "min_version") {
+      c->tls.min_version = r.string(v, key);
+    } else if (k.str() == "ciphers") {
+      c->tls.ciphers = r.nonempty_string(v, key);
+    } else if (k.str() == "ciphersuites") {
+      c->tls.ciphersuites = r.nonempty_string(v, key);
+    } else if (k.str() == "groups") {
+      c->tls.groups = r.nonempty_string(v, key);
     } else {
       r.fail(k.source(), key, "unknown key");
     }
+  }
+  // The policy is checked against this OpenSSL now, so a typo stops the
+  // load (and a SIGHUP reload) with the key's position, not the first
+  // handshake.
+  if (std::optional<TlsSettingsError> e = check_tls_settings(c->tls)) {
+    const toml::node* at = t.get(e->key);
+    r.fail(at ? at->source() : t.source(), "tls." + e->key, e->problem);
   }
   if (cert_key && !pkey_key) {
     r.fail(cert_key->source(), "tls.private_key",

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/data_reader.h"
+#include "tls/settings.h"
 
 namespace tern {
 
@@ -173,6 +174,7 @@ struct Config {
   std::vector<ListenerConfig> listeners;
   std::string tls_certificate;  // both empty: self-signed, generated in data_dir/tls/
   std::string tls_private_key;
+  TlsSettings tls;  // [tls] protocol and cipher policy of the listeners
   Limits limits;
   std::vector<std::string> trusted_networks;  // CIDRs, e.g. "192.0.2.0/24"
   // Sender authentication (SPF, DKIM, DMARC, Authentication-Results) skips

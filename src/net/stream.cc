@@ -44,11 +44,14 @@ asio::awaitable<size_t> SmtpStream::read_some(asio::mutable_buffer buf,
     }
     auto res = co_await (tls_->async_read_some(buf, use_tuple) || timer_.async_wait(use_tuple));
     if (res.index() == 1) {
-      ec = asio::error::timed_out;
+      ec = asio::error::timed_out;  // a read cut short leaves TLS usable
       co_return 0;
     }
     auto [rec, n] = std::get<0>(res);
     ec = rec;
+    // eof under TLS means the peer's close_notify came (else asio says
+    // stream_truncated): ours may still go out. cancel() leaves TLS intact.
+    if (ec && ec != asio::error::eof && ec != asio::error::operation_aborted) tls_usable_ = false;
     co_return n;
   }
 }
@@ -79,6 +82,9 @@ asio::awaitable<void> SmtpStream::write(std::string_view data,
     ec = asio::error::timed_out;
   else
     ec = std::get<0>(std::get<0>(res));
+  // A record may be half sent: nothing more can follow it, close_notify
+  // included.
+  if (ec) tls_usable_ = false;
 }
 
 asio::awaitable<void> SmtpStream::handshake(std::shared_ptr<asio::ssl::context> ctx,
@@ -94,6 +100,7 @@ asio::awaitable<void> SmtpStream::handshake(std::shared_ptr<asio::ssl::context> 
     ec = asio::error::timed_out;
   else
     ec = std::get<0>(std::get<0>(res));
+  tls_usable_ = !ec;  // a failed handshake has sent its alert, if any
 }
 
 asio::awaitable<void> SmtpStream::client_handshake(std::shared_ptr<asio::ssl::context> ctx,
@@ -122,11 +129,24 @@ asio::awaitable<void> SmtpStream::client_handshake(std::shared_ptr<asio::ssl::co
     ec = asio::error::timed_out;
   else
     ec = std::get<0>(std::get<0>(res));
+  tls_usable_ = !ec;
 }
 
 void SmtpStream::cancel() {
   std::error_code ec;
   socket_.cancel(ec);  // the pending operation ends with operation_aborted
+}
+
+asio::awaitable<void> SmtpStream::shutdown(std::chrono::steady_clock::duration timeout) {
+  if (tls_ && tls_usable_ && socket_.is_open()) {
+    tls_usable_ = false;
+    // async_shutdown writes close_notify first, then reads until the
+    // peer's arrives; the deadline bounds both. Its errors (the peer
+    // closed first, sent data, reset) change nothing: we close anyway.
+    timer_.expires_after(timeout);
+    co_await (tls_->async_shutdown(use_tuple) || timer_.async_wait(use_tuple));
+  }
+  close();
 }
 
 void SmtpStream::close() {

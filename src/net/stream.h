@@ -6,6 +6,13 @@
 // waits: it waits for readability, then reads into the caller's buffer, so
 // idle sessions cost little memory.
 //
+// Closing: shutdown() is the orderly end (TLS close_notify first, RFC 8446
+// 6.1); close() drops the connection at once. The stream remembers whether
+// an error left TLS unusable (a failed handshake, a failed or timed-out
+// write, a read error other than a timeout or cancel()), and then
+// shutdown() only closes, as OpenSSL forbids SSL_shutdown after a fatal
+// error.
+//
 // Not thread-safe: one coroutine drives one stream.
 #pragma once
 
@@ -47,6 +54,14 @@ class SmtpStream {
                                          std::error_code& ec);
   // Aborts a pending read or write (used by shutdown).
   void cancel();
+  // Orderly close. Under TLS, unless an error left the session unusable,
+  // sends close_notify (RFC 8446 6.1) and waits up to `timeout` for the
+  // peer's close_notify or its end of the connection (reading the peer's
+  // close_notify also keeps the kernel from answering it with a reset);
+  // then closes the socket. Never fails: a peer that is gone or silent
+  // only costs the wait.
+  asio::awaitable<void> shutdown(std::chrono::steady_clock::duration timeout);
+  // Closes the socket at once (no close_notify); safe to call repeatedly.
   void close();
 
   bool is_tls() const { return tls_.has_value(); }
@@ -58,6 +73,13 @@ class SmtpStream {
   std::shared_ptr<asio::ssl::context> ctx_;  // kept alive while TLS is on
   std::optional<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
   asio::steady_timer timer_;
+  // TLS is on and no error has made SSL_shutdown unsafe (see above).
+  bool tls_usable_ = false;
 };
+
+// How long an orderly close waits for the peer's close_notify: long enough
+// for a round trip across the internet, short enough that a silent peer
+// holds the connection only briefly.
+inline constexpr std::chrono::seconds kTlsCloseTimeout{2};
 
 }  // namespace tern

@@ -224,7 +224,9 @@ asio::awaitable<void> Connection::run() {
     end_reason_ = "internal_error";
   }
   if (spool_) do_message_abort();
-  stream_.close();
+  // Every end that leaves TLS usable (QUIT, a 421, a read timeout) sends
+  // close_notify; after an I/O error or force_close() this only closes.
+  co_await stream_.shutdown(kTlsCloseTimeout);
   auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   // The session knows why it ended unless the connection does better (an
   // I/O or TLS failure); a session still open was dropped at the end of

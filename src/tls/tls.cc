@@ -1,12 +1,6 @@
-// Server TLS context. Choices (see docs/config.md "TLS"):
-//  - TLS 1.2 minimum: asio's tls_server allows 1.0; RFC 8996 deprecates
-//    1.0 and 1.1, and OpenSSL 3 at its default security level refuses them
-//    anyway.
-//  - No compression (CRIME), no renegotiation (SSL_OP_NO_RENEGOTIATION),
-//    the server's cipher order wins.
-//  - Cipher suites: OpenSSL's defaults (as configured by the system); for
-//    SMTP, where failed TLS means plain text, broad interoperability is
-//    worth more than a short list.
+// Server TLS context. The protocol and cipher policy (TLS 1.2 minimum,
+// AEAD suites only, no compression, no renegotiation, server order) is
+// config.tls, applied by tls/settings.h; see docs/config.md "[tls]".
 #include "tls/tls.h"
 
 #include <fcntl.h>
@@ -19,6 +13,8 @@
 #include <cstring>
 #include <stdexcept>
 #include <tuple>
+
+#include "tls/settings.h"
 
 namespace tern {
 namespace {
@@ -74,11 +70,10 @@ std::shared_ptr<asio::ssl::context> make_server_tls_context(const Config& config
   auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
   SSL_CTX* h = ctx->native_handle();
   ERR_clear_error();
-  if (SSL_CTX_set_min_proto_version(h, TLS1_2_VERSION) != 1) {
-    throw std::runtime_error("tls: cannot set TLS 1.2 as minimum: " + openssl_errors());
+  // asio's tls_server alone would allow TLS 1.0 and every default cipher.
+  if (std::optional<TlsSettingsError> e = apply_tls_settings(h, config.tls)) {
+    throw std::runtime_error("tls: tls." + e->key + ": " + e->problem);
   }
-  SSL_CTX_set_options(h, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                             SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3);
   static const unsigned char kSessionContext[] = "tern";
   SSL_CTX_set_session_id_context(h, kSessionContext, sizeof(kSessionContext) - 1);
 

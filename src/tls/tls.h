@@ -1,5 +1,5 @@
-// TLS set-up with OpenSSL 3 through asio::ssl: a server context (TLS 1.2
-// minimum) from the configured certificate and key, or a self-signed pair
+// TLS set-up with OpenSSL 3 through asio::ssl: a server context (policy
+// from config.tls) from the configured certificate and key, or a self-signed pair
 // generated into <data_dir>/tls/ on first start.
 //
 // Thread safety: all functions may be called from any thread, but
@@ -15,12 +15,13 @@
 
 namespace tern {
 
-// Builds a server context: TLS 1.2 minimum, no compression, no
-// renegotiation, server cipher preference, with config.tls_certificate (a
+// Builds a server context with config.tls's protocol and cipher policy
+// (tls/settings.h: apply_tls_settings), with config.tls_certificate (a
 // PEM chain, leaf first) and config.tls_private_key (PEM, unencrypted), or
 // ensure_self_signed()'s pair when both are empty. Throws
 // std::runtime_error with a clear message (file names, OpenSSL reason) if
-// the certificate or key cannot be used or do not match.
+// the certificate or key cannot be used or do not match, or the policy
+// cannot be applied (load_config has checked it already).
 std::shared_ptr<asio::ssl::context> make_server_tls_context(const Config& config);
 
 // Ensures <data_dir>/tls/cert.pem and key.pem exist (EC P-256 key, self-

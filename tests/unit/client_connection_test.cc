@@ -47,7 +47,8 @@ class FakeServer {
   }
 
   int connections = 0;
-  int batched = 0;  // transactions whose MAIL and RCPT came before any reply
+  int batched = 0;                 // transactions whose MAIL and RCPT came before any reply
+  std::error_code end_after_quit;  // under TLS: what the read after 221 saw
   std::vector<std::string> commands;
   std::vector<std::string> messages;
 
@@ -120,6 +121,14 @@ class FakeServer {
         tls = true;
       } else if (verb == "QUIT") {
         co_await put(s, "221 2.0.0 bye\r\n");
+        if (tls) {
+          // How the client ends: eof is its close_notify (RFC 8446 6.1),
+          // stream_truncated a TCP close without one.
+          char buf[64];
+          std::error_code ec;
+          co_await s.read_some(asio::buffer(buf), 10s, ec);
+          end_after_quit = ec;
+        }
         co_return;
       } else {
         co_await put(s, "502 5.5.2 what?\r\n");
@@ -275,6 +284,7 @@ class ClientConnectionTlsTest : public ::testing::Test {
     EXPECT_TRUE(out.done);
     if (connections) *connections = server.connections;
     delivered_ = server.messages.size();
+    end_after_quit_ = server.end_after_quit;
     return out;
   }
 
@@ -283,7 +293,15 @@ class ClientConnectionTlsTest : public ::testing::Test {
   std::shared_ptr<asio::ssl::context> server_ctx_;
   std::string cert_;
   size_t delivered_ = 0;
+  std::error_code end_after_quit_;
 };
+
+TEST_F(ClientConnectionTlsTest, QuitEndsWithCloseNotify) {
+  Outcome out = send({make_client_tls_context({}), "localhost", /*require_verified=*/false});
+  ASSERT_EQ(out.results.size(), 1u);
+  EXPECT_FALSE(out.results[0].failure);
+  EXPECT_EQ(end_after_quit_, asio::error::eof) << end_after_quit_.message();
+}
 
 TEST_F(ClientConnectionTlsTest, UnverifiedAllowedWhenNotRequired) {
   Outcome out = send({make_client_tls_context({}), "localhost", /*require_verified=*/false});

@@ -48,6 +48,10 @@ TEST(ConfigTest, EmbeddedDefault) {
   EXPECT_EQ(c.listeners[2].port, 2465);
   EXPECT_TRUE(c.tls_certificate.empty());
   EXPECT_TRUE(c.tls_private_key.empty());
+  EXPECT_EQ(c.tls.min_version, "TLSv1.2");
+  EXPECT_EQ(c.tls.ciphers, kDefaultTls12Ciphers);
+  EXPECT_EQ(c.tls.ciphersuites, "");  // OpenSSL's TLS 1.3 suites
+  EXPECT_EQ(c.tls.groups, "X25519:P-256:P-384");
   EXPECT_TRUE(c.trusted_networks.empty());
   EXPECT_EQ(c.bare_newline, BareNewline::kReject);
   EXPECT_FALSE(c.vrfy);
@@ -90,6 +94,10 @@ auth_cache = 0
 [tls]
 certificate = "/etc/tern/fullchain.pem"
 private_key = "/etc/tern/key.pem"
+min_version = "TLSv1.3"
+ciphers = "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384"
+ciphersuites = "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+groups = "X25519"
 
 [limits]
 max_message_size = "10MiB"
@@ -131,6 +139,10 @@ address = ":465"
   EXPECT_EQ(c.auth_cache, seconds(0));
   EXPECT_EQ(c.tls_certificate, "/etc/tern/fullchain.pem");
   EXPECT_EQ(c.tls_private_key, "/etc/tern/key.pem");
+  EXPECT_EQ(c.tls.min_version, "TLSv1.3");
+  EXPECT_EQ(c.tls.ciphers, "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384");
+  EXPECT_EQ(c.tls.ciphersuites, "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
+  EXPECT_EQ(c.tls.groups, "X25519");
   EXPECT_EQ(c.limits.max_message_size, 10u * 1024 * 1024);
   EXPECT_EQ(c.limits.max_recipients, 1u);
   EXPECT_EQ(c.limits.max_connections, 500u);
@@ -331,6 +343,22 @@ TEST(ConfigTest, ErrorsNameFileLineAndKey) {
        "or neither for a self-signed certificate)"},
       {"[tls]\ncertificate = \"\"\nprivate_key = \"k.pem\"\n",
        "t.toml:2:15: key 'tls.certificate': must not be empty"},
+      // TLS policy: checked against OpenSSL at load, each name on its own.
+      {"[tls]\nmin_version = \"TLSv1.1\"\n",
+       "t.toml:2:15: key 'tls.min_version': 'TLSv1.1' is not allowed; use \"TLSv1.2\" or "
+       "\"TLSv1.3\""},
+      {"[tls]\nciphers = \"ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA265\"\n",
+       "t.toml:2:11: key 'tls.ciphers': 'ECDHE-RSA-AES128-GCM-SHA265' is not a TLS 1.2 cipher "
+       "known to OpenSSL"},
+      {"[tls]\nciphers = \"!ALL\"\n",
+       "t.toml:2:11: key 'tls.ciphers': no TLS 1.2 cipher matches '!ALL'"},
+      {"[tls]\nciphers = \"\"\n", "t.toml:2:11: key 'tls.ciphers': must not be empty"},
+      {"[tls]\nciphersuites = \"TLS_AES_256_GCM_SHA384:TLS_FOO\"\n",
+       "t.toml:2:16: key 'tls.ciphersuites': 'TLS_FOO' is not a TLS 1.3 cipher suite known to "
+       "OpenSSL (e.g. TLS_AES_256_GCM_SHA384)"},
+      {"[tls]\ngroups = \"X25519:P-999\"\n",
+       "t.toml:2:10: key 'tls.groups': 'P-999' is not a group known to OpenSSL (e.g. X25519, "
+       "P-256)"},
       // Listeners.
       {"hostname = \"a.org\"\n",
        "t.toml:1:1: key 'listener': at least one [[listener]] is required"},
@@ -651,6 +679,11 @@ TEST(ConfigTest, ExampleFileHasTheDefaults) {
     EXPECT_EQ(c.listeners[i].address, d.listeners[i].address);
   }
   EXPECT_EQ(c.tls_certificate, "");
+  const TlsSettings tls;
+  EXPECT_EQ(c.tls.min_version, tls.min_version);
+  EXPECT_EQ(c.tls.ciphers, tls.ciphers);
+  EXPECT_EQ(c.tls.ciphersuites, tls.ciphersuites);
+  EXPECT_EQ(c.tls.groups, tls.groups);
   EXPECT_EQ(c.trusted_networks, d.trusted_networks);
   EXPECT_EQ(c.bare_newline, d.bare_newline);
   EXPECT_EQ(c.vrfy, d.vrfy);

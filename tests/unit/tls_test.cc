@@ -184,6 +184,7 @@ TEST_F(TlsTest, ContextSettings) {
   EXPECT_TRUE(opts & SSL_OP_NO_COMPRESSION);
   EXPECT_TRUE(opts & SSL_OP_NO_RENEGOTIATION);
   EXPECT_TRUE(opts & SSL_OP_CIPHER_SERVER_PREFERENCE);
+  EXPECT_TRUE(opts & SSL_OP_NO_TICKET);
   EXPECT_NE(SSL_CTX_get0_certificate(h), nullptr);
 }
 
@@ -217,8 +218,10 @@ TEST_F(TlsTest, HandshakesAndVerifiesForTheHostName) {
 TEST_F(TlsTest, RefusesTls11EvenWhenSecurityLevelWouldAllowIt) {
   auto ctx = make_server_tls_context(config_);
   // Lower the security level on both sides, so that only the protocol floor
-  // can refuse TLS 1.1 (OpenSSL 3's default level refuses it by itself).
+  // can refuse TLS 1.1 (OpenSSL 3's default level refuses it by itself),
+  // and offer CBC suites, the only ones TLS 1.1 has.
   SSL_CTX_set_security_level(ctx->native_handle(), 0);
+  ASSERT_EQ(SSL_CTX_set_cipher_list(ctx->native_handle(), "DEFAULT"), 1);
   SSL_CTX* client = SSL_CTX_new(TLS_client_method());
   SSL_CTX_set_security_level(client, 0);
   SSL_CTX_set_min_proto_version(client, TLS1_1_VERSION);
@@ -228,6 +231,44 @@ TEST_F(TlsTest, RefusesTls11EvenWhenSecurityLevelWouldAllowIt) {
   SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_VERSION);
   EXPECT_TRUE(Handshake(ctx->native_handle(), client, "localhost", nullptr));
   SSL_CTX_free(client);
+}
+
+// The default policy (tls/settings.h) offers TLS 1.2 clients AEAD suites
+// only: one that knows only CBC suites finds none in common.
+TEST_F(TlsTest, RefusesATls12ClientWithOnlyCbcSuites) {
+  auto ctx = make_server_tls_context(config_);
+  SSL_CTX* client = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_max_proto_version(client, TLS1_2_VERSION);
+  ASSERT_EQ(SSL_CTX_set_cipher_list(client, "ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES128-SHA"), 1);
+  EXPECT_FALSE(Handshake(ctx->native_handle(), client, "localhost", nullptr));
+  // Control: with an AEAD suite added, the same client gets it.
+  ASSERT_EQ(
+      SSL_CTX_set_cipher_list(
+          client, "ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES128-GCM-SHA256"),
+      1);
+  TlsInfo info;
+  ASSERT_TRUE(Handshake(ctx->native_handle(), client, "localhost", &info));
+  EXPECT_EQ(info.cipher, "ECDHE-ECDSA-AES128-GCM-SHA256");
+  SSL_CTX_free(client);
+}
+
+TEST_F(TlsTest, AppliesTheConfiguredPolicy) {
+  Config c = config_;
+  c.tls.min_version = "TLSv1.3";
+  auto ctx = make_server_tls_context(c);
+  SSL_CTX* client = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_max_proto_version(client, TLS1_2_VERSION);
+  EXPECT_FALSE(Handshake(ctx->native_handle(), client, "localhost", nullptr));
+  SSL_CTX_free(client);
+
+  c.tls.ciphers = "NOSUCH";
+  try {
+    make_server_tls_context(c);
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "tls: tls.ciphers: 'NOSUCH' is not a TLS 1.2 cipher known to OpenSSL");
+  }
 }
 
 TEST_F(TlsTest, RefusesAKeyThatDoesNotMatch) {
