@@ -22,9 +22,9 @@ enum { kUserMail = 0, kUserRcpt = 1, kUserOutbound = 2 };
 uint64_t rounded_up(double count) { return static_cast<uint64_t>(std::ceil(count - 1e-9)); }
 
 // A refusal when counting one more would pass `limit` (0: no limit).
-std::optional<Refusal> over(Limit l, const std::string& key, double count, uint64_t limit) {
+std::optional<LimitRefusal> over(Limit l, const std::string& key, double count, uint64_t limit) {
   if (limit == 0 || count + 1 <= static_cast<double>(limit)) return std::nullopt;
-  return Refusal{l, key, rounded_up(count + 1), limit};
+  return LimitRefusal{l, key, rounded_up(count + 1), limit};
 }
 
 }  // namespace
@@ -57,7 +57,7 @@ const char* limit_name(Limit l) {
   return "?";
 }
 
-Reply Refusal::reply(const std::string& hostname) const {
+Reply LimitRefusal::reply(const std::string& hostname) const {
   const std::string later = ", try again later";
   switch (limit) {
     case Limit::kConnectionsPerIp:
@@ -157,7 +157,7 @@ void Admission::Table::expire(Time now, std::chrono::steady_clock::duration idle
 
 Admission::Admission(AdmissionLimits limits) : limits_(limits) {}
 
-std::optional<Refusal> Admission::connect(std::string_view ip_view, Time now) {
+std::optional<LimitRefusal> Admission::connect(std::string_view ip_view, Time now) {
   clients_.expire(now, kIdle);
   const std::string ip(ip_view), net = client_network(ip_view);
   const bool has_net = net != ip;
@@ -167,7 +167,7 @@ std::optional<Refusal> Admission::connect(std::string_view ip_view, Time now) {
   // Every attempt counts against the rate, refused or not.
   a.windows[kConnSlot].add(now, kMinute);
   if (n) n->windows[kConnSlot].add(now, kMinute);
-  std::optional<Refusal> r =
+  std::optional<LimitRefusal> r =
       over(Limit::kConnectionsPerIp, ip, static_cast<double>(a.live), limits_.connections_per_ip);
   if (!r && n)
     r = over(Limit::kConnectionsPerNetwork, net, static_cast<double>(n->live),
@@ -199,21 +199,21 @@ void Admission::disconnect(std::string_view ip_view, Time now) {
   }
 }
 
-std::optional<Refusal> Admission::mail(std::string_view ip, std::string_view user, Time now) {
+std::optional<LimitRefusal> Admission::mail(std::string_view ip, std::string_view user, Time now) {
   return count(ip, user, kMailSlot, kUserMail, std::nullopt, now);
 }
 
-std::optional<Refusal> Admission::rcpt(std::string_view ip, std::string_view user, bool outbound,
-                                       Time now) {
+std::optional<LimitRefusal> Admission::rcpt(std::string_view ip, std::string_view user,
+                                            bool outbound, Time now) {
   return count(ip, user, kRcptSlot, kUserRcpt,
                outbound ? std::optional<size_t>(kUserOutbound) : std::nullopt, now);
 }
 
 // Checks every applicable window first and counts in all of them only when
 // none refuses, so a refused MAIL or RCPT uses up nothing.
-std::optional<Refusal> Admission::count(std::string_view ip_view, std::string_view user_view,
-                                        size_t client_slot, size_t user_slot,
-                                        std::optional<size_t> outbound_slot, Time now) {
+std::optional<LimitRefusal> Admission::count(std::string_view ip_view, std::string_view user_view,
+                                             size_t client_slot, size_t user_slot,
+                                             std::optional<size_t> outbound_slot, Time now) {
   clients_.expire(now, kIdle);
   users_.expire(now, kIdle);
   const bool mail = client_slot == kMailSlot;

@@ -82,7 +82,7 @@ inline constexpr size_t kLimitCount = 11;
 const char* limit_name(Limit l);
 
 // A refused connection, MAIL or RCPT: which limit, whose, how far.
-struct Refusal {
+struct LimitRefusal {
   Limit limit;
   std::string key;     // the address, network ("192.0.2.0/24") or user it applies to
   uint64_t value = 0;  // the count this one would have made (rates rounded up)
@@ -121,13 +121,14 @@ class Admission {
 
   // A new connection from `ip` (a limited client). nullopt: admitted and
   // counted as live, and the caller must call disconnect(ip) when it ends.
-  std::optional<Refusal> connect(std::string_view ip, Time now);
+  std::optional<LimitRefusal> connect(std::string_view ip, Time now);
   void disconnect(std::string_view ip, Time now);
   // A MAIL FROM from `ip` ("" when exempt) by `user` ("" when not
   // authenticated). nullopt: allowed and counted.
-  std::optional<Refusal> mail(std::string_view ip, std::string_view user, Time now);
+  std::optional<LimitRefusal> mail(std::string_view ip, std::string_view user, Time now);
   // A RCPT TO the directory accepted; `outbound`: not to a local domain.
-  std::optional<Refusal> rcpt(std::string_view ip, std::string_view user, bool outbound, Time now);
+  std::optional<LimitRefusal> rcpt(std::string_view ip, std::string_view user, bool outbound,
+                                   Time now);
 
   LimitCounters& counters() { return counters_; }
   const LimitCounters& counters() const { return counters_; }
@@ -167,8 +168,9 @@ class Admission {
 
   // mail() and rcpt(): the windows in `client_slot` of the address and
   // network, `user_slot` (and `outbound_slot`) of the user.
-  std::optional<Refusal> count(std::string_view ip, std::string_view user, size_t client_slot,
-                               size_t user_slot, std::optional<size_t> outbound_slot, Time now);
+  std::optional<LimitRefusal> count(std::string_view ip, std::string_view user, size_t client_slot,
+                                    size_t user_slot, std::optional<size_t> outbound_slot,
+                                    Time now);
 
   AdmissionLimits limits_;
   LimitCounters counters_;

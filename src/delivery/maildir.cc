@@ -10,6 +10,8 @@
 #include <mutex>
 #include <set>
 
+#include <fmt/format.h>
+
 #include "delivery/aliases.h"
 #include "queue/file_io.h"
 
@@ -68,8 +70,9 @@ std::string unique_name() {
   static std::atomic<uint64_t> counter{0};
   using namespace std::chrono;
   auto us = duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
-  return std::to_string(us / 1000000) + ".M" + std::to_string(us % 1000000) + "P" +
-         std::to_string(::getpid()) + "Q" + std::to_string(++counter) + "." + maildir_host();
+  // Microseconds padded to six digits, so names sort in time order.
+  return fmt::format("{}.M{:06}P{}Q{}.{}", us / 1000000, us % 1000000, ::getpid(), ++counter,
+                     maildir_host());
 }
 
 // Creates the maildir and its tmp/, new/, cur/ as needed, fsyncing the

@@ -6,8 +6,8 @@
 
 #include "net/awaitable.h"
 #include "server/connection.h"
-#include "server/file_access.h"
 #include "server/fd_reserve.h"
+#include "server/file_access.h"
 #include "server/log.h"
 #include "tls/tls.h"
 
@@ -183,7 +183,7 @@ std::optional<Reply> Server::admit(Connection* c, const std::string& ip) {
   if (connections_.size() >= config->limits.max_connections)
     return Reply(421, "4.7.0", host + " Too many connections, try again later");
   if (!trusted(ip)) {
-    if (std::optional<Refusal> r = admission_.connect(ip, std::chrono::steady_clock::now())) {
+    if (std::optional<LimitRefusal> r = admission_.connect(ip, std::chrono::steady_clock::now())) {
       log_refusal(ip, "", *r);
       return r->reply(host);
     }
@@ -194,7 +194,8 @@ std::optional<Reply> Server::admit(Connection* c, const std::string& ip) {
 
 std::optional<Reply> Server::limit_mail(const std::string& ip, const std::string& user) {
   const std::string& limited_ip = trusted(ip) ? std::string() : ip;
-  std::optional<Refusal> r = admission_.mail(limited_ip, user, std::chrono::steady_clock::now());
+  std::optional<LimitRefusal> r =
+      admission_.mail(limited_ip, user, std::chrono::steady_clock::now());
   if (!r) return std::nullopt;
   log_refusal(ip, user, *r);
   return r->reply(directory_.config()->hostname);
@@ -203,14 +204,14 @@ std::optional<Reply> Server::limit_mail(const std::string& ip, const std::string
 std::optional<Reply> Server::limit_rcpt(const std::string& ip, const std::string& user,
                                         bool outbound) {
   const std::string& limited_ip = trusted(ip) ? std::string() : ip;
-  std::optional<Refusal> r =
+  std::optional<LimitRefusal> r =
       admission_.rcpt(limited_ip, user, outbound, std::chrono::steady_clock::now());
   if (!r) return std::nullopt;
   log_refusal(ip, user, *r);
   return r->reply(directory_.config()->hostname);
 }
 
-void Server::log_refusal(const std::string& ip, const std::string& user, const Refusal& r) {
+void Server::log_refusal(const std::string& ip, const std::string& user, const LimitRefusal& r) {
   log_info("limit client={} auth={} limit={} key={} value={} max={}", ip, user.empty() ? "-" : user,
            limit_name(r.limit), r.key, r.value, r.max);
 }

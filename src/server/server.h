@@ -86,7 +86,7 @@ class Server {
   // limits.loopback_exempt is false) and trusted_networks.
   bool trusted(const std::string& ip) const;
   void set_trusted(const Config& config);
-  void log_refusal(const std::string& ip, const std::string& user, const Refusal& r);
+  void log_refusal(const std::string& ip, const std::string& user, const LimitRefusal& r);
 
   std::string config_path_;
   asio::io_context io_{1};

@@ -83,7 +83,7 @@ TEST(AdmissionTest, ConcurrentConnectionsPerAddressAndNetwork) {
   FakeClock c;
   EXPECT_FALSE(a.connect("192.0.2.1", c.now));
   EXPECT_FALSE(a.connect("192.0.2.1", c.now));
-  std::optional<Refusal> r = a.connect("192.0.2.1", c.now);
+  std::optional<LimitRefusal> r = a.connect("192.0.2.1", c.now);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->limit, Limit::kConnectionsPerIp);
   EXPECT_EQ(r->key, "192.0.2.1");
@@ -119,7 +119,7 @@ TEST(AdmissionTest, ConnectionRateCountsRefusedAttempts) {
     ASSERT_FALSE(a.connect("192.0.2.1", c.now)) << i;
     a.disconnect("192.0.2.1", c.now);
   }
-  std::optional<Refusal> r = a.connect("192.0.2.1", c.now);
+  std::optional<LimitRefusal> r = a.connect("192.0.2.1", c.now);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->limit, Limit::kConnectionRatePerIp);
   EXPECT_EQ(r->reply("h").lines[0],
@@ -146,7 +146,7 @@ TEST(AdmissionTest, MessagesAndRecipientsPerHourPerAddressAndNetwork) {
   FakeClock c;
   EXPECT_FALSE(a.mail("192.0.2.1", "", c.now));
   EXPECT_FALSE(a.mail("192.0.2.1", "", c.now));
-  std::optional<Refusal> r = a.mail("192.0.2.1", "", c.now);
+  std::optional<LimitRefusal> r = a.mail("192.0.2.1", "", c.now);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->limit, Limit::kMessagesPerIp);
   Reply reply = r->reply("h");
@@ -179,7 +179,7 @@ TEST(AdmissionTest, UserLimitsApplyFromAnyAddressAndRefusalsUseNothing) {
   FakeClock c;
   EXPECT_FALSE(a.mail("", "me@example.test", c.now));  // exempt address, user counted
   EXPECT_FALSE(a.mail("192.0.2.1", "me@example.test", c.now));
-  std::optional<Refusal> r = a.mail("198.51.100.1", "me@example.test", c.now);
+  std::optional<LimitRefusal> r = a.mail("198.51.100.1", "me@example.test", c.now);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->limit, Limit::kMessagesPerUser);
   EXPECT_EQ(r->reply("h").lines[0],
