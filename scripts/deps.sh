@@ -17,9 +17,11 @@ if [ "$what" = test ]; then
   # test_send_cli: real git send-email (git-email, and its Mail::Address).
   # test_spf: pyspf (python3-spf) over dnspython; python3-yaml for
   # tests/tools/spf_suite_to_json.py. test_dmarc_cli: python3-authheaders cross-checks.
+  # tests/fuzz: libFuzzer harnesses need clang (clang-14) and its runtime
+  # (libclang-rt-14-dev: libFuzzer, ASan, UBSan).
   pkgs+=(python3 swaks msmtp curl dovecot-imapd procps iproute2 unbound python3-aiosmtpd
          python3-dkim python3-nacl opendkim-tools git-email libmailtools-perl postfix
-         python3-spf python3-dnspython python3-yaml python3-authheaders)
+         python3-spf python3-dnspython python3-yaml python3-authheaders clang-14 libclang-rt-14-dev)
 fi
 
 missing=()

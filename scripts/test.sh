@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing (build tools and the real peers the tests drive),
 # builds tern, runs every test (unit + integration) under ctest, then the
-# unit tests again under ASan+UBSan.
+# unit tests again under ASan+UBSan, then every fuzz harness for a few
+# seconds over its seeds and regressions (tests/fuzz, clang-14).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh test
@@ -11,3 +12,6 @@ ctest --preset debug -j2
 cmake --preset asan >/dev/null
 cmake --build --preset asan --target tern_unit_tests
 ctest --preset asan -j2
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz
+ctest --preset fuzz -j2
