@@ -17,7 +17,8 @@
 // Invariants: every kSend is whole reply lines ("ddd" SP/"-" text CRLF, no
 // other CR or LF, a 2xx-5xx code); message data only between a begin and
 // its end or abort; begin never while a message is open; kClose ends it;
-// the session never loops without asking for input.
+// the session never loops without asking for input; no message over the
+// size limit is handed out for storing; "queued as" only after a store.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -86,14 +87,28 @@ void check_replies(std::string_view out) {
   }
 }
 
+// The "250 2.0.0 Ok: queued as ID" lines among whole reply lines.
+int count_queued(std::string_view out) {
+  int n = 0;
+  for (size_t pos = 0; pos < out.size();) {
+    const size_t end = out.find("\r\n", pos);
+    if (out.substr(pos, end - pos).rfind("250 2.0.0 Ok: queued as ", 0) == 0) ++n;
+    pos = end + 2;
+  }
+  return n;
+}
+
 struct Runner {
   ServerSession* s;
   const uint8_t* decisions;
   size_t n_decisions;
   size_t next_decision = 0;
+  uint64_t max_size = 0;
   bool open = false;
   bool closed = false;
-  size_t data_octets = 0;
+  size_t data_octets = 0;  // of the open message
+  int stored_ok = 0;       // message_stored(Ok) calls
+  int queued_replies = 0;  // "250 2.0.0 Ok: queued as" lines sent
 
   uint8_t decide() { return decisions[next_decision++ % n_decisions]; }
 
@@ -108,6 +123,7 @@ struct Runner {
           return;
         case Kind::kSend:
           check_replies(a.data);
+          queued_replies += count_queued(a.data);
           break;
         case Kind::kStartTls:
           if (decide() % 8 == 0) {  // handshake failed: the connection closes
@@ -130,6 +146,7 @@ struct Runner {
         case Kind::kMessageBegin:
           FUZZ_CHECK(!open);
           open = true;
+          data_octets = 0;
           break;
         case Kind::kMessageData:
           FUZZ_CHECK(open);
@@ -139,7 +156,11 @@ struct Runner {
         case Kind::kMessageEnd: {
           FUZZ_CHECK(open);
           open = false;
+          // A message over the size limit is refused, never stored (RFC
+          // 1870); what is stored is the body plus our Received header.
+          FUZZ_CHECK(data_octets <= max_size + 2048);
           const uint8_t d = decide() % 4;
+          if (d == 0) ++stored_ok;
           if (d == 0) s->message_stored(tern::Status::Ok());
           if (d == 1) s->message_stored(tern::Status::Transient("disk full"));
           if (d == 2) s->message_stored(tern::Status::Permanent("policy"));
@@ -187,6 +208,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzEnv env;
   ServerSession s(o, &env, "192.0.2.7");
   Runner r{&s, h + 7, kHeader - 7};
+  r.max_size = o.max_message_size;
   std::optional<tern::Reply> refuse;
   if (h[1] & 8) refuse = tern::Reply(421, "4.7.0", "too many connections");
   std::optional<tern::SessionTls> tls;
@@ -215,5 +237,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The connection may have ended on a failed handshake; otherwise the
   // session must have closed by now.
   FUZZ_CHECK(r.closed);
+  // A 250 for a message exactly when it was stored (nothing accepted is
+  // lost, nothing unstored acknowledged).
+  FUZZ_CHECK(r.queued_replies == r.stored_ok);
   return 0;
 }
