@@ -1,7 +1,7 @@
 // Fuzzes the DATA decoder (src/core/data_reader) with the input cut into
 // chunks the fuzzer chooses. Invariants: the result does not depend on
-// where the input is cut; kDone consumes up to and including an LF that
-// ends "\r\n.\r\n" (or ".\r\n" at the very start); the body holds no bare
+// where the input is cut; kDone comes exactly at the first "\r\n.\r\n"
+// (or ".\r\n" at the very start), never elsewhere; the body holds no bare
 // CR or LF and never more than max_size octets; under kReject a bare line
 // end is reported and nothing after it is kept.
 #include <fuzzer/FuzzedDataProvider.h>
@@ -72,10 +72,30 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(whole.too_big == cut.too_big && whole.too_long == cut.too_long);
   FUZZ_CHECK(whole.error == cut.error);
 
-  if (whole.done) {
-    const std::string_view used = std::string_view(in).substr(0, whole.consumed);
-    const bool at_start = used == ".\r\n";
-    FUZZ_CHECK(at_start || (used.size() >= 5 && used.substr(used.size() - 5) == "\r\n.\r\n"));
+  // The end is the first ".\r\n" that follows a CRLF (or starts the data):
+  // a CR directly followed by LF is always a real line end, so the first
+  // "\r\n.\r\n" in the raw input is the marker, and nothing else is.
+  size_t end = std::string::npos;
+  if (in.rfind(".\r\n", 0) == 0) {
+    end = 3;
+  } else if (size_t m = in.find("\r\n.\r\n"); m != std::string::npos) {
+    end = m + 5;
+  }
+  FUZZ_CHECK(whole.done == (end != std::string::npos));
+  if (whole.done) FUZZ_CHECK(whole.consumed == end);
+
+  // A bare CR or LF in what was read is reported under kReject, and only
+  // then (a CR last in unfinished input may still get its LF).
+  const std::string_view read = std::string_view(in).substr(0, whole.done ? end : in.size());
+  bool bare = false;
+  for (size_t i = 0; i < read.size(); ++i) {
+    if (read[i] == '\n' && (i == 0 || read[i - 1] != '\r')) bare = true;
+    if (read[i] == '\r' && i + 1 < read.size() && read[i + 1] != '\n') bare = true;
+  }
+  if (policy == tern::BareNewline::kReject) {
+    FUZZ_CHECK(bare == (whole.error == tern::DataReader::Error::kBareNewline));
+  } else {
+    FUZZ_CHECK(whole.error == tern::DataReader::Error::kNone);
   }
   FUZZ_CHECK(whole.body.size() <= max_size);
   FUZZ_CHECK(whole.too_big == (whole.size > max_size));
