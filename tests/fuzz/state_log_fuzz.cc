@@ -19,12 +19,20 @@
 
 namespace {
 
+// A reply's text as the log stores it: lines joined with spaces; no line
+// and one empty line are the same ("text=" is never written).
+std::string joined(const tern::Reply& r) {
+  std::string out;
+  for (const std::string& line : r.lines) out += (out.empty() ? "" : " ") + line;
+  return out;
+}
+
 bool same_state(const tern::RecipientState& a, const tern::RecipientState& b) {
   return a.outcome == b.outcome && a.done == b.done && a.next_hop_dsn == b.next_hop_dsn &&
          a.delay_warned == b.delay_warned && a.attempts == b.attempts &&
          a.last_attempt == b.last_attempt && a.next_attempt == b.next_attempt &&
          a.last_reply.code == b.last_reply.code && a.last_reply.enhanced == b.last_reply.enhanced &&
-         a.last_reply.lines == b.last_reply.lines && a.remote_mta == b.remote_mta;
+         joined(a.last_reply) == joined(b.last_reply) && a.remote_mta == b.remote_mta;
 }
 
 void check_line(std::string_view line, std::vector<tern::RecipientState>* states) {
