@@ -47,7 +47,8 @@ for name in "${names[@]}"; do
   /usr/bin/time -f '%e %U %S' -o "$out/time.$$" \
     nice -n 19 "$bin/${name}_fuzz" "${args[@]}" "${dirs[@]}" >"$log" 2>&1
   status=$?
-  read -r wall user sys <"$out/time.$$" || true
+  # The last line: time(1) puts "Command exited with non-zero status N" first.
+  read -r wall user sys < <(tail -n 1 "$out/time.$$") || true
   rm -f "$out/time.$$"
   cpu=$(awk -v u="${user:-0}" -v s="${sys:-0}" 'BEGIN{print u+s}')
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
