@@ -18,9 +18,12 @@ if [ "$what" = test ]; then
   # test_spf: pyspf (python3-spf) over dnspython; python3-yaml for
   # tests/tools/spf_suite_to_json.py. test_dmarc_cli: python3-authheaders cross-checks.
   # test_testssl: testssl.sh rates the TLS of the three listeners (uses openssl, above).
+  # tests/fuzz: libFuzzer harnesses need clang (clang-14) and its runtime
+  # (libclang-rt-14-dev: libFuzzer, ASan, UBSan).
   pkgs+=(python3 swaks msmtp curl dovecot-imapd procps iproute2 unbound python3-aiosmtpd
          python3-dkim python3-nacl opendkim-tools git-email libmailtools-perl postfix
-         python3-spf python3-dnspython python3-yaml python3-authheaders testssl.sh)
+         python3-spf python3-dnspython python3-yaml python3-authheaders testssl.sh
+         clang-14 libclang-rt-14-dev)
 fi
 
 missing=()

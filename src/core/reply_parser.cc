@@ -102,7 +102,9 @@ void ReplyParser::discard() {
 
 void ReplyParser::fail(Error e, std::string_view line) {
   error_ = e;
-  detail_ = printable(line);
+  // Never empty once there is an error (reply_parser.h): an empty line is
+  // an error too, and a log line must still say what was wrong.
+  detail_ = line.empty() ? "(empty line)" : printable(line);
   in_.clear();
   pos_ = 0;
 }

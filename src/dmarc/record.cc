@@ -204,6 +204,9 @@ bool parse_report_uri(std::string_view text, ReportUri* out, bool* is_mailto) {
     // the product must too, or the limit means nothing.
     if (!parse_number(size, UINT64_MAX / unit, &n)) return false;
     out->max_size = n * unit;
+    // Only the last "!" may be raw: "mailto:a!1k@b.example!0" is not a URI
+    // that text() could write back.
+    if (uri.find('!') != std::string_view::npos) return false;
   }
   // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 3.1).
   const size_t colon = uri.find(':');

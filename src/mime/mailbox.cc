@@ -3,6 +3,8 @@
 // names). See include/tern/mailbox.h for the contract.
 #include "tern/mailbox.h"
 
+#include <algorithm>
+
 #include "mime/encoded_word.h"
 #include "mime/header.h"
 #include "mime/text.h"
@@ -77,8 +79,11 @@ std::string unescape(std::string_view s) {
   return out;
 }
 
-// Finds the end of the quoted string or comment opening at s[i] (the index
-// of its closing octet), honouring escapes and nested comments.
+// Finds the end of the quoted string, domain literal or comment opening at
+// s[i] (the index of its closing octet), honouring escapes and nested
+// comments; npos if it is not closed. Callers check the whole string with
+// Scanner first, but a part of it may still be unbalanced: a "(" inside a
+// domain literal "[3(]" is balanced for Scanner, not for a phrase.
 size_t closing(std::string_view s, size_t i) {
   const char open = s[i];
   int depth = 0;
@@ -87,6 +92,8 @@ size_t closing(std::string_view s, size_t i) {
       ++k;
     } else if (open == '"') {
       if (k > i && s[k] == '"') return k;
+    } else if (open == '[') {
+      if (s[k] == ']') return k;
     } else if (s[k] == '(') {
       ++depth;
     } else if (s[k] == ')' && --depth == 0) {
@@ -105,7 +112,7 @@ std::string decode_phrase(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
     const char c = s[i];
     if (is_wsp(c) || c == '(') {
-      if (c == '(') i = closing(s, i);
+      if (c == '(') i = std::min(closing(s, i), s.size());  // unclosed: drop the rest
       ++i;
       space = true;
       continue;
@@ -113,7 +120,7 @@ std::string decode_phrase(std::string_view s) {
     std::string word;
     bool encoded = false;
     if (c == '"') {
-      const size_t end = closing(s, i);
+      const size_t end = std::min(closing(s, i), s.size());
       word = unescape(s.substr(i + 1, end - i - 1));
       i = end + 1;
     } else {
@@ -144,11 +151,13 @@ std::optional<std::string> strip_cfws(std::string_view s, std::string* comment) 
   for (size_t i = 0; i < s.size();) {
     if (s[i] == '(') {
       const size_t end = closing(s, i);
+      if (end == std::string_view::npos) return std::nullopt;
       if (comment) *comment = unescape(s.substr(i + 1, end - i - 1));
       out += ' ';
       i = end + 1;
-    } else if (s[i] == '"') {
+    } else if (s[i] == '"' || s[i] == '[') {  // a "(" inside is not a comment
       const size_t end = closing(s, i);
+      if (end == std::string_view::npos) return std::nullopt;
       out += s.substr(i, end - i + 1);
       i = end + 1;
     } else {

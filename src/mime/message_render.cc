@@ -28,8 +28,9 @@ std::string Message::render_headers() const {
   if (subject_)
     field("Subject", [&](mime::FieldWriter& w) { mime::add_unstructured(w, *subject_); });
   field("Message-ID", [&](mime::FieldWriter& w) { w.add(message_id()); });
-  for (const auto& [name, value] : headers_)
-    field(name, [&](mime::FieldWriter& w) { mime::add_unstructured(w, value); });
+  // Not a structured binding: clang before 16 cannot capture one (P1091).
+  for (const auto& header : headers_)
+    field(header.first, [&](mime::FieldWriter& w) { mime::add_unstructured(w, header.second); });
   out += "MIME-Version: 1.0\r\n";
   return out;
 }

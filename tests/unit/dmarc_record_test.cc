@@ -230,6 +230,10 @@ TEST(DmarcRecord, ReportUris) {
   EXPECT_FALSE(parse_report_uri("mailto:a b@example.com", &u, &mailto));
   EXPECT_FALSE(parse_report_uri("mailto:a%4@example.com", &u, &mailto));
   EXPECT_FALSE(parse_report_uri("1x:foo", &u, &mailto));
+  // Found by tests/fuzz/dmarc_record_fuzz.cc: a raw "!" before the size
+  // suffix must be percent-encoded (6.4), or text() does not parse back.
+  EXPECT_FALSE(parse_report_uri("mailto:dmarc!10m@example.com!0k", &u, &mailto));
+  EXPECT_FALSE(parse_report_uri("mailto:a!1@example.com!2", &u, &mailto));
 }
 
 TEST(DmarcRecord, PolicyNames) {

@@ -58,6 +58,20 @@ TEST(MimeMailboxTest, RefusesWhatIsNotOneMailbox) {
   }
 }
 
+// Found by tests/fuzz/mime_fuzz.cc: a "(" inside a domain literal is
+// balanced for the scanner but was taken for an unclosed comment by the
+// code that strips comments, which then looped for ever.
+TEST(MimeMailboxTest, ParenthesisInADomainLiteralEnds) {
+  EXPECT_FALSE(Mailbox::parse("[3(]? %"));
+  EXPECT_FALSE(Mailbox::parse("a@[1(]"));
+  // In a display name the unclosed comment runs to the name's end.
+  const auto named = Mailbox::parse("[(] <a@x.org>");
+  ASSERT_TRUE(named);
+  EXPECT_EQ(named->address, "a@x.org");
+  EXPECT_FALSE(Mailbox::parse_list("a@[1(], b@x.org"));
+  EXPECT_EQ(Mailbox::parse("\"x\" <a@x.org>"), mb("x", "a@x.org"));
+}
+
 TEST(MimeMailboxTest, ParsesLists) {
   const auto list =
       Mailbox::parse_list("a@x.org, \"Doe, J\" <j@x.org>,Bob <b@y.org> , c@z.org (Cee)");

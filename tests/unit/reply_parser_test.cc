@@ -129,6 +129,17 @@ TEST(ReplyParser, BadCodes) {
   }
 }
 
+// Found by tests/fuzz/reply_parser_fuzz.cc: an empty line is an error whose
+// detail used to be empty, leaving the log with nothing to show.
+TEST(ReplyParser, EmptyLineErrorHasADetail) {
+  for (std::string_view bad : {"\r\n", "\n", "250-a\r\n\r\n"}) {
+    ReplyParser p;
+    EXPECT_TRUE(parse_all(p, bad).empty()) << bad;
+    EXPECT_EQ(p.error(), Error::kSyntax) << bad;
+    EXPECT_EQ(p.error_detail(), "(empty line)") << bad;
+  }
+}
+
 TEST(ReplyParser, CodeMismatchAcrossLines) {
   ReplyParser p;
   EXPECT_TRUE(parse_all(p, "250-a\r\n251 b\r\n").empty());
