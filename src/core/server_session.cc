@@ -521,7 +521,8 @@ void ServerSession::cmd_mail(std::string_view arg) {
   if (std::optional<Reply> limited = env_->limit_mail(auth_user_)) return reply(*limited);
   // A new transaction, with the queue id its message will have: a refusal
   // before the data is logged under it too.
-  tx_.emplace();
+  tx_ = Tx{};  // not emplace(): clang 14 cannot default-construct a nested struct with
+               // member initializers through std::optional (its enclosing class is incomplete)
   tx_->id = env_->new_queue_id();
   tx_->mail = std::move(args);
   reply(250, "2.1.0", "Sender <" + tx_->mail.from.str() + "> OK");

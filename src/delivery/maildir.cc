@@ -1,6 +1,7 @@
 #include "delivery/maildir.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,8 +10,6 @@
 #include <chrono>
 #include <mutex>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "delivery/aliases.h"
 #include "queue/file_io.h"
