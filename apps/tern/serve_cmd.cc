@@ -3,8 +3,8 @@
 
 #include <cstdio>
 
+#include "base/log.h"
 #include "commands.h"
-#include "server/log.h"
 #include "server/privileges.h"
 #include "server/server.h"
 

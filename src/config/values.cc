@@ -157,23 +157,4 @@ std::string parse_listen_address(std::string_view text, std::string* host, uint1
   return "";
 }
 
-bool is_valid_domain(std::string_view name) {
-  if (name.empty() || name.size() > 253) return false;
-  size_t label_len = 0;
-  char prev = '.';
-  for (char c : name) {
-    if (c == '.') {
-      if (label_len == 0 || prev == '-') return false;
-      label_len = 0;
-    } else {
-      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-';
-      if (!ok) return false;
-      if (c == '-' && label_len == 0) return false;
-      if (++label_len > 63) return false;
-    }
-    prev = c;
-  }
-  return label_len > 0 && prev != '-';
-}
-
 }  // namespace tern

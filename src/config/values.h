@@ -1,6 +1,6 @@
 // Parsers for the scalar values of the config file that are more than a
 // TOML type: sizes ("50M"), durations ("5m"), listen addresses
-// ("[::1]:2587") and domain names. Pure functions, no I/O.
+// ("[::1]:2587"); domain names are core/domain.h's. Pure functions, no I/O.
 //
 // Each returns "" on success, otherwise the problem as a phrase that fits
 // after "key 'K': ", e.g. "must be a size such as 10485760, \"10M\"".
@@ -11,7 +11,8 @@
 #include <string>
 #include <string_view>
 
-#include "core/ascii.h"  // ascii_lower, used with these
+#include "core/ascii.h"   // ascii_lower, used with these
+#include "core/domain.h"  // is_valid_domain, used with these
 
 namespace tern {
 
@@ -33,11 +34,5 @@ std::string days_text(std::chrono::seconds max);
 // ("[::1]") or empty (all addresses); port is 1..65535. On success *host
 // is the literal without brackets.
 std::string parse_listen_address(std::string_view text, std::string* host, uint16_t* port);
-
-// True for an ASCII domain name (RFC 1035 2.3.1 as relaxed by RFC 1123
-// 2.1): dot-separated labels of 1..63 letters, digits and hyphens, not
-// starting or ending with a hyphen, 253 octets at most, no trailing dot.
-// Internationalised names must be written as A-labels ("xn--...").
-bool is_valid_domain(std::string_view name);
 
 }  // namespace tern

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "core/base64.h"
+#include "core/domain.h"
 #include "dkim/canon.h"
 
 namespace tern::dkim {
@@ -71,17 +72,6 @@ std::string signed_octets(KeyType type, std::string_view data) {
 
 const EVP_MD* digest_for(KeyType type) {
   return type == KeyType::kRsa ? EVP_sha256() : nullptr;  // Ed25519 takes no digest
-}
-
-bool valid_label(std::string_view label) {
-  if (label.empty() || label.size() > 63) return false;
-  if (label.front() == '-' || label.back() == '-') return false;
-  for (char c : label) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_';
-    if (!ok) return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -276,18 +266,7 @@ std::string dns_txt_record(std::string_view domain, std::string_view selector,
 }
 
 bool valid_domain(std::string_view name, int min_labels) {
-  if (name.empty() || name.size() > 253) return false;
-  int labels = 0;
-  size_t pos = 0;
-  while (true) {
-    const size_t dot = name.find('.', pos);
-    const size_t end = dot == std::string_view::npos ? name.size() : dot;
-    if (!valid_label(name.substr(pos, end - pos))) return false;
-    ++labels;
-    if (dot == std::string_view::npos) break;
-    pos = dot + 1;
-  }
-  return labels >= min_labels;
+  return valid_domain_name(name, {static_cast<size_t>(min_labels), /*underscore=*/true});
 }
 
 }  // namespace tern::dkim

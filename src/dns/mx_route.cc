@@ -9,7 +9,8 @@
 #include <random>
 #include <set>
 
-#include "config/values.h"
+#include "core/ascii.h"
+#include "core/domain.h"
 #include "dns/rdata.h"
 
 namespace tern {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "config/values.h"
+#include "core/ascii.h"
 
 namespace tern {
 namespace {

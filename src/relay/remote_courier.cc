@@ -16,10 +16,10 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "base/log.h"
 #include "client/tls_client.h"
 #include "relay/file_body.h"
 #include "relay/plan.h"
-#include "server/log.h"
 
 namespace tern {
 namespace {

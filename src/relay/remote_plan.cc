@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "config/values.h"
+#include "core/ascii.h"
 
 namespace tern {
 namespace {

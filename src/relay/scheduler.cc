@@ -6,11 +6,11 @@
 #include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
 
-#include "config/values.h"
+#include "base/log.h"
+#include "core/ascii.h"
 #include "net/awaitable.h"
 #include "relay/inject.h"
 #include "relay/scheduler_pass.h"
-#include "server/log.h"
 
 namespace tern {
 

@@ -6,10 +6,10 @@
 #include <asio/detached.hpp>
 #include <utility>
 
+#include "base/log.h"
 #include "net/awaitable.h"
 #include "relay/dsn.h"
 #include "relay/inject.h"
-#include "server/log.h"
 
 namespace tern {
 namespace {

@@ -14,8 +14,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/log.h"
 #include "net/awaitable.h"
-#include "server/log.h"
 
 namespace tern {
 namespace {

@@ -2,9 +2,9 @@
 
 #include <ctime>
 
+#include "base/log.h"
 #include "core/cidr.h"
 #include "net/awaitable.h"
-#include "server/log.h"
 #include "server/server.h"
 #include "server/session_id.h"
 #include "spf/check.h"

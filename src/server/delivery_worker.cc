@@ -2,11 +2,11 @@
 
 #include <chrono>
 
+#include "base/log.h"
 #include "dmarc/reporter.h"
 #include "net/awaitable.h"
 #include "queue/queue_id.h"
 #include "relay/inject.h"
-#include "server/log.h"
 #include "server/queue_admin.h"
 
 namespace tern {

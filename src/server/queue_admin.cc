@@ -1,7 +1,7 @@
 #include "server/queue_admin.h"
 
+#include "base/log.h"
 #include "queue/queue_id.h"
-#include "server/log.h"
 
 namespace tern {
 namespace {

@@ -4,11 +4,11 @@
 
 #include <filesystem>
 
+#include "base/log.h"
 #include "net/awaitable.h"
 #include "server/connection.h"
 #include "server/fd_reserve.h"
 #include "server/file_access.h"
-#include "server/log.h"
 #include "tls/tls.h"
 
 namespace tern {

@@ -1,6 +1,6 @@
 // Log field formatting (server/log.h): nothing a client sends can forge a
 // field or a line.
-#include "server/log.h"
+#include "base/log.h"
 
 #include <gtest/gtest.h>
 
