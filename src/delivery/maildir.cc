@@ -11,6 +11,7 @@
 #include <mutex>
 #include <set>
 
+#include "base/clock.h"
 #include "delivery/aliases.h"
 #include "queue/file_io.h"
 
@@ -67,8 +68,7 @@ const std::string& maildir_host() {
 // "<sec>.M<usec>P<pid>Q<n>.<host>": unique on this host (cr.yp.to/proto/maildir.html).
 std::string unique_name() {
   static std::atomic<uint64_t> counter{0};
-  using namespace std::chrono;
-  auto us = duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+  const int64_t us = unix_micros();
   // Microseconds padded to six digits, so names sort in time order.
   return fmt::format("{}.M{:06}P{}Q{}.{}", us / 1000000, us % 1000000, ::getpid(), ++counter,
                      maildir_host());

@@ -7,6 +7,8 @@
 #include <mutex>
 #include <random>
 
+#include "base/clock.h"
+
 namespace tern {
 namespace {
 
@@ -37,9 +39,7 @@ IdState& state() {
 }  // namespace
 
 std::string new_queue_id() {
-  using namespace std::chrono;
-  uint64_t now = static_cast<uint64_t>(
-      duration_cast<microseconds>(system_clock::now().time_since_epoch()).count());
+  uint64_t now = static_cast<uint64_t>(unix_micros());
   uint64_t us = 0, rnd = 0;
   {
     IdState& s = state();

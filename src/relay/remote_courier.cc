@@ -16,6 +16,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "client/tls_client.h"
 #include "relay/file_body.h"
@@ -34,12 +35,6 @@ asio::awaitable<std::pair<Status, ScanResult>> scan_on_pool(std::string path, ui
   ScanResult scan;
   Status s = scan_body_file(path, offset, sign, &scan);
   co_return std::make_pair(std::move(s), std::move(scan));
-}
-
-int64_t system_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // "TLSv1.3/TLS_AES_256_GCM_SHA384 cert=unverified(self-signed certificate)", or "none".
@@ -206,7 +201,7 @@ RemoteCourier::RemoteCourier(asio::any_io_executor loop, asio::any_io_executor b
       dns_(dns),
       settings_(std::move(settings)),
       random_(std::move(random)),
-      clock_(clock ? std::move(clock) : std::function<int64_t()>(system_now)),
+      clock_(clock ? std::move(clock) : std::function<int64_t()>(unix_seconds)),
       pool_(loop, kIdleTime, kMaxIdlePerDestination) {}
 
 RemoteCourier::~RemoteCourier() = default;

@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "core/cidr.h"
 #include "net/awaitable.h"
@@ -133,7 +134,7 @@ bool Connection::mailbox_exists(const Address& addr) {
 
 std::string Connection::new_queue_id() { return tern::new_queue_id(); }
 
-int64_t Connection::now() { return static_cast<int64_t>(std::time(nullptr)); }
+int64_t Connection::now() { return unix_seconds(); }
 
 // Every 4xx/5xx the session sends, once: docs/logging.md.
 void Connection::on_refusal(const Refusal& r) {

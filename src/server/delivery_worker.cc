@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "dmarc/reporter.h"
 #include "net/awaitable.h"
@@ -17,12 +18,6 @@ struct LocalEnvSnapshot : LocalDeliveryEnv {
   std::shared_ptr<const Config> config;
   std::shared_ptr<const Aliases> aliases_snapshot;
 };
-
-int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The resolver of outbound mail, as [dns] says.
 ResolverOptions resolver_options(const DnsConfig& dns) {
@@ -98,7 +93,7 @@ DeliveryWorker::DeliveryWorker(asio::io_context& io, asio::thread_pool& pool, Qu
               .remote = &remote_,
               .is_local_domain =
                   [directory](std::string_view d) { return directory->is_local_domain(d); },
-              .clock = unix_now,
+              .clock = unix_seconds,
               .random = [this] { return std::uniform_real_distribution<double>(0, 1)(random_); },
               .blocking = pool.get_executor(),
               .new_id = new_queue_id,
@@ -149,7 +144,7 @@ asio::awaitable<void> DeliveryWorker::report_loop() {
       Envelope env;
       env.id = new_queue_id();
       env.listener = "report";
-      env.received_at = unix_now();
+      env.received_at = unix_seconds();
       size_t at = from.rfind('@');
       env.mail.from = Address{from.substr(0, at), from.substr(at + 1)};
       for (const std::string& r : rcpts) {
@@ -167,7 +162,7 @@ asio::awaitable<void> DeliveryWorker::report_loop() {
       }
       return s;
     };
-    int n = co_await dmarc::send_due_reports(options, *resolver_, inject, unix_now());
+    int n = co_await dmarc::send_due_reports(options, *resolver_, inject, unix_seconds());
     if (n > 0) log_info("dmarc: {} aggregate report(s) queued", n);
   }
 }

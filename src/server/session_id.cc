@@ -4,15 +4,15 @@
 #include <chrono>
 #include <cstdint>
 
+#include "base/clock.h"
+
 namespace tern {
 
 std::string new_session_id() {
   static constexpr char kBase62[] =
       "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
   static std::atomic<uint64_t> last{0};
-  using namespace std::chrono;
-  uint64_t now = static_cast<uint64_t>(
-      duration_cast<microseconds>(system_clock::now().time_since_epoch()).count());
+  uint64_t now = static_cast<uint64_t>(unix_micros());
   uint64_t prev = last.load(std::memory_order_relaxed);
   uint64_t us;
   do {
