@@ -33,6 +33,10 @@
 // hands each 4xx/5xx to SessionEnv::on_refusal() for the log.
 //
 // Thread-compatible: one session belongs to one connection.
+//
+// Implemented in server_session.cc (input, the command table, replies),
+// server_session_data.cc (DATA, BDAT, the message's end) and
+// server_session_auth.cc (STARTTLS, AUTH).
 #pragma once
 
 #include <cstdint>
