@@ -99,54 +99,6 @@ std::string read_password_file(const std::string& path) {
   return password;
 }
 
-RelaySettings relay_settings(const Config& config,
-                             const std::vector<asio::ip::address>& interface_addresses) {
-  const RelayConfig& r = config.relay;
-  RelaySettings s;
-  s.helo_name = config.hostname.empty() ? "localhost" : config.hostname;
-  s.self.hostname = config.hostname;
-  for (const ListenerConfig& l : config.listeners) {
-    if (l.port != r.port) continue;  // another port: not where MX traffic for us would land
-    if (l.host.empty()) {
-      s.self.any_loopback = true;
-      s.self.addresses.insert(s.self.addresses.end(), interface_addresses.begin(),
-                              interface_addresses.end());
-    } else {
-      std::error_code ec;
-      const asio::ip::address a = asio::ip::make_address(l.host, ec);
-      if (!ec) s.self.addresses.push_back(a);
-    }
-  }
-  s.port = r.port;
-  s.connect_timeout = r.connect_timeout;
-  s.timeouts.greeting = s.timeouts.command = s.timeouts.mail = s.timeouts.rcpt =
-      s.timeouts.data_init = r.command_timeout;
-  s.timeouts.data_block = s.timeouts.data_end = r.data_timeout;
-  s.max_messages_per_connection = std::max<size_t>(r.max_messages_per_connection, 1);
-  s.mx_tls = make_client_tls_context(ClientTlsOptions{});
-  if (!r.smarthost.empty()) {
-    s.smarthost = r.smarthost_host;
-    s.smarthost_port = r.smarthost_port;
-    s.smarthost_implicit_tls = r.security == RelayConfig::Security::kTls;
-    if (!r.user.empty()) {
-      Credentials c;
-      c.user = r.user;
-      c.password = r.password_file.empty() ? r.password : read_password_file(r.password_file);
-      if (c.password.empty())
-        throw std::runtime_error(
-            "relay.user is set, but neither relay.password nor "
-            "relay.password_file");
-      s.auth = std::move(c);
-    }
-    try {
-      s.smarthost_tls = make_client_tls_context(ClientTlsOptions{.ca_file = r.ca_file});
-    } catch (const std::exception& e) {
-      throw std::runtime_error(std::string("relay.ca_file: ") + e.what());
-    }
-  }
-  return s;
-}
-
 asio::awaitable<Route> resolve_smarthost(DnsLookup& dns, std::string host) {
   std::error_code ec;
   const asio::ip::address ip = asio::ip::make_address(host, ec);

@@ -75,7 +75,6 @@
 #include <string>
 #include <vector>
 
-#include "config/config.h"
 #include "dkim/key_store.h"
 #include "dns/lookup.h"
 #include "relay/connection_pool.h"
@@ -103,16 +102,10 @@ struct RelaySettings {
   std::shared_ptr<asio::ssl::context> smarthost_tls;  // the system store plus ca_file
 
   // The DKIM signing keys (<data_dir>/dkim); null or empty: nothing is
-  // signed. Not set by relay_settings(): the caller loads them.
+  // signed. Not set by relay_settings() (server/relay_settings.h): the
+  // caller loads them.
   std::shared_ptr<const dkim::KeyStore> dkim_keys;
 };
-
-// Builds the settings. Throws std::runtime_error with a clear message when
-// the password file cannot be read (or is empty) or the CA file cannot be
-// used. `interface_addresses` are this machine's addresses, for a wildcard
-// listener on the relay port (see local_addresses()).
-RelaySettings relay_settings(const Config& config,
-                             const std::vector<asio::ip::address>& interface_addresses);
 
 // The addresses of this machine's network interfaces (getifaddrs).
 std::vector<asio::ip::address> local_addresses();

@@ -9,6 +9,7 @@
 #include "queue/queue_id.h"
 #include "relay/inject.h"
 #include "server/queue_admin.h"
+#include "server/relay_settings.h"
 
 namespace tern {
 namespace {

@@ -15,6 +15,10 @@ namespace tern {
 
 namespace {
 
+ServerTlsOptions tls_options(const Config& c) {
+  return ServerTlsOptions{c.tls_certificate, c.tls_private_key, c.tls, c.hostname, c.data_dir};
+}
+
 // Keeps the connection alive for as long as its coroutine runs.
 asio::awaitable<void> run_connection(std::shared_ptr<Connection> conn) { co_await conn->run(); }
 
@@ -41,7 +45,7 @@ Server::Server(Config config, std::string config_path, std::vector<BoundListener
     throw std::runtime_error("queue " + config.data_dir + "/queue: " + s.message());
   if (Status s = directory_.load(); !s.ok()) throw std::runtime_error(s.message());
   worker_.open();
-  tls_ = make_server_tls_context(config);
+  tls_ = make_server_tls_context(tls_options(config));
   set_trusted(config);
   for (BoundListener& l : listeners) {
     asio::ip::tcp::acceptor acc(io_);
@@ -128,7 +132,7 @@ void Server::reload() {
                                                                      : load_config(config_path_));
     if (Status s = check_files(*fresh, config_path_); !s.ok())
       throw std::runtime_error(s.message());
-    auto ctx = make_server_tls_context(*fresh);
+    auto ctx = make_server_tls_context(tls_options(*fresh));
     if (fresh->data_dir != directory_.config()->data_dir)
       log_warn("SIGHUP: data_dir changes need a restart; keeping the old one");
     if (fresh->listeners.size() != listeners_.size())

@@ -151,15 +151,15 @@ bool file_exists(const std::string& path) {
 
 }  // namespace
 
-std::pair<std::string, std::string> ensure_self_signed(const Config& config) {
-  const std::string dir = config.data_dir + "/tls";
+std::pair<std::string, std::string> ensure_self_signed(const ServerTlsOptions& options) {
+  const std::string dir = options.data_dir + "/tls";
   const std::string cert_path = dir + "/cert.pem";
   const std::string key_path = dir + "/key.pem";
   if (file_exists(cert_path) && file_exists(key_path)) return {cert_path, key_path};
 
   std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
-  if (ec) throw std::runtime_error("tls: cannot create " + config.data_dir + ": " + ec.message());
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) throw std::runtime_error("tls: cannot create " + options.data_dir + ": " + ec.message());
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     throw std::runtime_error("tls: cannot create " + dir + ": " + std::strerror(errno));
   }
@@ -167,7 +167,7 @@ std::pair<std::string, std::string> ensure_self_signed(const Config& config) {
   ERR_clear_error();
   PkeyPtr pkey(EVP_EC_gen("P-256"));
   if (!pkey) fail("cannot generate an EC P-256 key");
-  const std::string hostname = config.hostname.empty() ? "localhost" : config.hostname;
+  const std::string hostname = options.hostname.empty() ? "localhost" : options.hostname;
   X509Ptr cert = make_certificate(pkey.get(), hostname);
 
   BioPtr key_bio(BIO_new(BIO_s_secmem()));

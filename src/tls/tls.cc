@@ -55,11 +55,11 @@ EVP_PKEY* read_private_key(const std::string& path) {
 
 }  // namespace
 
-std::shared_ptr<asio::ssl::context> make_server_tls_context(const Config& config) {
-  std::string cert = config.tls_certificate;
-  std::string key = config.tls_private_key;
+std::shared_ptr<asio::ssl::context> make_server_tls_context(const ServerTlsOptions& options) {
+  std::string cert = options.certificate;
+  std::string key = options.private_key;
   if (cert.empty() && key.empty()) {
-    std::tie(cert, key) = ensure_self_signed(config);
+    std::tie(cert, key) = ensure_self_signed(options);
   } else if (cert.empty() || key.empty()) {
     throw std::runtime_error(
         "tls: tls.certificate and tls.private_key must both be set, or neither");
@@ -71,7 +71,7 @@ std::shared_ptr<asio::ssl::context> make_server_tls_context(const Config& config
   SSL_CTX* h = ctx->native_handle();
   ERR_clear_error();
   // asio's tls_server alone would allow TLS 1.0 and every default cipher.
-  if (std::optional<TlsSettingsError> e = apply_tls_settings(h, config.tls)) {
+  if (std::optional<TlsSettingsError> e = apply_tls_settings(h, options.settings)) {
     throw std::runtime_error("tls: tls." + e->key + ": " + e->problem);
   }
   static const unsigned char kSessionContext[] = "tern";

@@ -289,7 +289,7 @@ class ClientConnectionTlsTest : public ::testing::Test {
   }
 
   testlib::TempDir dir_{"tern-client-tls"};
-  Config config_;
+  ServerTlsOptions config_;
   std::shared_ptr<asio::ssl::context> server_ctx_;
   std::string cert_;
   size_t delivered_ = 0;

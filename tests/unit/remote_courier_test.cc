@@ -15,6 +15,7 @@
 #include <map>
 
 #include "relay/file_body.h"
+#include "server/relay_settings.h"
 #include "testlib.h"
 
 namespace tern {

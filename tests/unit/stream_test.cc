@@ -65,7 +65,7 @@ class StreamShutdownTest : public ::testing::Test {
   }
 
   testlib::TempDir dir_{"tern-stream"};
-  Config config_;
+  ServerTlsOptions config_;
   std::shared_ptr<asio::ssl::context> server_ctx_;
   std::shared_ptr<asio::ssl::context> client_ctx_;
 };

@@ -104,7 +104,7 @@ class TlsTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string dir_;
-  Config config_;
+  ServerTlsOptions config_;
 };
 
 TEST_F(TlsTest, SelfSignedCertificateForTheHostName) {
@@ -253,15 +253,15 @@ TEST_F(TlsTest, RefusesATls12ClientWithOnlyCbcSuites) {
 }
 
 TEST_F(TlsTest, AppliesTheConfiguredPolicy) {
-  Config c = config_;
-  c.tls.min_version = "TLSv1.3";
+  ServerTlsOptions c = config_;
+  c.settings.min_version = "TLSv1.3";
   auto ctx = make_server_tls_context(c);
   SSL_CTX* client = SSL_CTX_new(TLS_client_method());
   SSL_CTX_set_max_proto_version(client, TLS1_2_VERSION);
   EXPECT_FALSE(Handshake(ctx->native_handle(), client, "localhost", nullptr));
   SSL_CTX_free(client);
 
-  c.tls.ciphers = "NOSUCH";
+  c.settings.ciphers = "NOSUCH";
   try {
     make_server_tls_context(c);
     FAIL() << "no error";
@@ -272,13 +272,13 @@ TEST_F(TlsTest, AppliesTheConfiguredPolicy) {
 }
 
 TEST_F(TlsTest, RefusesAKeyThatDoesNotMatch) {
-  Config other = config_;
+  ServerTlsOptions other = config_;
   other.data_dir = dir_ + "/other";
   const auto a = ensure_self_signed(config_);
   const auto b = ensure_self_signed(other);
-  Config mixed = config_;
-  mixed.tls_certificate = a.first;
-  mixed.tls_private_key = b.second;
+  ServerTlsOptions mixed = config_;
+  mixed.certificate = a.first;
+  mixed.private_key = b.second;
   try {
     make_server_tls_context(mixed);
     FAIL() << "no error";
@@ -286,15 +286,15 @@ TEST_F(TlsTest, RefusesAKeyThatDoesNotMatch) {
     EXPECT_EQ(std::string(e.what()),
               "tls: private key '" + b.second + "' does not match certificate '" + a.first + "'");
   }
-  mixed.tls_private_key = a.second;
+  mixed.private_key = a.second;
   EXPECT_NO_THROW(make_server_tls_context(mixed));
 }
 
 TEST_F(TlsTest, ClearErrorsForUnusableFiles) {
   const auto pair = ensure_self_signed(config_);
-  Config c = config_;
-  c.tls_certificate = dir_ + "/absent.pem";
-  c.tls_private_key = pair.second;
+  ServerTlsOptions c = config_;
+  c.certificate = dir_ + "/absent.pem";
+  c.private_key = pair.second;
   try {
     make_server_tls_context(c);
     FAIL() << "no error";
@@ -305,7 +305,7 @@ TEST_F(TlsTest, ClearErrorsForUnusableFiles) {
 
   const std::string garbage = dir_ + "/garbage.pem";
   std::ofstream(garbage) << "not a certificate\n";
-  c.tls_certificate = garbage;
+  c.certificate = garbage;
   try {
     make_server_tls_context(c);
     FAIL() << "no error";
@@ -315,8 +315,8 @@ TEST_F(TlsTest, ClearErrorsForUnusableFiles) {
         << what;
   }
 
-  c.tls_certificate = pair.first;
-  c.tls_private_key = pair.first;  // a certificate is not a key
+  c.certificate = pair.first;
+  c.private_key = pair.first;  // a certificate is not a key
   try {
     make_server_tls_context(c);
     FAIL() << "no error";
