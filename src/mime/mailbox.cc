@@ -218,7 +218,10 @@ std::string Mailbox::str() const {
   if (n.empty()) return address;
   bool plain = true;
   for (unsigned char c : n) plain = plain && (mime::is_atext(c) || c == ' ' || c >= 0x80);
-  if (plain) return n + " <" + address + ">";
+  // A name with "=?" in it is quoted: as an atom it could read back as an
+  // encoded word (RFC 2047 5(3): none is recognised in a quoted-string) and
+  // come back as another name (found by fuzzing).
+  if (plain && n.find("=?") == std::string::npos) return n + " <" + address + ">";
   std::string q = "\"";
   for (char c : n) {
     if (c == '"' || c == '\\') q += '\\';

@@ -61,6 +61,14 @@ TEST(MimeMailboxTest, RefusesWhatIsNotOneMailbox) {
 // Found by tests/fuzz/mime_fuzz.cc: a "(" inside a domain literal is
 // balanced for the scanner but was taken for an unclosed comment by the
 // code that strips comments, which then looped for ever.
+// A name that holds an encoded word's text literally (it was not one where
+// it came from) is quoted, so it reads back as itself (found by fuzzing).
+TEST(MimeMailboxTest, NameThatLooksLikeAnEncodedWordIsQuoted) {
+  const Mailbox m = mb("x =?UTF-8?Q?J=C3=B6rg?= y", "a@x.org");
+  EXPECT_EQ(m.str(), "\"x =?UTF-8?Q?J=C3=B6rg?= y\" <a@x.org>");
+  EXPECT_EQ(Mailbox::parse(m.str()), m);
+}
+
 TEST(MimeMailboxTest, ParenthesisInADomainLiteralEnds) {
   EXPECT_FALSE(Mailbox::parse("[3(]? %"));
   EXPECT_FALSE(Mailbox::parse("a@[1(]"));
