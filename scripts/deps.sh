@@ -7,7 +7,8 @@ what=${1:-build}
 
 pkgs=(g++ cmake ninja-build pkg-config libasio-dev libssl-dev libsodium-dev
       libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev
-      libunbound-dev libpsl-dev publicsuffix zlib1g-dev openssl ca-certificates clang-format)
+      libunbound-dev libpsl-dev publicsuffix zlib1g-dev openssl ca-certificates clang-format
+      libsystemd-dev)  # sd_notify and journald fields (src/server/service_notify.h, base/log)
 if [ "$what" = test ]; then
   # Peers of tests/integration: smtplib/imaplib (python3), swaks, msmtp,
   # curl, openssl s_client (openssl, above), Dovecot IMAP (dovecot-imapd;
