@@ -21,10 +21,13 @@ if [ "$what" = test ]; then
   # test_testssl: testssl.sh rates the TLS of the three listeners (uses openssl, above).
   # tests/fuzz: libFuzzer harnesses need clang (clang-14) and its runtime
   # (libclang-rt-14-dev: libFuzzer, ASan, UBSan).
+  # test_service: systemd-analyze (package systemd; PID 1 need not be
+  # systemd), setpriv (util-linux). test_package: scripts/package.sh needs
+  # pandoc (man pages), dpkg-dev (dpkg-shlibdeps) and lintian.
   pkgs+=(python3 swaks msmtp curl dovecot-imapd procps iproute2 unbound python3-aiosmtpd
          python3-dkim python3-nacl opendkim-tools git-email libmailtools-perl postfix
          python3-spf python3-dnspython python3-yaml python3-authheaders testssl.sh
-         clang-14 libclang-rt-14-dev)
+         clang-14 libclang-rt-14-dev systemd pandoc dpkg-dev lintian)
 fi
 
 missing=()

@@ -87,8 +87,8 @@ class NotifySocket:
     """The NOTIFY_SOCKET end systemd would hold: each datagram becomes a dict
     of its KEY=VALUE lines, kept in order with its arrival time."""
 
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="tern-notify-")
+    def __init__(self, parent=None):
+        self.dir = tempfile.mkdtemp(prefix="tern-notify-", dir=parent)
         os.chmod(self.dir, 0o711)  # the service's user must reach the socket
         self.path = os.path.join(self.dir, "notify")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
