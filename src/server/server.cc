@@ -155,6 +155,7 @@ void Server::reload() {
     if (fresh->run_as != directory_.config()->run_as)
       log_warn("SIGHUP: run_as changes need a restart (root is gone)");
     tls_ = std::move(ctx);
+    set_log_format(fresh->log_format);
     set_trusted(*fresh);
     worker_.reconfigure(*fresh);
     directory_.set_config(std::move(fresh));
