@@ -23,10 +23,17 @@ const char* level_name(LogLevel level) {
   return level == LogLevel::kInfo ? "INFO" : level == LogLevel::kWarn ? "WARN" : "ERROR";
 }
 
-// Decided once: the service manager's stream does not change under us.
-bool to_journal() {
-  static const bool yes = journal_stream_matches(std::getenv("JOURNAL_STREAM"), STDERR_FILENO);
-  return yes;
+// Where lines go when stderr is the journal's stream. Decided once: the
+// service manager's stream does not change under us.
+enum class Journal { kNo, kEntries, kPrefixed };
+Journal journal_mode() {
+  static const Journal mode = [] {
+    if (!journal_stream_matches(std::getenv("JOURNAL_STREAM"), STDERR_FILENO)) return Journal::kNo;
+    // sd_journal_sendv drops entries silently when journald's socket is
+    // missing (a container without journald): then the stream, prefixed.
+    return journal_socket_present() ? Journal::kEntries : Journal::kPrefixed;
+  }();
+  return mode;
 }
 
 std::string timestamp() {
@@ -97,15 +104,15 @@ std::string format_log_line(LogFormat format, std::string_view ts, LogLevel leve
 void log_line(LogLevel level, std::string_view text) {
   const LogFormat format = g_format.load(std::memory_order_relaxed);
   std::string line;
-  if (to_journal()) {
+  if (const Journal mode = journal_mode(); mode != Journal::kNo) {
     // The journal stamps the entry and keeps the level as PRIORITY: the
     // message is the text (or its JSON object), the fields ride along.
     LogFields f = parse_log_fields(text);
     std::string message =
         format == LogFormat::kJson ? json_object(timestamp(), level, text, f) : std::string(text);
-    if (journal_send(level, message, f)) return;
-    // Not taken (no journald socket): the stream is still the journal's,
-    // which reads a "<N>" prefix as the priority (sd-daemon(3)).
+    if (mode == Journal::kEntries && journal_send(level, message, f)) return;
+    // Not taken: the stream is still the journal's, which reads a "<N>"
+    // prefix as the priority (sd-daemon(3)).
     line = fmt::format("<{}>{}\n", syslog_priority(level), message);
   } else {
     line = format_log_line(format, timestamp(), level, text);

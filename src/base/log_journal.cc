@@ -2,7 +2,11 @@
 
 #include <sys/stat.h>
 #include <sys/uio.h>
+// Without it, every entry would carry CODE_FILE=log_journal.cc: where the
+// line was written, not where it was logged.
+#define SD_JOURNAL_SUPPRESS_LOCATION 1
 #include <systemd/sd-journal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <vector>
@@ -18,6 +22,8 @@ bool journal_stream_matches(const char* journal_stream, int fd) {
   if (::fstat(fd, &st) != 0) return false;
   return st.st_dev == dev && st.st_ino == ino;
 }
+
+bool journal_socket_present() { return ::access("/run/systemd/journal/socket", F_OK) == 0; }
 
 std::string journal_field_name(std::string_view key) {
   std::string out = "TERN_";

@@ -22,6 +22,9 @@ namespace tern {
 // device and inode of descriptor `fd`.
 bool journal_stream_matches(const char* journal_stream, int fd);
 
+// journald's socket (/run/systemd/journal/socket) exists.
+bool journal_socket_present();
+
 // A log key as a journal field name: "TERN_" and the key upper-cased, any
 // character other than A-Z, 0-9 and _ as _ (journal field names allow only
 // those, 64 at most).
