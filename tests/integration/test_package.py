@@ -204,10 +204,20 @@ class PackageTest(unittest.TestCase):
         if not self.host_had_data_dir:
             self.assertFalse(os.path.exists("/var/lib/tern"))
 
-    def test_6_binary_runs(self):
+    def test_6_binary_runs_tern_version(self):
         r = run(self.chroot_cmd(["/usr/sbin/tern", "--version"]))
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout.strip(), self.version)
+
+    def test_6_unit_verifies_as_installed(self):
+        # The installed unit, its binary, /bin/kill and its man pages
+        # (Documentation=man:...) as systemd-analyze finds them in the root.
+        need("systemd-analyze")
+        man = ["--man=yes"] if shutil.which("man") else ["--man=no"]
+        r = run(self.chroot_cmd(["systemd-analyze", "verify"] + man +
+                                ["/lib/systemd/system/tern.service"]))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.stderr.strip(), "")
 
     def test_7_unit_serves_with_the_packaged_config(self):
         unit = parse_unit(self.path("/lib/systemd/system/tern.service"))
