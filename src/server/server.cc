@@ -125,8 +125,9 @@ asio::awaitable<void> Server::signal_loop() {
     if (ec) co_return;
     if (sig == SIGHUP) {
       notify_reloading();
-      reload();
-      notify_ready(ready_status());  // also after a failed reload: the old config serves
+      const bool ok = reload();
+      // READY=1 either way: after a refused reload the old config serves.
+      notify_ready(ok ? ready_status() : "reload failed (see the log); " + ready_status());
       continue;
     }
     log_info("signal {}: shutting down", sig == SIGTERM ? "TERM" : "INT");
@@ -138,7 +139,7 @@ asio::awaitable<void> Server::signal_loop() {
   }
 }
 
-void Server::reload() {
+bool Server::reload() {
   if (config_path_.empty()) {
     log_info("SIGHUP: embedded config; reloading certificate, users and aliases");
   }
@@ -161,8 +162,10 @@ void Server::reload() {
     directory_.set_config(std::move(fresh));
     if (Status s = directory_.load(); !s.ok()) log_warn("SIGHUP: {}", s.message());
     log_info("SIGHUP: configuration reloaded");
+    return true;
   } catch (const std::exception& e) {
     log_error("SIGHUP: reload failed, keeping the running configuration: {}", e.what());
+    return false;
   }
 }
 

@@ -78,7 +78,8 @@ class Server {
  private:
   asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, ListenerConfig listener);
   asio::awaitable<void> signal_loop();
-  void reload();
+  // False when the new configuration was refused (the old one serves on).
+  bool reload();
   // STATUS= for the service manager (service_notify.h): the listeners.
   std::string ready_status() const;
   void begin_shutdown();

@@ -306,6 +306,18 @@ class ServiceRunTest(unittest.TestCase):
         self.assertTrue(t.wait_log("SIGHUP: configuration reloaded"), t.tail_log())
         self.assertIn("MONOTONIC_USEC", self.notify.messages[r][1])
 
+        # A config that does not load: RELOADING=1, then READY=1 saying so,
+        # and the old configuration serves on.
+        with open(t.config_path, "a") as f:
+            f.write("no_such_key = 1\n")
+        n = len(self.notify.messages)
+        p.send_signal(signal.SIGHUP)
+        r = self.notify.wait("RELOADING", after=n)
+        i = self.notify.wait("READY", after=r + 1)
+        self.assertTrue(self.notify.messages[i][1]["STATUS"].startswith("reload failed"),
+                        self.notify.messages[i])
+        self.assertTrue(t.wait_log("SIGHUP: reload failed"), t.tail_log())
+
         # Mail still flows as the service's user.
         self.assertTrue(accepts(t.port("smtp")))
 
