@@ -90,6 +90,24 @@ class JsonFormatTest(unittest.TestCase):
         self.assertEqual(len(starts), 1, "the start line")
         self.assertIn("data_dir", starts[0])
 
+    def test_hostile_client_text_stays_one_valid_object(self):
+        t = Tern(extra='log_format = "json"')
+        self.addCleanup(t.cleanup)
+        t.start()
+        helo = b'evil"reason=forged\\\xff\xc3\xa9'
+        with socket.create_connection(("127.0.0.1", t.port("smtp")), timeout=20) as c:
+            c.recv(512)
+            c.sendall(b"EHLO " + helo + b"\r\nQUIT\r\n")
+            while c.recv(4096):
+                pass
+        self.assertTrue(t.wait_log('"reason":"quit"'), t.tail_log())
+        t.stop()
+        lines = [json.loads(l) for l in t.read_log().splitlines()]
+        quit_line = next(o for o in lines if o.get("reason") == "quit")
+        # The bytes come back (an invalid one as U+FFFD), and forge nothing.
+        self.assertEqual(quit_line["helo"], 'evil"reason=forged\\\ufffd\u00e9')
+        self.assertEqual(quit_line["event"], "disconnect")
+
     def test_text_is_the_default(self):
         t = Tern()
         self.addCleanup(t.cleanup)
