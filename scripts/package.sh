@@ -92,6 +92,7 @@ mkdir -p "$stage/src/debian"
 printf 'Source: tern\n\nPackage: tern\nArchitecture: any\n' >"$stage/src/debian/control"
 shlibs=$(cd "$stage/src" && dpkg-shlibdeps -O -e"$root/usr/sbin/tern" 2>/dev/null |
          sed -n 's/^shlibs:Depends=//p')
+[ -n "$shlibs" ] || { echo "package: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
 
 install -d "$root/DEBIAN"
 install -m 0755 packaging/debian/postinst packaging/debian/prerm packaging/debian/postrm \
