@@ -8,7 +8,9 @@ what=${1:-build}
 pkgs=(g++ cmake ninja-build pkg-config libasio-dev libssl-dev libsodium-dev
       libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev
       libunbound-dev libpsl-dev publicsuffix zlib1g-dev openssl ca-certificates clang-format
-      libcpp-httplib-dev)  # HTTP endpoints: metrics, ACME HTTP-01 (src/http)
+      libcpp-httplib-dev  # HTTP endpoints: metrics, ACME HTTP-01 (src/http)
+      libsystemd-dev      # sd_notify and journald fields (src/server/service_notify.h, base/log)
+)
 if [ "$what" = test ]; then
   # Peers of tests/integration: smtplib/imaplib (python3), swaks, msmtp,
   # curl, openssl s_client (openssl, above), Dovecot IMAP (dovecot-imapd;
@@ -21,10 +23,13 @@ if [ "$what" = test ]; then
   # test_testssl: testssl.sh rates the TLS of the three listeners (uses openssl, above).
   # tests/fuzz: libFuzzer harnesses need clang (clang-14) and its runtime
   # (libclang-rt-14-dev: libFuzzer, ASan, UBSan).
+  # test_service: systemd-analyze (package systemd; PID 1 need not be
+  # systemd), setpriv (util-linux). test_package: scripts/package.sh needs
+  # pandoc (man pages), dpkg-dev (dpkg-shlibdeps) and lintian.
   pkgs+=(python3 swaks msmtp curl dovecot-imapd procps iproute2 unbound python3-aiosmtpd
          python3-dkim python3-nacl opendkim-tools git-email libmailtools-perl postfix
          python3-spf python3-dnspython python3-yaml python3-authheaders testssl.sh
-         clang-14 libclang-rt-14-dev)
+         clang-14 libclang-rt-14-dev systemd pandoc dpkg-dev lintian)
 fi
 
 missing=()

@@ -29,6 +29,7 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("-c,--config", *path, "Config file (TOML); without it, the embedded default");
   cmd->callback([path] {
     Config config = load_config_or_exit(*path);
+    set_log_format(config.log_format);
     raise_fd_limit();
     std::signal(SIGPIPE, SIG_IGN);
     try {

@@ -1,4 +1,9 @@
-// Logging: one line per event on stderr, "2026-11-23T09:00:00.123Z LEVEL text".
+// Logging: one line per event on stderr (docs/logging.md), as
+//   text  "2026-11-23T09:00:00.123Z LEVEL text" (the default), or
+//   json  {"ts":"2026-11-23T09:00:00.123Z","level":"info",FIELDS...,"msg":"text"}
+//         with the fields read back from the text (log_fields.h);
+// and, when standard error is systemd's journal stream (JOURNAL_STREAM),
+// as journal entries with those fields (log_journal.h) instead.
 // Thread-safe (one write per line).
 #pragma once
 
@@ -11,6 +16,15 @@ namespace tern {
 
 enum class LogLevel { kInfo, kWarn, kError };
 void log_line(LogLevel level, std::string_view text);
+
+// The config's log_format. Takes effect from the next line, for every thread.
+enum class LogFormat { kText, kJson };
+void set_log_format(LogFormat format);
+
+// The line log_line writes for `text` in `format` at `level`, stamped `ts`
+// ("2026-11-23T09:00:00.123Z"), with its newline. For tests.
+std::string format_log_line(LogFormat format, std::string_view ts, LogLevel level,
+                            std::string_view text);
 
 // A value for a "key=value" field: as is when it is printable ASCII
 // without spaces, quotes or backslashes; else in double quotes, with

@@ -625,6 +625,15 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
       }
     } else if (key == "vrfy") {
       c->vrfy = r.boolean(v, key);
+    } else if (key == "log_format") {
+      const std::string s = r.string(v, key);
+      if (s == "text") {
+        c->log_format = LogFormat::kText;
+      } else if (s == "json") {
+        c->log_format = LogFormat::kJson;
+      } else {
+        r.fail(v.source(), key, fmt::format("'{}' is not allowed; use \"text\" or \"json\"", s));
+      }
     } else if (key == "auth_cache") {
       c->auth_cache = r.duration(v, key, true);
     } else if (key == "listener") {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/log.h"
 #include "core/data_reader.h"
 #include "tls/settings.h"
 
@@ -183,6 +184,7 @@ struct Config {
   bool check_loopback = false;
   BareNewline bare_newline = BareNewline::kReject;
   bool vrfy = false;  // true: VRFY answers 250/550 for local users; false: 252
+  LogFormat log_format = LogFormat::kText;  // log_format: "text" or "json" (docs/logging.md)
   // How long a successful AUTH is remembered (auth/users.h: set_verify_cache);
   // 0: every AUTH runs argon2.
   std::chrono::seconds auth_cache{3600};

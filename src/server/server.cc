@@ -9,6 +9,7 @@
 #include "server/connection.h"
 #include "server/fd_reserve.h"
 #include "server/file_access.h"
+#include "server/service_notify.h"
 #include "tls/tls.h"
 
 namespace tern {
@@ -74,12 +75,23 @@ int Server::run() {
   worker_.start();
   log_info("tern {} started hostname={} data_dir={} domains={} config={}", TERN_VERSION,
            config->hostname, config->data_dir, fmt::join(config->domains, ","), config->source);
+  // The listeners accept (listen() ran in the constructor) and root is gone
+  // (serve_cmd.cc dropped it first): a Type=notify unit is up now.
+  notify_ready(ready_status());
+  start_watchdog(io_);
   io_.run();
   worker_.stop();
   pool_.join();
   auth_pool_.join();
   log_info("tern stopped");
   return 0;
+}
+
+std::string Server::ready_status() const {
+  std::string s = "serving";
+  for (const ListenerConfig& l : listeners_)
+    s += fmt::format(" {}={}", listener_kind_name(l.kind), l.address);
+  return s;
 }
 
 asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor,
@@ -112,10 +124,14 @@ asio::awaitable<void> Server::signal_loop() {
     auto [ec, sig] = co_await signals_.async_wait(use_tuple);
     if (ec) co_return;
     if (sig == SIGHUP) {
-      reload();
+      notify_reloading();
+      const bool ok = reload();
+      // READY=1 either way: after a refused reload the old config serves.
+      notify_ready(ok ? ready_status() : "reload failed (see the log); " + ready_status());
       continue;
     }
     log_info("signal {}: shutting down", sig == SIGTERM ? "TERM" : "INT");
+    notify_stopping("shutting down");
     begin_shutdown();
     std::error_code ignored;
     signals_.clear(ignored);  // a second signal acts at once, as the system's default
@@ -123,7 +139,7 @@ asio::awaitable<void> Server::signal_loop() {
   }
 }
 
-void Server::reload() {
+bool Server::reload() {
   if (config_path_.empty()) {
     log_info("SIGHUP: embedded config; reloading certificate, users and aliases");
   }
@@ -140,13 +156,16 @@ void Server::reload() {
     if (fresh->run_as != directory_.config()->run_as)
       log_warn("SIGHUP: run_as changes need a restart (root is gone)");
     tls_ = std::move(ctx);
+    set_log_format(fresh->log_format);
     set_trusted(*fresh);
     worker_.reconfigure(*fresh);
     directory_.set_config(std::move(fresh));
     if (Status s = directory_.load(); !s.ok()) log_warn("SIGHUP: {}", s.message());
     log_info("SIGHUP: configuration reloaded");
+    return true;
   } catch (const std::exception& e) {
     log_error("SIGHUP: reload failed, keeping the running configuration: {}", e.what());
+    return false;
   }
 }
 

@@ -6,7 +6,8 @@
 // Signals: SIGHUP reloads the config file, certificate, users and aliases
 // without dropping sessions; SIGTERM/SIGINT stop accepting, let
 // transactions in flight finish (bounded by limits.shutdown_grace) and
-// make run() return 0.
+// make run() return 0. A service manager (Type=notify) hears of each of
+// these and gets watchdog pings from the loop (service_notify.h).
 //
 // The event loop runs on the thread that calls run(); blocking work
 // (fsync, password hashing) runs on a small thread pool.
@@ -77,7 +78,10 @@ class Server {
  private:
   asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, ListenerConfig listener);
   asio::awaitable<void> signal_loop();
-  void reload();
+  // False when the new configuration was refused (the old one serves on).
+  bool reload();
+  // STATUS= for the service manager (service_notify.h): the listeners.
+  std::string ready_status() const;
   void begin_shutdown();
   // After begin_shutdown: stops the loop once no connection is left and the
   // deliveries in flight have ended (or the grace is over).
