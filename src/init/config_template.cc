@@ -140,6 +140,8 @@ std::string render_config(const InitSettings& s) {
       "[queue]\n"
       "# After this long, a message that still fails temporarily is bounced.\n"
       "#max_age = \"5d\"\n"
+      "# Below this much free space in <data_dir>, MAIL FROM gets 452 4.3.1.\n"
+      "#min_free_space = \"100M\"\n"
       "\n"
       "# Mail to other domains goes by MX lookup. Where port 25 outbound is\n"
       "# blocked (many clouds), send through a smarthost instead.\n"

@@ -86,8 +86,10 @@ class DiskFullTest(unittest.TestCase):
         root = tempfile.mkdtemp(prefix="tern-disk-")
         data = os.path.join(root, "data")
         with small_fs(data):
+            # min_free_space = 0: the check at MAIL (test below) is off, so
+            # that the disk really fills and the end of DATA must cope.
             t = Tern(domains=["example.test"], kinds=("smtp",), data_dir=data,
-                     accept_any_local_part=True)
+                     accept_any_local_part=True, extra="[queue]\nmin_free_space = 0")
             try:
                 t.start()
                 self._run(t, data)
@@ -156,6 +158,78 @@ class DiskFullTest(unittest.TestCase):
         self.assertEqual(t.queue_files(), [], t.tail_log())
         self.assertEqual(os.listdir(os.path.join(t.maildir(RCPT), "tmp")), [])
         t.assert_running()
+
+
+class FreeSpaceAtMailTest(unittest.TestCase):
+    """queue.min_free_space: MAIL FROM gets 452 4.3.1 while the spool's file
+    system has less room than that (plus a declared SIZE), before any data
+    is sent; once space is back, MAIL is accepted again."""
+
+    def test_mail_refused_while_space_is_low(self):
+        need_root(self)
+        root = tempfile.mkdtemp(prefix="tern-disk-")
+        data = os.path.join(root, "data")
+        with small_fs(data):
+            t = Tern(domains=["example.test"], kinds=("smtp",), data_dir=data,
+                     accept_any_local_part=True, extra='[queue]\nmin_free_space = "2M"')
+            try:
+                t.start()
+                self._run(t, data)
+            finally:
+                t.stop()
+                t.cleanup()
+
+    def mail_reply(self, t, params=""):
+        with SmtpClient("127.0.0.1", t.port()) as c:
+            c.expect(220)
+            c.cmd("EHLO client.test", 250)
+            r = c.cmd(f"MAIL FROM:<load@remote.test>{params}")
+            c.cmd("QUIT", 221)
+            return r
+
+    def until(self, t, want, params=""):
+        """Polls MAIL until its reply is `want` (the free space is measured
+        at most once a second), for at most 10 seconds."""
+        deadline = time.time() + 10
+        while True:
+            r = self.mail_reply(t, params)
+            got = (r.code, r.enhanced() if r.code != 250 else "2.1.0")
+            if got == want:
+                return r
+            self.assertLess(time.time(), deadline, f"{got} != {want}: {t.tail_log()}")
+            time.sleep(0.1)
+
+    def _run(self, t, data):
+        # 4 MiB, nearly empty: room for a message.
+        r = send_message_fresh(t, message(0, 64 * 1024))
+        self.assertEqual(r.code, 250, r.text())
+        # Under 2 MiB left: refused at MAIL, nothing sent.
+        st = os.statvfs(data)
+        filler = os.path.join(data, "filler")
+        with open(filler, "wb") as f:
+            f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - 1024 * 1024))
+        r = self.until(t, (452, "4.3.1"))
+        self.assertIn("Insufficient system storage", r.text())
+        self.assertIn("452 4.3.1", t.read_log())  # logged at the choke point
+        t.assert_running()
+        # Space back: accepted, but a declared SIZE that would not fit
+        # above the minimum is refused (RFC 1870 6.1).
+        os.unlink(filler)
+        self.until(t, (250, "2.1.0"))
+        free = os.statvfs(data).f_bavail * os.statvfs(data).f_frsize
+        self.until(t, (452, "4.3.1"), f" SIZE={free}")
+        self.until(t, (250, "2.1.0"), " SIZE=1000")
+        r = send_message_fresh(t, message(1, 64 * 1024))
+        self.assertEqual(r.code, 250, r.text())
+        self.assertEqual(sorted(serials_in(t.wait_messages(RCPT, 2, timeout=30))), [0, 1])
+
+
+def send_message_fresh(t, body):
+    with SmtpClient("127.0.0.1", t.port()) as c:
+        c.expect(220)
+        r = send_message(c, "load@remote.test", [RCPT], body)
+        c.cmd("QUIT", 221)
+        return r
 
 
 class LowFdTern(Tern):
