@@ -80,22 +80,27 @@ def serials_in(messages):
     return out
 
 
+def on_small_fs(test, extra, run):
+    """Runs run(tern, data_dir) against a tern whose data dir is a 4 MiB
+    tmpfs, `extra` added to its config."""
+    need_root(test)
+    data = os.path.join(tempfile.mkdtemp(prefix="tern-disk-"), "data")
+    with small_fs(data):
+        t = Tern(domains=["example.test"], kinds=("smtp",), data_dir=data,
+                 accept_any_local_part=True, extra=extra)
+        try:
+            t.start()
+            run(t, data)
+        finally:
+            t.stop()  # before the unmount: tern has files open there
+            t.cleanup()
+
+
 class DiskFullTest(unittest.TestCase):
     def test_full_disk_refuses_with_452_and_loses_nothing(self):
-        need_root(self)
-        root = tempfile.mkdtemp(prefix="tern-disk-")
-        data = os.path.join(root, "data")
-        with small_fs(data):
-            # min_free_space = 0: the check at MAIL (test below) is off, so
-            # that the disk really fills and the end of DATA must cope.
-            t = Tern(domains=["example.test"], kinds=("smtp",), data_dir=data,
-                     accept_any_local_part=True, extra="[queue]\nmin_free_space = 0")
-            try:
-                t.start()
-                self._run(t, data)
-            finally:
-                t.stop()  # before the unmount: tern has files open there
-                t.cleanup()
+        # min_free_space = 0: the check at MAIL (FreeSpaceAtMailTest) is
+        # off, so that the disk really fills and the end of DATA must cope.
+        on_small_fs(self, "[queue]\nmin_free_space = 0", self._run)
 
     def _run(self, t, data):
         # Leave about 1 MiB free: room for a dozen 64 KiB messages.
@@ -166,18 +171,7 @@ class FreeSpaceAtMailTest(unittest.TestCase):
     is sent; once space is back, MAIL is accepted again."""
 
     def test_mail_refused_while_space_is_low(self):
-        need_root(self)
-        root = tempfile.mkdtemp(prefix="tern-disk-")
-        data = os.path.join(root, "data")
-        with small_fs(data):
-            t = Tern(domains=["example.test"], kinds=("smtp",), data_dir=data,
-                     accept_any_local_part=True, extra='[queue]\nmin_free_space = "2M"')
-            try:
-                t.start()
-                self._run(t, data)
-            finally:
-                t.stop()
-                t.cleanup()
+        on_small_fs(self, '[queue]\nmin_free_space = "2M"', self._run)
 
     def mail_reply(self, t, params=""):
         with SmtpClient("127.0.0.1", t.port()) as c:
