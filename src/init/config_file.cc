@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "auth/atomic_file.h"
+#include "fs/atomic_file.h"
 #include "init/config_template.h"
 
 namespace tern::init {

@@ -1,7 +1,7 @@
 // Writing the config file `tern init` made (config_template.h) where the
 // service reads it: refused when a config is already there (unless
 // `replace`, or the file there is a placeholder carrying
-// kReplaceableMarker), atomically (auth/atomic_file.h), mode 0640, and as
+// kReplaceableMarker), atomically (fs/atomic_file.h), mode 0640, and as
 // root given to the group of the user tern runs as, which must read it at
 // start and at every SIGHUP (docs/security.md: "0640 root:tern is fine").
 //
