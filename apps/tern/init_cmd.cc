@@ -135,6 +135,10 @@ void run_init(const InitOptions& o) {
   }
   std::string error;
   const std::optional<RunAsPlan> plan = plan_for(config, &error);
+  if (!plan && ::geteuid() != 0) {
+    fail(kExitUsage, error + " (tern init: for a server that runs as you, --run-as " +
+                         current_account().name + ")");
+  }
   if (!plan) fail(kExitUsage, error);
 
   const std::optional<gid_t> group =
