@@ -70,7 +70,7 @@ std::string absolute(const std::string& path) {
   return std::filesystem::absolute(path).lexically_normal().string();
 }
 
-bool readable_file(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
 // The domain's newest RSA key already in the data dir (a second run of
 // tern init must not replace a key whose record may be published), or
@@ -101,7 +101,7 @@ void run_init(const InitOptions& o) {
   }
   // certbot's files, when it already has a certificate for the hostname.
   const std::string live = "/etc/letsencrypt/live/" + s.hostname;
-  if (readable_file(live + "/fullchain.pem") && readable_file(live + "/privkey.pem")) {
+  if (exists(live + "/fullchain.pem") && exists(live + "/privkey.pem")) {
     s.tls_certificate = live + "/fullchain.pem";
     s.tls_private_key = live + "/privkey.pem";
   }
@@ -174,6 +174,7 @@ void run_init(const InitOptions& o) {
   n.hostname = s.hostname;
   n.config_path = config_path;
   n.data_dir = s.data_dir;
+  n.run_as = s.run_as;
   n.self_signed = s.tls_certificate.empty();
   n.default_config_path = config_path == kServiceConfig;
   std::printf("%s\n%s", init::render_records(r).c_str(), init::render_next_steps(n).c_str());

@@ -124,9 +124,17 @@ std::string render_next_steps(const NextSteps& n) {
         "     then set [tls] certificate and private_key in {1}.\n",
         n.hostname, n.config_path);
   } else {
-    out +=
-        fmt::format("  3. TLS: the certificate in {} must be readable by the user tern runs as.\n",
-                    n.config_path);
+    // certbot keeps its files root-only and writes new ones at each
+    // renewal: a deploy hook gives them to the group again each time.
+    out += fmt::format(
+        "  3. TLS: {0} serves certbot's certificate, which user {1} must be able to\n"
+        "     read, now and after each renewal. A deploy hook does both, e.g.\n"
+        "     /etc/letsencrypt/renewal-hooks/deploy/tern:\n"
+        "       chgrp -R {1} /etc/letsencrypt/live /etc/letsencrypt/archive\n"
+        "       chmod -R g+rX /etc/letsencrypt/live /etc/letsencrypt/archive\n"
+        "       systemctl reload tern\n"
+        "     (run it once by hand now).\n",
+        n.config_path, n.run_as);
   }
   if (n.default_config_path) {
     out += "  4. Start the server:  systemctl start tern\n";

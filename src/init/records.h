@@ -50,6 +50,7 @@ struct NextSteps {
   std::string hostname;
   std::string config_path;
   std::string data_dir;
+  std::string run_as;               // the user the server runs as
   bool self_signed = true;          // no certificate configured
   bool default_config_path = true;  // the path the service reads (systemctl applies)
 };

@@ -116,10 +116,13 @@ TEST(InitRecordsTest, NextStepsForAnotherConfigPath) {
   n.data_dir = "/tmp/t/data";
   n.default_config_path = false;
   n.self_signed = false;
+  n.run_as = "tern";
   const std::string out = render_next_steps(n);
+  EXPECT_NE(out.find("chgrp -R tern /etc/letsencrypt/live /etc/letsencrypt/archive"),
+            std::string::npos);
   EXPECT_NE(out.find("tern serve --config /tmp/t/tern.toml"), std::string::npos);
-  EXPECT_EQ(out.find("systemctl"), std::string::npos);
-  EXPECT_EQ(out.find("certbot"), std::string::npos);
+  EXPECT_EQ(out.find("systemctl start"), std::string::npos);
+  EXPECT_EQ(out.find("certbot certonly"), std::string::npos);
 }
 
 }  // namespace
