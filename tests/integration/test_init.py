@@ -112,7 +112,9 @@ class InitTest(unittest.TestCase):
         self.record_line(out, f'_dmarc.{D}. IN TXT "v=DMARC1; p=none; '
                               f'rua=mailto:dmarc-reports@{D}"')
         self.assertIn("p=quarantine", out)
-        self.assertRegex(out, rf"\n\S+\. IN PTR {re.escape(H)}\.\n")
+        # The machine's address, or a placeholder when it has none that the
+        # internet could reach (a test machine may have only private ones).
+        self.assertRegex(out, rf"\. IN PTR {re.escape(H)}\.\n")
         self.assertIn("MTA-STS (RFC 8461) and TLS-RPT (RFC 8460) are not printed", out)
         for step in (f"tern user add you@{D} --config {self.config}",
                      f"tern serve --config {self.config}", f"tern check {D}"):
