@@ -20,19 +20,11 @@
 // 1 failure (verify: a signature did not pass, or none was there); 2 usage or
 // configuration error; 75 temporary failure (verify: a key lookup failed
 // and nothing else did).
-#include <fcntl.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
-#include <ctime>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -42,6 +34,7 @@
 
 #include "commands.h"
 #include "dkim/dns_keys.h"
+#include "dkim/key_file.h"
 #include "dkim/keys.h"
 #include "dkim/signer.h"
 #include "dkim/verifier.h"
@@ -85,58 +78,14 @@ int64_t wall_clock() {
       .count();
 }
 
-// "rsa-202601": the key type and the current month (UTC).
-std::string default_selector(const std::string& type) {
-  const std::time_t t = static_cast<std::time_t>(wall_clock());
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char month[16];
-  std::strftime(month, sizeof month, "%Y%m", &tm);
-  return type + "-" + month;
-}
-
-void make_private_dir(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    fail(kExitFailed, "cannot create " + dir + ": " + std::strerror(errno));
-  }
-}
-
-// Writes `pem` to `path` with mode 0600: to a temporary file first (synced),
-// then linked into place, which fails if `path` exists, or renamed over it
-// with `force`. A crash leaves either no key or the whole key.
-void write_key(const std::string& dir, const std::string& path, const std::string& pem,
-               bool force) {
-  std::string tmp = dir + "/.keygen-XXXXXX";
-  const int fd = ::mkstemp(tmp.data());  // mode 0600
-  if (fd < 0) fail(kExitFailed, "cannot create a file in " + dir + ": " + std::strerror(errno));
-  const bool written =
-      ::write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!written) {
-    ::unlink(tmp.c_str());
-    fail(kExitFailed, "cannot write " + tmp + ": " + std::strerror(errno));
-  }
-  const int rc = force ? ::rename(tmp.c_str(), path.c_str()) : ::link(tmp.c_str(), path.c_str());
-  const int saved = errno;
-  if (!force || rc != 0) ::unlink(tmp.c_str());
-  if (rc != 0 && saved == EEXIST) {
-    fail(kExitFailed, path + " exists; use --force to replace it (after its selector is retired)");
-  }
-  if (rc != 0) fail(kExitFailed, "cannot create " + path + ": " + std::strerror(saved));
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-}
-
 void run_keygen(const DkimOptions& o) {
   const std::string domain = lower(o.domain);
   if (!dkim::valid_domain(domain, 2)) fail(kExitUsage, "not a domain name: '" + o.domain + "'");
   if (o.type != "rsa" && o.type != "ed25519") {
     fail(kExitUsage, "unknown key type '" + o.type + "'; use rsa or ed25519");
   }
-  const std::string selector = o.selector.empty() ? default_selector(o.type) : lower(o.selector);
+  const std::string selector =
+      o.selector.empty() ? dkim::default_selector(o.type, wall_clock()) : lower(o.selector);
   if (!dkim::valid_domain(selector, 1)) fail(kExitUsage, "not a selector: '" + o.selector + "'");
   const Config config = load_config_as_run_as_or_exit(o.config);
 
@@ -147,16 +96,11 @@ void run_keygen(const DkimOptions& o) {
   }
   // The domain and selector were checked above: letters, digits, '-', '_'
   // and dots between labels, so they are safe as path components.
-  const std::string dkim_dir = config.data_dir + "/dkim";
-  const std::string domain_dir = dkim_dir + "/" + domain;
-  const std::string path = domain_dir + "/" + selector + ".key";
-  std::error_code ec;
-  if (std::filesystem::create_directories(config.data_dir, ec)) {
-    ::chmod(config.data_dir.c_str(), 0700);
+  const std::string path = dkim::key_file_path(config.data_dir, domain, selector);
+  if (Status s = dkim::write_key_file(config.data_dir, domain, selector, key.pem(), o.force);
+      !s.ok()) {
+    fail(kExitFailed, s.message());
   }
-  make_private_dir(dkim_dir);
-  make_private_dir(domain_dir);
-  write_key(domain_dir, path, key.pem(), o.force);
 
   std::fprintf(stderr, "tern: wrote %s (%s, %d bits); publish this record in DNS:\n", path.c_str(),
                dkim::key_type_name(type), key.bits());

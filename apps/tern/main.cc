@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", TERN_VERSION);
   app.require_subcommand(1);
   tern::add_serve_command(app);
+  tern::add_init_command(app);
   tern::add_user_command(app);
   tern::add_resolve_command(app);
   tern::add_queue_command(app);

@@ -15,7 +15,7 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "auth/atomic_file.h"
+#include "fs/atomic_file.h"
 
 namespace tern {
 namespace {

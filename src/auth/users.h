@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "core/status.h"
-#include "queue/file_env.h"
+#include "fs/file_env.h"
 
 namespace tern {
 
@@ -63,7 +63,7 @@ class UserDb {
   Status add(const std::string& address, const std::string& password);           // error if exists
   Status set_password(const std::string& address, const std::string& password);  // error if absent
   Status remove(const std::string& address);                                     // error if absent
-  // Where the mutators write (queue/file_env.h; null, the default: the real
+  // Where the mutators write (fs/file_env.h; null, the default: the real
   // file system). For tests that fail a write; must outlive the db.
   void set_file_env(FileEnv* env) { files_ = env; }
 

@@ -254,6 +254,10 @@ void read_queue(const Reader& r, const toml::table& t, QueueConfig* q) {
       q->max_per_destination = r.positive(v, key);
     } else if (name == "fsync") {
       q->fsync = r.boolean(v, key);
+    } else if (name == "min_free_space") {
+      // 0 turns the check off; any other value is a size as elsewhere.
+      const bool zero = v.is_integer() && v.as_integer()->get() == 0;
+      q->min_free_space = zero ? 0 : r.size(v, key);
     } else {
       r.fail(k.source(), key, "unknown key");
     }

@@ -84,6 +84,9 @@ struct QueueConfig {
   // BENCHMARKS ONLY: false skips every fsync of the queue, so a crash can
   // lose mail already acknowledged. Never set it on a real server.
   bool fsync = true;
+  // Below this many free octets on the spool's file system (plus a declared
+  // SIZE), MAIL FROM gets 452 4.3.1 (queue/free_space.h). 0: no check.
+  uint64_t min_free_space = 100u * 1024 * 1024;
 };
 
 // [relay]: how mail leaves for other domains (relay/remote_courier.h), and

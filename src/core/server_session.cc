@@ -497,6 +497,10 @@ void ServerSession::cmd_mail(std::string_view arg) {
   MailArgs args = std::get<MailArgs>(std::move(parsed));
   if (args.size && *args.size > options_.max_message_size)
     return reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
+  // RFC 5321 4.5.3.1.9, RFC 1870 6.1: no room for it now. Refused here,
+  // before the client sends the data, with the transient X.3.1 (RFC 3463).
+  if (env_->storage_low(args.size.value_or(0)))
+    return reply(452, "4.3.1", "Insufficient system storage, try again later");
   // RFC 4954 5: an AUTH= from an unauthenticated client is treated as <>.
   if (!args.auth.empty() && auth_user_.empty()) args.auth = "<>";
   // RFC 6409 6.1: a submission server may refuse a MAIL FROM the

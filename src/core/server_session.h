@@ -195,6 +195,13 @@ class SessionEnv {
     (void)auth_user;
     return std::nullopt;
   }
+  // Asked at MAIL FROM: is the spool too full for a message of
+  // `declared_size` octets (0 when SIZE was not given)? true: 452 4.3.1.
+  // Default: no.
+  virtual bool storage_low(uint64_t declared_size) {
+    (void)declared_size;
+    return false;
+  }
   // For VRFY when SessionOptions::vrfy is on: does this local mailbox exist?
   virtual bool mailbox_exists(const Address& addr) = 0;
   virtual std::string new_queue_id() = 0;

@@ -6,7 +6,7 @@
 #include <set>
 #include <string_view>
 
-#include "queue/file_io.h"
+#include "fs/file_io.h"
 #include "tern/address.h"
 
 namespace tern {

@@ -20,7 +20,7 @@
 
 #include "core/status.h"
 #include "delivery/aliases.h"
-#include "queue/file_env.h"
+#include "fs/file_env.h"
 #include "queue/store.h"
 
 namespace tern {
@@ -34,7 +34,7 @@ struct LocalDeliveryEnv {
   std::function<bool(const std::string& address)> is_mailbox;
   std::string postmaster_domain;  // "<Postmaster>" (no domain) goes to postmaster@this;
                                   // normally the first local domain
-  FileEnv* files = nullptr;  // the Maildirs' file system (queue/file_env.h); null: the real one
+  FileEnv* files = nullptr;       // the Maildirs' file system (fs/file_env.h); null: the real one
 };
 
 // What delivering to one recipient came to.

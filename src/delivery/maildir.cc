@@ -13,7 +13,7 @@
 
 #include "base/clock.h"
 #include "delivery/aliases.h"
-#include "queue/file_io.h"
+#include "fs/file_io.h"
 
 namespace tern {
 namespace {

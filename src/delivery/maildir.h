@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "core/status.h"
-#include "queue/file_env.h"
+#include "fs/file_env.h"
 
 namespace tern {
 
@@ -28,7 +28,7 @@ std::string maildir_path(const std::string& mail_root, const std::string& addres
 // unlinked) and fsyncs new/. Ok only when durable; on failure nothing is
 // left in new/. <unique> is "<sec>.M<usec>P<pid>Q<counter>.<host>".
 // Errors are Transient and carry the errno (a full disk reads as such).
-// Every file system call goes through `env` (queue/file_env.h).
+// Every file system call goes through `env` (fs/file_env.h).
 // Thread-safe.
 Status maildir_deliver(const std::string& maildir, std::string_view header,
                        const std::string& body_path, uint64_t offset,

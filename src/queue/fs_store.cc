@@ -10,8 +10,8 @@
 #include <charconv>
 #include <utility>
 
+#include "fs/file_io.h"
 #include "queue/envelope_codec.h"
-#include "queue/file_io.h"
 
 namespace tern {
 namespace {

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "core/status.h"
-#include "queue/file_env.h"
+#include "fs/file_env.h"
 #include "queue/queue_id.h"
 #include "queue/store.h"
 

@@ -13,7 +13,7 @@
 
 #include "core/dot_encoder.h"
 #include "dkim/signer.h"
-#include "queue/file_io.h"
+#include "fs/file_io.h"
 
 namespace tern {
 namespace {

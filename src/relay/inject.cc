@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <memory>
 
-#include "queue/file_io.h"
+#include "fs/file_io.h"
 
 namespace tern {
 namespace {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "core/base64.h"
-#include "queue/file_io.h"
+#include "fs/file_io.h"
 
 namespace tern {
 namespace {

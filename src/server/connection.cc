@@ -128,6 +128,8 @@ std::optional<Reply> Connection::limit_rcpt(const Address& rcpt, bool local,
   return server_.limit_rcpt(ip_, auth_user, !local);
 }
 
+bool Connection::storage_low(uint64_t declared_size) { return server_.storage_low(declared_size); }
+
 bool Connection::mailbox_exists(const Address& addr) {
   return server_.directory().mailbox_exists(addr);
 }

@@ -38,6 +38,7 @@ class Connection : private SessionEnv {
   SenderVerdict check_sender(const Address& from, const std::string& auth_user) override;
   std::optional<size_t> etrn(const std::string& domain, bool subdomains) override;
   std::optional<Reply> limit_mail(const std::string& auth_user) override;
+  bool storage_low(uint64_t declared_size) override;
   std::optional<Reply> limit_rcpt(const Address& rcpt, bool local,
                                   const std::string& auth_user) override;
   bool mailbox_exists(const Address& addr) override;

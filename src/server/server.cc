@@ -35,7 +35,8 @@ Server::Server(Config config, std::string config_path, std::vector<BoundListener
     : config_path_(std::move(config_path)),
       directory_(std::make_shared<const Config>(config)),
       store_(config.data_dir + "/queue", config.queue.fsync),
-      worker_(io_, pool_, &store_, &directory_, config.data_dir) {
+      worker_(io_, pool_, &store_, &directory_, config.data_dir),
+      free_space_(config.data_dir + "/queue") {
   make_dir(config.data_dir);
   ::chmod(config.data_dir.c_str(), 0700);
   // As the user we run as (privileges.h): what it cannot read or write is
@@ -213,6 +214,10 @@ std::optional<Reply> Server::admit(Connection* c, const std::string& ip) {
     limited_.insert(c);
   }
   return std::nullopt;
+}
+
+bool Server::storage_low(uint64_t declared_size) {
+  return free_space_.low(directory_.config()->queue.min_free_space, declared_size);
 }
 
 std::optional<Reply> Server::limit_mail(const std::string& ip, const std::string& user) {

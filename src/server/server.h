@@ -26,6 +26,7 @@
 #include "config/config.h"
 #include "core/admission.h"
 #include "core/cidr.h"
+#include "queue/free_space.h"
 #include "queue/fs_store.h"
 #include "server/delivery_worker.h"
 #include "server/directory.h"
@@ -68,6 +69,9 @@ class Server {
   // refusal (logged and counted), or nullopt, and then it is counted.
   std::optional<Reply> limit_mail(const std::string& ip, const std::string& user);
   std::optional<Reply> limit_rcpt(const std::string& ip, const std::string& user, bool outbound);
+  // Whether the spool lacks room for a message of `declared_size` octets
+  // (queue.min_free_space, queue/free_space.h): MAIL FROM gets 452 4.3.1.
+  bool storage_low(uint64_t declared_size);
   // How often each limit refused, timeouts included: for metrics.
   LimitCounters& limit_counters() { return admission_.counters(); }
 
@@ -111,6 +115,7 @@ class Server {
   std::vector<Cidr> trusted_;  // config.trusted_networks, parsed
   std::map<Connection*, std::string> connections_;
   Admission admission_;
+  FreeSpace free_space_;
   std::unordered_set<Connection*> limited_;  // counted by admission_.connect()
   struct AuthFailures {
     int count = 0;

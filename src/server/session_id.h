@@ -2,7 +2,7 @@
 // it causes ("session=1LgRz0Vq8").
 //
 // An id is 9 characters of [0-9A-Za-z]: microseconds since the Unix epoch
-// in base62, as the time part of a queue id (queue/queue_id.h), bumped so
+// in base62 (base/time_id.h), as the time part of a queue id, bumped so
 // that ids of one process strictly increase. They sort by connection time
 // and stay unique across restarts while the clock moves forward.
 //

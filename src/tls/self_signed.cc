@@ -23,7 +23,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "auth/atomic_file.h"
+#include "fs/atomic_file.h"
 #include "tls/tls.h"
 
 namespace tern {

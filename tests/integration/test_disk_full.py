@@ -80,20 +80,27 @@ def serials_in(messages):
     return out
 
 
+def on_small_fs(test, extra, run):
+    """Runs run(tern, data_dir) against a tern whose data dir is a 4 MiB
+    tmpfs, `extra` added to its config."""
+    need_root(test)
+    data = os.path.join(tempfile.mkdtemp(prefix="tern-disk-"), "data")
+    with small_fs(data):
+        t = Tern(domains=["example.test"], kinds=("smtp",), data_dir=data,
+                 accept_any_local_part=True, extra=extra)
+        try:
+            t.start()
+            run(t, data)
+        finally:
+            t.stop()  # before the unmount: tern has files open there
+            t.cleanup()
+
+
 class DiskFullTest(unittest.TestCase):
     def test_full_disk_refuses_with_452_and_loses_nothing(self):
-        need_root(self)
-        root = tempfile.mkdtemp(prefix="tern-disk-")
-        data = os.path.join(root, "data")
-        with small_fs(data):
-            t = Tern(domains=["example.test"], kinds=("smtp",), data_dir=data,
-                     accept_any_local_part=True)
-            try:
-                t.start()
-                self._run(t, data)
-            finally:
-                t.stop()  # before the unmount: tern has files open there
-                t.cleanup()
+        # min_free_space = 0: the check at MAIL (FreeSpaceAtMailTest) is
+        # off, so that the disk really fills and the end of DATA must cope.
+        on_small_fs(self, "[queue]\nmin_free_space = 0", self._run)
 
     def _run(self, t, data):
         # Leave about 1 MiB free: room for a dozen 64 KiB messages.
@@ -156,6 +163,67 @@ class DiskFullTest(unittest.TestCase):
         self.assertEqual(t.queue_files(), [], t.tail_log())
         self.assertEqual(os.listdir(os.path.join(t.maildir(RCPT), "tmp")), [])
         t.assert_running()
+
+
+class FreeSpaceAtMailTest(unittest.TestCase):
+    """queue.min_free_space: MAIL FROM gets 452 4.3.1 while the spool's file
+    system has less room than that (plus a declared SIZE), before any data
+    is sent; once space is back, MAIL is accepted again."""
+
+    def test_mail_refused_while_space_is_low(self):
+        on_small_fs(self, '[queue]\nmin_free_space = "2M"', self._run)
+
+    def mail_reply(self, t, params=""):
+        with SmtpClient("127.0.0.1", t.port()) as c:
+            c.expect(220)
+            c.cmd("EHLO client.test", 250)
+            r = c.cmd(f"MAIL FROM:<load@remote.test>{params}")
+            c.cmd("QUIT", 221)
+            return r
+
+    def until(self, t, want, params=""):
+        """Polls MAIL until its reply is `want` (the free space is measured
+        at most once a second), for at most 10 seconds."""
+        deadline = time.time() + 10
+        while True:
+            r = self.mail_reply(t, params)
+            got = (r.code, r.enhanced() if r.code != 250 else "2.1.0")
+            if got == want:
+                return r
+            self.assertLess(time.time(), deadline, f"{got} != {want}: {t.tail_log()}")
+            time.sleep(0.1)
+
+    def _run(self, t, data):
+        # 4 MiB, nearly empty: room for a message.
+        r = send_message_fresh(t, message(0, 64 * 1024))
+        self.assertEqual(r.code, 250, r.text())
+        # Under 2 MiB left: refused at MAIL, nothing sent.
+        st = os.statvfs(data)
+        filler = os.path.join(data, "filler")
+        with open(filler, "wb") as f:
+            f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - 1024 * 1024))
+        r = self.until(t, (452, "4.3.1"))
+        self.assertIn("Insufficient system storage", r.text())
+        self.assertIn("452 4.3.1", t.read_log())  # logged at the choke point
+        t.assert_running()
+        # Space back: accepted, but a declared SIZE that would not fit
+        # above the minimum is refused (RFC 1870 6.1).
+        os.unlink(filler)
+        self.until(t, (250, "2.1.0"))
+        free = os.statvfs(data).f_bavail * os.statvfs(data).f_frsize
+        self.until(t, (452, "4.3.1"), f" SIZE={free}")
+        self.until(t, (250, "2.1.0"), " SIZE=1000")
+        r = send_message_fresh(t, message(1, 64 * 1024))
+        self.assertEqual(r.code, 250, r.text())
+        self.assertEqual(sorted(serials_in(t.wait_messages(RCPT, 2, timeout=30))), [0, 1])
+
+
+def send_message_fresh(t, body):
+    with SmtpClient("127.0.0.1", t.port()) as c:
+        c.expect(220)
+        r = send_message(c, "load@remote.test", [RCPT], body)
+        c.cmd("QUIT", 221)
+        return r
 
 
 class LowFdTern(Tern):

@@ -544,7 +544,7 @@ TEST(ConfigTest, DkimDmarcDefaultsAndKeys) {
   const Config c = Parse(
       "[dkim]\nverify = false\n[dmarc]\nenabled = false\non_reject = \"quarantine\"\n"
       "on_quarantine = \"mark\"\nreports = true\nreport_org = \"Example\"\n"
-      "report_email = \"dmarc@example.org\"\n[queue]\nfsync = false\n");
+      "report_email = \"dmarc@example.org\"\n[queue]\nfsync = false\nmin_free_space = \"2M\"\n");
   EXPECT_FALSE(c.dkim.verify);
   EXPECT_FALSE(c.dmarc.enabled);
   EXPECT_EQ(c.dmarc.on_reject, DmarcConfig::Action::kQuarantine);
@@ -553,6 +553,10 @@ TEST(ConfigTest, DkimDmarcDefaultsAndKeys) {
   EXPECT_EQ(c.dmarc.report_org, "Example");
   EXPECT_EQ(c.dmarc.report_email, "dmarc@example.org");
   EXPECT_FALSE(c.queue.fsync);
+  EXPECT_EQ(c.queue.min_free_space, 2u * 1024 * 1024);
+  EXPECT_EQ(Parse("[queue]\nmin_free_space = 0\n").queue.min_free_space, 0u);
+  EXPECT_EQ(ErrorOf("[queue]\nmin_free_space = -1\n" + std::string(kListener)),
+            "t.toml:2:18: key 'queue.min_free_space': must be a positive size in octets");
 }
 
 TEST(ConfigTest, DkimDmarcErrors) {
@@ -720,6 +724,7 @@ TEST(ConfigTest, ExampleFileHasTheDefaults) {
   EXPECT_EQ(c.queue.max_concurrency, q.max_concurrency);
   EXPECT_EQ(c.queue.max_per_destination, q.max_per_destination);
   EXPECT_EQ(c.queue.fsync, q.fsync);
+  EXPECT_EQ(c.queue.min_free_space, q.min_free_space);
   EXPECT_EQ(c.check_loopback, d.check_loopback);
   const RelayConfig relay;
   EXPECT_EQ(c.relay.sender_check, relay.sender_check);

@@ -1,4 +1,4 @@
-// FaultEnv: the real file system (queue/file_env.h) with one fault
+// FaultEnv: the real file system (fs/file_env.h) with one fault
 // injected, as LevelDB's SpecialEnv: call number N (counted from 1, of one
 // kind of operation or of all) fails with a chosen errno, once or from
 // then on (a disk that stays full). The fault tests loop N over every call
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "queue/file_env.h"
+#include "fs/file_env.h"
 
 namespace tern::testlib {
 

@@ -1,4 +1,4 @@
-// Fault injection through the file-system seam (queue/file_env.h,
+// Fault injection through the file-system seam (fs/file_env.h,
 // fault_env.h): for every file operation a message's life makes (spool
 // begin/write/commit, state log, Maildir delivery) and for the users-file
 // rewrite, the Nth call fails with ENOSPC, EDQUOT, EIO or EMFILE, for

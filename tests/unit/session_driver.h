@@ -60,6 +60,13 @@ class FakeEnv : public SessionEnv {
     etrn_calls.push_back((subdomains ? "@" : "") + domain);
     return etrn_result;
   }
+  // The spool's room: a message declared this large or larger does not fit.
+  bool storage_low(uint64_t declared_size) override {
+    storage_asked.push_back(declared_size);
+    return declared_size >= storage_room;
+  }
+  uint64_t storage_room = UINT64_MAX;
+  std::vector<uint64_t> storage_asked;
   bool mailbox_exists(const Address& a) override { return a.str() == "alice@local.test"; }
   std::string new_queue_id() override { return "Q" + std::to_string(++ids); }
   int64_t now() override { return 1795424400; }  // Mon, 23 Nov 2026 09:00:00 +0000

@@ -12,7 +12,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "auth/atomic_file.h"
+#include "fs/atomic_file.h"
 
 namespace tern {
 namespace {

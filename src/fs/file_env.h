@@ -1,7 +1,7 @@
 // FileEnv: the one seam between tern's durable files and the operating
 // system (as LevelDB's Env). The queue (fs_store.h), the file helpers
 // (file_io.h), Maildir delivery (delivery/maildir.h) and the atomic
-// rewrites of the users file (auth/atomic_file.h) make every file system
+// rewrites of the users file (fs/atomic_file.h) make every file system
 // call through a FileEnv, so a test can hand them one that fails the Nth
 // call with ENOSPC, EIO, EDQUOT or EMFILE (tests/unit/fault_env.h) and
 // check that nothing acknowledged is lost and nothing half-written shows.

@@ -1,4 +1,4 @@
-#include "queue/file_env.h"
+#include "fs/file_env.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-#include "queue/file_io.h"
+#include "fs/file_io.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,8 +1,8 @@
 // The sequence is the classic one (write temp, fsync, rename, fsync dir):
 // rename(2) is atomic within a file system, and the directory fsync makes
 // the rename itself durable. Built on the queue's file helpers
-// (queue/file_io.h), so both durable writers share one seam (FileEnv).
-#include "auth/atomic_file.h"
+// (fs/file_io.h), so both durable writers share one seam (FileEnv).
+#include "fs/atomic_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 #include <atomic>
 #include <cerrno>
 
-#include "queue/file_io.h"
+#include "fs/file_io.h"
 
 namespace tern {
 namespace {

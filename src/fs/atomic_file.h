@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "core/status.h"
-#include "queue/file_env.h"
+#include "fs/file_env.h"
 
 namespace tern {
 
@@ -19,7 +19,7 @@ namespace tern {
 // `path` and fsyncs the directory. On failure the temporary file is removed
 // and `path` is untouched; the Status names the operation, path and errno.
 // The Status carries the errno (Status::sys_errno). Every file system call
-// goes through `env` (queue/file_env.h).
+// goes through `env` (fs/file_env.h).
 // REQUIRES: the directory of `path` exists.
 Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode,
                          FileEnv& env = FileEnv::posix());

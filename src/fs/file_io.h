@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "core/status.h"
-#include "queue/file_env.h"
+#include "fs/file_env.h"
 
 namespace tern {
 
