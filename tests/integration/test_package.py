@@ -220,6 +220,40 @@ class PackageTest(unittest.TestCase):
         self.assertEqual(r.stderr.strip(), "")
 
     def test_7_unit_serves_with_the_packaged_config(self):
+        self.serve_as_the_unit(self.greets_on_25)
+
+    def test_7b_tern_init_then_the_unit_delivers(self):
+        # The deployment of the README: install, tern init, start. init
+        # replaces the package's placeholder config without --force.
+        r = run(self.chroot_cmd(["tern", "init", "example.test", "--hostname",
+                                 "mx.example.test"]))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("MX", r.stdout)
+        conf = self.read("/etc/tern/tern.toml")
+        self.assertNotIn("tern init may replace this file", conf)
+        self.assertIn("example.test", conf)
+        key = self.path("/var/lib/tern/dkim/example.test")
+        self.assertTrue(os.path.isdir(key), r.stdout)
+        r = run(self.chroot_cmd(["tern", "user", "add", "me@example.test", "--password-stdin",
+                                 "--config", "/etc/tern/tern.toml"]), input="secret-pw\n")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.serve_as_the_unit(self.delivers_on_25)
+        new = self.path("/var/lib/tern/mail/example.test/me/new")
+        self.assertEqual(len(os.listdir(new)), 1, os.listdir(self.path("/var/lib/tern/mail")))
+
+    def greets_on_25(self, pid):
+        probe = ("import socket; s = socket.create_connection(('127.0.0.1', 25), 5); "
+                 "print(s.recv(200).decode())")
+        return run(["nsenter", f"--net=/proc/{pid}/ns/net", sys.executable, "-c", probe])
+
+    def delivers_on_25(self, pid):
+        probe = ("import smtplib; s = smtplib.SMTP('127.0.0.1', 25, timeout=10); "
+                 "s.sendmail('someone@sender.test', ['me@example.test'], "
+                 "'From: someone@sender.test\\r\\nSubject: hi\\r\\n\\r\\nhello\\r\\n'); "
+                 "s.quit(); print('220 delivered')")
+        return run(["nsenter", f"--net=/proc/{pid}/ns/net", sys.executable, "-c", probe])
+
+    def serve_as_the_unit(self, check):
         unit = parse_unit(self.path("/lib/systemd/system/tern.service"))
         argv = shlex.split(unit_value(unit, "ExecStart"))
         caps = ",".join("+" + c.lower().removeprefix("cap_")
@@ -248,10 +282,8 @@ class PackageTest(unittest.TestCase):
             notify.wait("READY", timeout=60)
         except AssertionError as e:
             raise AssertionError(f"{e}\n{log_text()}")
-        # Port 25 in tern's namespace greets (the namespace of its pid).
-        probe = ("import socket; s = socket.create_connection(('127.0.0.1', 25), 5); "
-                 "print(s.recv(200).decode())")
-        r = run(["nsenter", f"--net=/proc/{p.pid}/ns/net", sys.executable, "-c", probe])
+        # Port 25 in tern's namespace (the namespace of its pid).
+        r = check(p.pid)
         self.assertTrue(r.stdout.startswith("220 "), r.stdout + r.stderr + log_text())
         n = len(notify.messages)
         p.send_signal(signal.SIGTERM)
@@ -262,7 +294,11 @@ class PackageTest(unittest.TestCase):
         r = run(self.chroot_cmd(["dpkg", "--purge", "tern"]))
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertFalse(os.path.exists(self.path("/etc/tern")))
-        self.assertFalse(os.path.exists(self.path("/var/lib/tern")))
+        # Everything of the data dir goes but the mail test_7b delivered:
+        # users' mailboxes are not the package's to delete (postrm).
+        self.assertEqual(os.listdir(self.path("/var/lib/tern")), ["mail"])
+        self.assertIn("kept the mailboxes", r.stderr)
+        self.assertEqual(len(os.listdir(self.path("/var/lib/tern/mail/example.test/me/new"))), 1)
         self.assertFalse(os.path.lexists(
             self.path("/etc/systemd/system/multi-user.target.wants/tern.service")))
         self.assertFalse(os.path.exists(self.path("/usr/sbin/tern")))
