@@ -21,10 +21,12 @@ if [ "$what" = test ]; then
   # test_testssl: testssl.sh rates the TLS of the three listeners (uses openssl, above).
   # tests/fuzz: libFuzzer harnesses need clang (clang-14) and its runtime
   # (libclang-rt-14-dev: libFuzzer, ASan, UBSan).
+  # test_metrics: promtool checks /metrics and a real Prometheus scrapes it
+  # (prometheus; the package's own service must not start: policy-rc.d below).
   pkgs+=(python3 swaks msmtp curl dovecot-imapd procps iproute2 unbound python3-aiosmtpd
          python3-dkim python3-nacl opendkim-tools git-email libmailtools-perl postfix
          python3-spf python3-dnspython python3-yaml python3-authheaders testssl.sh
-         clang-14 libclang-rt-14-dev)
+         clang-14 libclang-rt-14-dev prometheus)
 fi
 
 missing=()

@@ -15,6 +15,7 @@
 
 #include "config/values.h"
 #include "core/cidr.h"
+#include "http/server.h"
 
 namespace tern {
 namespace {
@@ -322,6 +323,29 @@ void read_dmarc(const Reader& r, const toml::table& t, DmarcConfig* d) {
       d->report_email = r.nonempty_string(v, key);
       if (d->report_email.find('@') == std::string::npos)
         r.fail(v.source(), key, fmt::format("'{}' is not an email address", d->report_email));
+    } else {
+      r.fail(k.source(), key, "unknown key");
+    }
+  }
+}
+
+// The endpoint is for a local Prometheus (or an agent that forwards): it
+// is loopback unless an address says otherwise, and a bare port means
+// 127.0.0.1 (not every address, as ":PORT" would).
+void read_metrics(const Reader& r, const toml::table& t, MetricsConfig* m) {
+  m->listen = "127.0.0.1:9325";
+  for (auto&& [k, v] : t) {
+    const std::string key = "metrics." + std::string(k.str());
+    if (k.str() == "listen") {
+      std::string s = r.string(v, key);
+      if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos)
+        s = "127.0.0.1:" + s;
+      try {
+        (void)http::parse_listen_address(s);
+      } catch (const std::invalid_argument& e) {
+        r.fail(v.source(), key, e.what());
+      }
+      m->listen = s;
     } else {
       r.fail(k.source(), key, "unknown key");
     }
@@ -645,6 +669,8 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
       read_dkim(r, r.table(v, key), &c->dkim);
     } else if (key == "dmarc") {
       read_dmarc(r, r.table(v, key), &c->dmarc);
+    } else if (key == "metrics") {
+      read_metrics(r, r.table(v, key), &c->metrics);
     } else {
       r.fail(k.source(), key, "unknown key");
     }
