@@ -19,8 +19,10 @@ port:
 promtool and prometheus come from Debian's prometheus package; without it
 the Prometheus parts skip on a dev machine and fail when CI is set.
 """
+import glob
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -297,6 +299,77 @@ class MetricsTest(unittest.TestCase):
             self.assertNotEqual(s.connect_ex(("127.0.0.2", self.metrics_port)), 0)
         with socket.create_connection(("127.0.0.1", self.metrics_port), timeout=TIMEOUT):
             pass
+
+
+def make_cert(directory, days):
+    """A self-signed certificate for mx.example.test valid `days` days:
+    (cert path, key path, notAfter as unix seconds)."""
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", str(days), "-subj",
+                    "/CN=mx.example.test", "-keyout", key + ".new", "-out", cert + ".new"],
+                   check=True, capture_output=True, timeout=60)
+    os.chmod(key + ".new", 0o600)
+    os.replace(key + ".new", key)
+    os.replace(cert + ".new", cert)
+    not_after = ssl._ssl._test_decode_cert(cert)["notAfter"]
+    return cert, key, ssl.cert_time_to_seconds(not_after)
+
+
+class CertificateExpiryTest(unittest.TestCase):
+    def test_set_at_start_and_reload(self):
+        certs = tempfile.mkdtemp(prefix="tern-certs-")
+        self.addCleanup(shutil.rmtree, certs, ignore_errors=True)
+        cert, key, first = make_cert(certs, 10)
+        port = free_port()
+        t = Tern(domains=[DOMAIN], kinds=("smtp",), extra=f'[metrics]\nlisten = "{port}"\n',
+                 tls={"certificate": cert, "private_key": key})
+        self.addCleanup(t.cleanup)
+        t.start()
+
+        def expiry():
+            status, _, body = http_get(port, "/metrics")
+            self.assertEqual(status, 200)
+            return value(parse(body), "tern_tls_certificate_expiry_timestamp_seconds")
+        self.assertEqual(expiry(), first)
+        _, _, second = make_cert(certs, 20)
+        self.assertNotEqual(first, second)
+        t.reload()
+        self.assertIn("SIGHUP: configuration reloaded", t.read_log())
+        self.assertEqual(expiry(), second)
+
+
+@unittest.skipUnless(os.geteuid() == 0 or os.environ.get("CI"), "needs root")
+class PrivilegedPortTest(unittest.TestCase):
+    """Bound as root before the drop (a port below 1024), served by threads
+    that, like every other, run as the dropped user."""
+
+    def test_privileged_port_then_drop(self):
+        self.assertEqual(os.geteuid(), 0, "CI runs the integration tests as root")
+        port = None
+        for p in range(990, 600, -1):  # a free privileged loopback port
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", p))
+                except OSError:
+                    continue
+            port = p
+            break
+        self.assertIsNotNone(port)
+        t = Tern(domains=[DOMAIN], kinds=("smtp",),
+                 extra=f'run_as = "nobody"\n[metrics]\nlisten = "127.0.0.1:{port}"\n')
+        self.addCleanup(t.cleanup)
+        os.chmod(t.tmp, 0o711)  # the dropped user reaches its data dir
+        t.start()
+        self.assertTrue(t.wait_log("running as user nobody"), t.tail_log())
+        status, _, body = http_get(port, "/metrics")
+        self.assertEqual(status, 200, t.tail_log())
+        self.assertIn("tern_connections_total", body)
+        uid = pwd.getpwnam("nobody").pw_uid
+        for path in glob.glob(f"/proc/{t.proc.pid}/task/*/status"):
+            with open(path) as f:
+                uids = [line.split()[1:] for line in f if line.startswith("Uid:")][0]
+            self.assertEqual(uids, [str(uid)] * 4, path)
 
 
 class NoMetricsTest(unittest.TestCase):
