@@ -14,6 +14,12 @@ port:
   - only GET /metrics is served (other paths 404), and a bare port in
     `listen` binds loopback 127.0.0.1 only (127.0.0.2, also loopback,
     is refused);
+  - relaying to two MX peers (one with STARTTLS, one whose STARTTLS
+    breaks): remote deliveries, outbound TLS handshakes, failures and
+    certificate verification;
+  - the certificate expiry gauge follows a new certificate at SIGHUP;
+  - as root, a privileged metrics port is bound before the drop and every
+    thread (the HTTP ones included) runs as the dropped user;
   - without [metrics] nothing listens for it.
 
 promtool and prometheus come from Debian's prometheus package; without it
@@ -36,6 +42,8 @@ import unittest
 import urllib.error
 import urllib.request
 
+from dns_server import DnsServer
+from smtp_peer import SmtpPeer
 from tern_harness import Tern, free_port, main, unreachable_dns
 
 DOMAIN = "example.test"
@@ -370,6 +378,60 @@ class PrivilegedPortTest(unittest.TestCase):
             with open(path) as f:
                 uids = [line.split()[1:] for line in f if line.startswith("Uid:")][0]
             self.assertEqual(uids, [str(uid)] * 4, path)
+
+
+class OutboundTest(unittest.TestCase):
+    """Relaying to two MX peers on loopback (smtp_peer.py, DNS from
+    dns_server.py): one with STARTTLS and a self-signed certificate, one
+    whose STARTTLS is broken (retried in plaintext)."""
+
+    def test_outbound_tls_and_remote_deliveries(self):
+        zone = "out.test"
+        port = free_port()
+        dns = DnsServer(zones=[zone], records=[
+            f"good.{zone}. 300 IN MX 10 mx3.{zone}.", f"mx3.{zone}. 300 IN A 127.0.0.3",
+            f"bad.{zone}. 300 IN MX 10 mx4.{zone}.", f"mx4.{zone}. 300 IN A 127.0.0.4"])
+        self.addCleanup(dns.cleanup)
+        dns.start()
+        good = SmtpPeer("127.0.0.3", port, hostname=f"mx3.{zone}")
+        self.addCleanup(good.cleanup)
+        good.start()
+        bad = SmtpPeer("127.0.0.4", port, hostname=f"mx4.{zone}")
+        bad.starttls = "broken"
+        self.addCleanup(bad.cleanup)
+        bad.start()
+        mport = free_port()
+        t = Tern(domains=[DOMAIN], kinds=("smtp", "submissions"), ports={"smtp": port},
+                 extra=(f'[dns]\nforward = ["{dns.forward}"]\ntimeout = 2\n'
+                        f'[relay]\nport = {port}\nconnect_timeout = "2s"\n'
+                        f'[metrics]\nlisten = "{mport}"\n'))
+        self.addCleanup(t.cleanup)
+        t.add_users({ALICE: PASSWORD, BOB: PASSWORD})
+        t.start()
+        for rcpt in (f"x@good.{zone}", f"y@bad.{zone}"):
+            with smtplib.SMTP_SSL("localhost", t.port("submissions"), timeout=TIMEOUT,
+                                  context=t.ssl_context()) as s:
+                s.login(ALICE, PASSWORD)
+                s.sendmail(ALICE, [rcpt], message("out", rcpt))
+        self.assertEqual(len(good.wait_messages(1)), 1, t.tail_log())
+        self.assertEqual(len(bad.wait_messages(1)), 1, t.tail_log())
+
+        deadline = time.time() + TIMEOUT
+        while True:
+            m = parse(http_get(mport, "/metrics")[2])
+            delivered = value(m, "tern_deliveries_total", result="delivered", destination="remote")
+            if delivered == 2 or time.time() >= deadline:
+                break
+            time.sleep(0.1)
+        self.assertEqual(delivered, 2, t.tail_log())
+        self.assertEqual(value(m, "tern_delivery_latency_seconds_count", destination="remote"), 2)
+        self.assertEqual(value(m, "tern_tls_handshake_failures_total", direction="outbound"), 1)
+        outbound = sum(v for (n, labels), v in m.items() if n == "tern_tls_handshakes_total"
+                       and ("direction", "outbound") in labels)
+        self.assertEqual(outbound, 1)
+        self.assertEqual(value(m, "tern_tls_peer_verification_total", direction="outbound",
+                               result="unverified"), 1)
+        self.assertEqual(value(m, "tern_queue_messages", state="deferred"), 0)
 
 
 class NoMetricsTest(unittest.TestCase):
