@@ -74,7 +74,7 @@ ServerMetrics& server() {
 }
 
 std::string_view command_label(std::string_view line) {
-  if (line.empty()) return "";
+  if (line.empty()) return "none";
   const size_t end = line.find(' ');
   const std::string verb = ascii_lower(line.substr(0, end));
   static constexpr std::array<std::string_view, 16> kVerbs = {
@@ -92,13 +92,20 @@ void delivery_result(std::string_view result, std::string_view destination,
   if (result == "delivered") m.delivery_latency.with({destination}).observe(latency_seconds);
 }
 
+namespace {
+
+// A count that went back came from another Admission: it starts afresh.
+uint64_t gained(uint64_t now, uint64_t before) { return now >= before ? now - before : now; }
+
+}  // namespace
+
 void publish_limits(const LimitCounters& counters) {
   static LimitCounters published;  // the loop's; see REQUIRES
   ServerMetrics& m = server();
   for (size_t i = 0; i < kLimitCount; ++i) {
     const Limit l = static_cast<Limit>(i);
     const uint64_t now = counters.refused[i];
-    m.limits.with({limit_name(l)}).inc(now - published.refused[i]);
+    m.limits.with({limit_name(l)}).inc(gained(now, published.refused[i]));
     published.refused[i] = now;
   }
   const std::pair<const char*, uint64_t LimitCounters::*> timeouts[] = {
@@ -106,7 +113,7 @@ void publish_limits(const LimitCounters& counters) {
       {"data", &LimitCounters::data_timeouts},
       {"session", &LimitCounters::session_timeouts}};
   for (const auto& [name, field] : timeouts) {
-    m.timeouts.with({name}).inc(counters.*field - published.*field);
+    m.timeouts.with({name}).inc(gained(counters.*field, published.*field));
     published.*field = counters.*field;
   }
 }

@@ -49,7 +49,7 @@ struct ServerMetrics {
 ServerMetrics& server();
 
 // The command verb of a refused command line, for the `command` label:
-// one of the SMTP verbs tern knows ("MAIL", "RCPT", "DATA", ...), "" when
+// one of the SMTP verbs tern knows ("MAIL", "RCPT", "DATA", ...), "none" when
 // no command caused the refusal (greeting, timeout), "other" for anything
 // else, so a client cannot invent label values.
 std::string_view command_label(std::string_view command_line);

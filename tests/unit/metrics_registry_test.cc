@@ -126,7 +126,7 @@ TEST(ServerMetrics, CommandLabelIsBounded) {
   EXPECT_EQ(command_label("RCPT TO:<a@b>"), "RCPT");
   EXPECT_EQ(command_label("mail from:<>"), "MAIL");
   EXPECT_EQ(command_label("STARTTLS"), "STARTTLS");
-  EXPECT_EQ(command_label(""), "");
+  EXPECT_EQ(command_label(""), "none");
   EXPECT_EQ(command_label("X-ANYTHING-THE-CLIENT-WANTS"), "other");
 }
 
@@ -137,6 +137,26 @@ TEST(ServerMetrics, RegisteredOnceWithTernNames) {
   EXPECT_NE(text.find("# TYPE tern_connections_total counter\n"), std::string::npos);
   EXPECT_NE(text.find("# TYPE tern_delivery_latency_seconds histogram\n"), std::string::npos);
   EXPECT_NE(text.find("\ntern_tls_certificate_expiry_timestamp_seconds 0\n"), std::string::npos);
+}
+
+// The admission's counters (owned by the loop) reach the metrics as what
+// they gained since the last publication.
+TEST(ServerMetrics, PublishLimitsAddsWhatTheCountersGained) {
+  ServerMetrics& m = server();
+  Counter& user = m.limits.with({"messages_per_hour_per_user"});
+  Counter& data = m.timeouts.with({"data"});
+  LimitCounters c;
+  c[Limit::kMessagesPerUser] = 5;
+  c.data_timeouts = 1;
+  publish_limits(c);
+  const uint64_t user0 = user.value(), data0 = data.value();
+  publish_limits(c);  // nothing new
+  EXPECT_EQ(user.value(), user0);
+  c[Limit::kMessagesPerUser] += 2;
+  c.data_timeouts += 1;
+  publish_limits(c);
+  EXPECT_EQ(user.value() - user0, 2u);
+  EXPECT_EQ(data.value() - data0, 1u);
 }
 
 }  // namespace
