@@ -41,9 +41,9 @@ void add_serve_command(CLI::App& app) {
       std::vector<BoundListener> listeners = bind_listeners(config.listeners);
       std::unique_ptr<http::Server> metrics_http;  // [metrics]: bound now, served from run()
       if (!config.metrics.listen.empty()) {
-        http::HostPort at = http::parse_listen_address(config.metrics.listen);
+        const MetricsConfig& m = config.metrics;
         metrics_http = std::make_unique<http::Server>("metrics");
-        metrics_http->bind(at.host, at.port);
+        metrics_http->bind(m.host.empty() ? "0.0.0.0" : m.host, m.port);
       }
       if (plan->change) {
         if (Status s = prepare_data_dir(config, plan->account); !s.ok())

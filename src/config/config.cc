@@ -15,7 +15,6 @@
 
 #include "config/values.h"
 #include "core/cidr.h"
-#include "http/server.h"
 
 namespace tern {
 namespace {
@@ -334,17 +333,16 @@ void read_dmarc(const Reader& r, const toml::table& t, DmarcConfig* d) {
 // 127.0.0.1 (not every address, as ":PORT" would).
 void read_metrics(const Reader& r, const toml::table& t, MetricsConfig* m) {
   m->listen = "127.0.0.1:9325";
+  m->host = "127.0.0.1";
+  m->port = 9325;
   for (auto&& [k, v] : t) {
     const std::string key = "metrics." + std::string(k.str());
     if (k.str() == "listen") {
       std::string s = r.string(v, key);
       if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos)
         s = "127.0.0.1:" + s;
-      try {
-        (void)http::parse_listen_address(s);
-      } catch (const std::invalid_argument& e) {
-        r.fail(v.source(), key, e.what());
-      }
+      const std::string err = parse_listen_address(s, &m->host, &m->port);
+      if (!err.empty()) r.fail(v.source(), key, err);
       m->listen = s;
     } else {
       r.fail(k.source(), key, "unknown key");

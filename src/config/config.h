@@ -162,6 +162,8 @@ struct DmarcConfig {
 // section is absent; with the section and no listen, 127.0.0.1:9325.
 struct MetricsConfig {
   std::string listen;  // "HOST:PORT" ("127.0.0.1:9325"); empty: no endpoint
+  std::string host;    // parsed from listen: "127.0.0.1", "::1"; "" is every address
+  uint16_t port = 0;
 };
 
 struct Config {

@@ -868,11 +868,15 @@ TEST(ConfigTest, Metrics) {
   EXPECT_EQ(Parse("[metrics]\nlisten = \"[::1]:9400\"\n").metrics.listen, "[::1]:9400");
   EXPECT_EQ(Parse("[metrics]\nlisten = \"0.0.0.0:9325\"\n").metrics.listen, "0.0.0.0:9325");
   EXPECT_EQ(ErrorOf("[metrics]\nlisten = \"localhost\"\n"),
-            "t.toml:2:10: key 'metrics.listen': \"localhost\": expected HOST:PORT, [IPV6]:PORT or "
-            ":PORT");
+            "t.toml:2:10: key 'metrics.listen': must be \"host:port\", e.g. \"127.0.0.1:25\", "
+            "\"[::1]:25\" or \":25\" (all addresses)");
   EXPECT_EQ(ErrorOf("[metrics]\nlisten = \"127.0.0.1:99999\"\n"),
-            "t.toml:2:10: key 'metrics.listen': \"127.0.0.1:99999\": the port must be a number "
-            "from 0 to 65535");
+            "t.toml:2:10: key 'metrics.listen': has an invalid port '99999': it must be a number "
+            "from 1 to 65535");
+  const Config c = Parse("[metrics]\nlisten = \"[::1]:9400\"\n");
+  EXPECT_EQ(c.metrics.host, "::1");
+  EXPECT_EQ(c.metrics.port, 9400);
+  EXPECT_EQ(Parse("[metrics]\n").metrics.host, "127.0.0.1");
   EXPECT_EQ(ErrorOf("[metrics]\nport = 1\n"), "t.toml:2:1: key 'metrics.port': unknown key");
 }
 
