@@ -18,6 +18,7 @@ port:
     breaks): remote deliveries, outbound TLS handshakes, failures and
     certificate verification;
   - the certificate expiry gauge follows a new certificate at SIGHUP;
+  - a command timeout is counted (and its 421, with no command);
   - as root, a privileged metrics port is bound before the drop and every
     thread (the HTTP ones included) runs as the dropped user;
   - without [metrics] nothing listens for it.
@@ -432,6 +433,27 @@ class OutboundTest(unittest.TestCase):
         self.assertEqual(value(m, "tern_tls_peer_verification_total", direction="outbound",
                                result="unverified"), 1)
         self.assertEqual(value(m, "tern_queue_messages", state="deferred"), 0)
+
+
+class TimeoutTest(unittest.TestCase):
+    def test_command_timeout_is_counted(self):
+        port = free_port()
+        t = Tern(domains=[DOMAIN], kinds=("smtp",), limits={"command_timeout": 1},
+                 extra=f'[metrics]\nlisten = "{port}"\n')
+        self.addCleanup(t.cleanup)
+        t.start()
+        with socket.create_connection(("127.0.0.1", t.port("smtp")), timeout=TIMEOUT) as s:
+            data = b""
+            while True:  # the greeting, then (saying nothing) 421 and EOF
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        self.assertIn(b"421 4.4.2", data)
+        m = parse(http_get(port, "/metrics")[2])
+        self.assertEqual(value(m, "tern_timeouts_total", waiting="command"), 1, t.tail_log())
+        self.assertEqual(value(m, "tern_smtp_refusals_total", listener="smtp", command="none",
+                               code="421"), 1)
 
 
 class NoMetricsTest(unittest.TestCase):
