@@ -40,6 +40,12 @@ void add_serve_command(CLI::App& app) {
       // file or key exists: the server reads everything as the user it
       // runs as, at start as at SIGHUP (docs/security.md).
       std::vector<BoundListener> listeners = bind_listeners(config.listeners);
+      std::unique_ptr<http::Server> metrics_http;  // [metrics]: bound now, served from run()
+      if (!config.metrics.listen.empty()) {
+        const MetricsConfig& m = config.metrics;
+        metrics_http = std::make_unique<http::Server>("metrics");
+        metrics_http->bind(m.host.empty() ? "0.0.0.0" : m.host, m.port);
+      }
       if (plan->change) {
         if (Status s = prepare_data_dir(config, plan->account); !s.ok())
           throw std::runtime_error(s.message());
@@ -50,6 +56,7 @@ void add_serve_command(CLI::App& app) {
       }
       if (!plan->warning.empty()) log_warn("{}", plan->warning);
       Server server(std::move(config), *path, std::move(listeners));
+      if (metrics_http) server.serve_metrics(std::move(metrics_http));
       // The thread pools exist now: none may have kept root.
       if (plan->change) {
         if (Status s = verify_threads(plan->account); !s.ok())

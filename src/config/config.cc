@@ -332,6 +332,28 @@ void read_dmarc(const Reader& r, const toml::table& t, DmarcConfig* d) {
   }
 }
 
+// The endpoint is for a local Prometheus (or an agent that forwards): it
+// is loopback unless an address says otherwise, and a bare port means
+// 127.0.0.1 (not every address, as ":PORT" would).
+void read_metrics(const Reader& r, const toml::table& t, MetricsConfig* m) {
+  m->listen = "127.0.0.1:9325";
+  m->host = "127.0.0.1";
+  m->port = 9325;
+  for (auto&& [k, v] : t) {
+    const std::string key = "metrics." + std::string(k.str());
+    if (k.str() == "listen") {
+      std::string s = r.string(v, key);
+      if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos)
+        s = "127.0.0.1:" + s;
+      const std::string err = parse_listen_address(s, &m->host, &m->port);
+      if (!err.empty()) r.fail(v.source(), key, err);
+      m->listen = s;
+    } else {
+      r.fail(k.source(), key, "unknown key");
+    }
+  }
+}
+
 void read_tls(const Reader& r, const toml::table& t, Config* c) {
   const toml::key* cert_key = nullptr;
   const toml::key* pkey_key = nullptr;
@@ -658,6 +680,8 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
       read_dkim(r, r.table(v, key), &c->dkim);
     } else if (key == "dmarc") {
       read_dmarc(r, r.table(v, key), &c->dmarc);
+    } else if (key == "metrics") {
+      read_metrics(r, r.table(v, key), &c->metrics);
     } else {
       r.fail(k.source(), key, "unknown key");
     }

@@ -162,6 +162,14 @@ struct DmarcConfig {
   std::string report_email;  // From of the reports; default: postmaster@hostname
 };
 
+// [metrics]: the Prometheus endpoint (docs/metrics.md). Off when the
+// section is absent; with the section and no listen, 127.0.0.1:9325.
+struct MetricsConfig {
+  std::string listen;  // "HOST:PORT" ("127.0.0.1:9325"); empty: no endpoint
+  std::string host;    // parsed from listen: "127.0.0.1", "::1"; "" is every address
+  uint16_t port = 0;
+};
+
 struct Config {
   std::string source = "<embedded>";  // the file it came from
   std::string hostname;               // default: the system's host name
@@ -197,6 +205,7 @@ struct Config {
   SpfConfig spf;
   DkimConfig dkim;
   DmarcConfig dmarc;
+  MetricsConfig metrics;
 };
 
 // Thrown by load_config and parse_config; what() is

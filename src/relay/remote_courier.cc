@@ -19,6 +19,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "client/tls_client.h"
+#include "metrics/server_metrics.h"
 #include "relay/file_body.h"
 #include "relay/plan.h"
 
@@ -42,6 +43,15 @@ std::string tls_text(const ClientTlsState& t) {
   if (!t.active) return "none";
   std::string cert = t.check.verified ? "verified" : "unverified(" + t.check.detail + ")";
   return fmt::format("{}/{} cert={}", t.info.version, t.info.cipher, cert);
+}
+
+// Outbound TLS for metrics, once per connection.
+void count_tls(const ClientTlsState& t, bool handshake_failed) {
+  metrics::ServerMetrics& m = metrics::server();
+  if (handshake_failed) m.tls_failures.with({"outbound"}).inc();
+  if (!t.active) return;
+  m.tls_handshakes.with({"outbound", t.info.version}).inc();
+  m.tls_peer_verification.with({"outbound", t.check.verified ? "verified" : "unverified"}).inc();
 }
 
 const char* status_word(RcptResult::Kind k) {
@@ -328,6 +338,8 @@ asio::awaitable<bool> RemoteCourier::send_on(Delivery& d, PooledConnection pc) {
   }
   const HopOutcome h = settle(*got, pc.hop.host);
   const std::string tls = tls_text(pc.conn->tls_state());
+  if (pc.messages == 1)
+    count_tls(pc.conn->tls_state(), h.tls_handshake_failed);  // a new connection
   const std::string where = hop_text(pc.hop);
   std::vector<size_t> still;
   for (size_t k = 0; k < d.pending.size() && k < h.rcpts.size(); ++k) {

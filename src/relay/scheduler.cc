@@ -224,6 +224,18 @@ std::vector<QueueEntryInfo> Scheduler::list() const {
   return out;
 }
 
+QueueStats Scheduler::stats() const {
+  QueueStats s;
+  const int64_t now = env_.clock();
+  for (const auto& [id, e] : entries_) {
+    QueueStats::State& st = e.active ? s.active : e.due <= now ? s.ready : s.deferred;
+    ++st.messages;
+    const int64_t at = e.info.received_at;
+    if (at > 0 && (st.oldest == 0 || at < st.oldest)) st.oldest = at;
+  }
+  return s;
+}
+
 asio::awaitable<Status> Scheduler::inspect(std::string id, QueuedMessage* out) {
   QueueStore* store = env_.store;
   auto load_one = [store, id] {

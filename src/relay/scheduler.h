@@ -100,6 +100,18 @@ struct QueueEntryInfo {
   bool active = false;                     // a pass is running
 };
 
+// The queue by state, for metrics: messages and the earliest arrival
+// (unix seconds; 0 when none is known yet).
+struct QueueStats {
+  struct State {
+    size_t messages = 0;
+    int64_t oldest = 0;
+  };
+  State active;    // a pass is running
+  State ready;     // due, waiting for a delivery slot
+  State deferred;  // waiting for a retry
+};
+
 class Scheduler {
  public:
   Scheduler(asio::any_io_executor loop, SchedulerEnv env, SchedulerOptions options);
@@ -137,6 +149,8 @@ class Scheduler {
 
   // `tern queue list`: every message, oldest first.
   std::vector<QueueEntryInfo> list() const;
+  // A walk of the index (metrics/server_metrics.h); loop thread.
+  QueueStats stats() const;
   // `tern queue show`: the message with its state, read from the store.
   asio::awaitable<Status> inspect(std::string id, QueuedMessage* out);
   // `tern queue flush`: every pending recipient of `id` (of every message

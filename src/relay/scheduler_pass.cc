@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "base/log.h"
+#include "metrics/server_metrics.h"
 #include "net/awaitable.h"
 #include "relay/dsn.h"
 #include "relay/inject.h"
@@ -25,6 +26,20 @@ const char* result_name(const StateRecord& r) {
     default:
       return "?";
   }
+}
+
+const char* delivery_result_name(RcptResult::Kind k) {
+  switch (k) {
+    case RcptResult::Kind::kDelivered:
+      return "delivered";
+    case RcptResult::Kind::kExpanded:
+      return "expanded";
+    case RcptResult::Kind::kTransient:
+      return "deferred";
+    case RcptResult::Kind::kPermanent:
+      return "bounced";
+  }
+  return "?";
 }
 
 std::string actions_of(const std::vector<DsnRecipient>& entries) {
@@ -169,8 +184,13 @@ asio::awaitable<void> Scheduler::group_task(std::shared_ptr<Pass> pass, Delivery
     result.rcpts.assign(group.rcpts.size(), r);
   }
   const int64_t now = env_.clock();
+  const char* dest_class = group.dest.kind == Destination::Kind::kLocal ? "local"
+                           : options_.remote_limit_key.empty()          ? "remote"
+                                                                        : "smarthost";
   for (size_t k = 0; k < group.rcpts.size(); ++k) {
     RcptResult& r = result.rcpts[k];
+    metrics::delivery_result(delivery_result_name(r.kind), dest_class,
+                             static_cast<double>(now - pass->snapshot->envelope.received_at));
     Pass::Item item;
     item.record = result_record(*pass->snapshot, group.rcpts[k], r, group.dest, result.next_hop_dsn,
                                 options_.policy, now, env_.random());

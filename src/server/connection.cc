@@ -5,6 +5,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "core/cidr.h"
+#include "metrics/server_metrics.h"
 #include "net/awaitable.h"
 #include "server/server.h"
 #include "server/session_id.h"
@@ -48,7 +49,9 @@ Connection::Connection(Server& server, asio::ip::tcp::socket socket, ListenerCon
       sender_checked_(sender_checked()),
       session_(session_options(), this, ip_),
       started_(std::chrono::steady_clock::now()),
-      session_id_(new_session_id()) {}
+      session_id_(new_session_id()),
+      metric_bytes_in_(metrics::server().received_bytes.with({listener_kind_name(listener_.kind)})),
+      metric_bytes_out_(metrics::server().sent_bytes.with({listener_kind_name(listener_.kind)})) {}
 
 Connection::~Connection() = default;
 
@@ -147,6 +150,11 @@ void Connection::on_refusal(const Refusal& r) {
   if (!session_.auth_user().empty()) tx += " auth=" + log_value(session_.auth_user());
   log_info("session={} refused client={}{} command={} reply={}{}", session_id_, ip_, tx,
            log_quoted(r.command), log_quoted(r.reply.brief(), 500), message_note_);
+  metrics::server()
+      .refusals
+      .with({listener_kind_name(listener_.kind), metrics::command_label(r.command),
+             std::to_string(r.reply.code)})
+      .inc();
 }
 
 void Connection::drain() {
@@ -165,6 +173,9 @@ void Connection::force_close() {
 asio::awaitable<void> Connection::run() {
   std::optional<Reply> refuse = server_.admit(this, ip_);
   server_.attach(this, ip_);
+  metrics::ServerMetrics& m = metrics::server();
+  const char* kind = listener_kind_name(listener_.kind);
+  m.connections_open.with({kind}).add(1);
   log_info("session={} connect client={} listener={} kind={}", session_id_, ip_, listener_.address,
            listener_kind_name(listener_.kind));
   std::optional<SessionTls> tls;
@@ -175,12 +186,17 @@ asio::awaitable<void> Connection::run() {
       log_info("session={} disconnect client={} reason=tls_failed error={} duration={:.3f}s",
                session_id_, ip_, log_quoted(ec.message()),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+      m.connections.with({kind, "tls_failed"}).inc();
+      m.tls_failures.with({"inbound"}).inc();
+      m.connections_open.with({kind}).add(-1);
       server_.detach(this, ip_);
       co_return;
     }
     TlsInfo info = tls_info(stream_.ssl());
     tls = SessionTls{info.version, info.cipher};
+    m.tls_handshakes.with({"inbound", info.version}).inc();
   }
+  if (!refuse) m.connections.with({kind, "accepted"}).inc();  // refusals: Server::admit
   session_.start(refuse, tls);
   command_deadline_ = std::chrono::steady_clock::now() + config_->limits.command_timeout;
   try {
@@ -245,6 +261,7 @@ asio::awaitable<void> Connection::run() {
       stream_.is_tls() ? "yes" : "no",
       session_.auth_user().empty() ? "-" : log_value(session_.auth_user()), n.messages,
       n.recipients, n.commands, n.errors, bytes_in_, bytes_out_, secs);
+  m.connections_open.with({kind}).add(-1);
   server_.detach(this, ip_);
 }
 
@@ -259,6 +276,7 @@ asio::awaitable<void> Connection::do_send(std::string_view data) {
     co_return;
   }
   bytes_out_ += data.size();
+  metric_bytes_out_.inc(data.size());
   // RFC 5321 4.5.3.2.7: the client has the command timeout to send its
   // next command; that clock starts with our reply.
   command_deadline_ = std::chrono::steady_clock::now() + config_->limits.command_timeout;
@@ -326,6 +344,7 @@ asio::awaitable<void> Connection::do_read() {
   reading_ = false;
   if (!ec) {
     bytes_in_ += n;
+    metric_bytes_in_.inc(n);
     session_.receive(std::string_view(buf, n));
   } else if (ec == asio::error::timed_out) {
     timed_out(deadline);  // the 421 still goes out
@@ -347,12 +366,14 @@ asio::awaitable<void> Connection::do_starttls() {
   co_await stream_.handshake(server_.tls_context(), config_->limits.command_timeout, ec);
   if (ec) {
     log_info("session={} starttls client={} failed: {}", session_id_, ip_, ec.message());
+    metrics::server().tls_failures.with({"inbound"}).inc();
     session_.eof();
     closing_ = true;
     end_reason_ = "tls_failed";
     co_return;
   }
   TlsInfo info = tls_info(stream_.ssl());
+  metrics::server().tls_handshakes.with({"inbound", info.version}).inc();
   session_.tls_started(SessionTls{info.version, info.cipher});
   command_deadline_ = std::chrono::steady_clock::now() + config_->limits.command_timeout;
 }
@@ -375,6 +396,7 @@ asio::awaitable<void> Connection::do_auth() {
     log_info("session={} auth client={} user={} mechanism={} ok", session_id_, ip_, log_value(user),
              req.mechanism);
   }
+  metrics::server().auth.with({req.mechanism, ok ? "success" : "failure"}).inc();
   session_.auth_checked(ok);
 }
 
@@ -424,6 +446,7 @@ asio::awaitable<void> Connection::do_spf() {
            log_value("<" + req.mail_from + ">"), log_value(req.helo), spf::result_name(r.result),
            r.mechanism.empty() ? "-" : log_value(r.mechanism),
            r.problem.empty() ? "" : " problem=" + log_quoted(r.problem));
+  metrics::server().spf.with({spf::result_name(r.result)}).inc();
   session_.spf_checked(SpfOutcome{session_result(r.result), r.mechanism, r.explanation, r.problem});
 }
 
@@ -493,6 +516,7 @@ asio::awaitable<void> Connection::do_message_end() {
   message_note_.clear();
   if (!st.ok()) co_return;
   server_.worker().enqueue(env);
+  metrics::server().messages_accepted.with({listener_kind_name(listener_.kind)}).inc();
   log_info("session={} message client={} id={} from={} rcpts={} size={} tls={} auth={}{} result={}",
            session_id_, ip_, env.id, log_value("<" + env.mail.from.str() + ">"), env.rcpts.size(),
            session_.last_message_size(), stream_.is_tls() ? tls_info(stream_.ssl()).version : "no",

@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "core/server_session.h"
+#include "metrics/registry.h"
 #include "net/stream.h"
 #include "queue/store.h"
 #include "server/inbound_auth.h"
@@ -28,6 +29,7 @@ class Connection : private SessionEnv {
   void drain();
   // Grace period over: drop the connection.
   void force_close();
+  const ListenerConfig& listener() const { return listener_; }
 
  private:
   // SessionEnv. Called on the server's event loop, the thread of the
@@ -93,6 +95,9 @@ class Connection : private SessionEnv {
   uint64_t bytes_out_ = 0;
   std::string end_reason_;
   std::string message_note_;
+  // This listener's byte counters (metrics/server_metrics.h), looked up once.
+  metrics::Counter& metric_bytes_in_;
+  metrics::Counter& metric_bytes_out_;
 };
 
 }  // namespace tern

@@ -6,6 +6,7 @@
 #include "authres/header.h"
 #include "dkim/dns_keys.h"
 #include "dmarc/evaluate.h"
+#include "metrics/server_metrics.h"
 #include "server/dmarc_action.h"
 
 namespace tern {
@@ -64,7 +65,9 @@ asio::awaitable<InboundVerdict> InboundAuth::decide(DnsLookup& dns, InboundInput
       if (s.result == dkim::Result::kPass) ids.dkim_pass_domains.push_back(s.domain);
       if (s.result == dkim::Result::kTempError) ids.dkim_temperror = true;
       dk += std::string(dk.empty() ? "" : ",") + dkim::result_name(s.result) + "(" + s.domain + ")";
+      metrics::server().dkim.with({dkim::result_name(s.result)}).inc();
     }
+    if (sigs.empty()) metrics::server().dkim.with({"none"}).inc();
     v.summary += std::string(v.summary.empty() ? "" : " ") + "dkim=" + (dk.empty() ? "none" : dk);
   }
 
@@ -99,6 +102,7 @@ asio::awaitable<InboundVerdict> InboundAuth::decide(DnsLookup& dns, InboundInput
     v.summary +=
         " dmarc=" + a.result + (a.policy.empty() ? "" : "(p=" + a.policy + " dis=" + a.dis + ")");
     v.refuse = dmarc_refusal(a);
+    metrics::server().dmarc.with({a.result}).inc();
     if (a.act == dmarc::Policy::kQuarantine) v.header = "X-Spam-Flag: YES\r\n";
   }
 

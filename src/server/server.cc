@@ -1,10 +1,14 @@
 #include "server/server.h"
 
+#include <openssl/x509.h>
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <future>
 
+#include "base/clock.h"
 #include "base/log.h"
+#include "metrics/server_metrics.h"
 #include "net/awaitable.h"
 #include "server/connection.h"
 #include "server/fd_reserve.h"
@@ -29,6 +33,28 @@ void make_dir(const std::string& path) {
   if (ec) throw std::runtime_error("cannot create " + path + ": " + ec.message());
 }
 
+// notAfter of the certificate `ctx` serves, as a gauge (0: none).
+void publish_certificate_expiry(asio::ssl::context* ctx) {
+  X509* cert = ctx ? SSL_CTX_get0_certificate(ctx->native_handle()) : nullptr;
+  std::tm tm{};
+  double when = 0;
+  if (cert && ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1)
+    when = static_cast<double>(timegm(&tm));
+  metrics::server().certificate_expiry.with({}).set(when);
+}
+
+// The queue gauges from the loop's snapshot; ages are as of `now`.
+void publish_queue(const QueueStats& q, int64_t now) {
+  metrics::ServerMetrics& m = metrics::server();
+  const std::pair<const char*, const QueueStats::State*> states[] = {
+      {"active", &q.active}, {"ready", &q.ready}, {"deferred", &q.deferred}};
+  for (const auto& [name, st] : states) {
+    m.queue_messages.with({name}).set(static_cast<double>(st->messages));
+    const int64_t age = st->oldest > 0 ? std::max<int64_t>(0, now - st->oldest) : 0;
+    m.queue_oldest_age.with({name}).set(static_cast<double>(age));
+  }
+}
+
 }  // namespace
 
 Server::Server(Config config, std::string config_path, std::vector<BoundListener> listeners)
@@ -48,6 +74,7 @@ Server::Server(Config config, std::string config_path, std::vector<BoundListener
   if (Status s = directory_.load(); !s.ok()) throw std::runtime_error(s.message());
   worker_.open();
   tls_ = make_server_tls_context(tls_options(config));
+  publish_certificate_expiry(tls_.get());
   set_trusted(config);
   for (BoundListener& l : listeners) {
     asio::ip::tcp::acceptor acc(io_);
@@ -63,7 +90,37 @@ Server::Server(Config config, std::string config_path, std::vector<BoundListener
   }
 }
 
-Server::~Server() { worker_.stop(); }
+Server::~Server() {
+  if (metrics_http_) metrics_http_->stop();
+  worker_.stop();
+}
+
+void Server::serve_metrics(std::unique_ptr<http::Server> http) {
+  metrics_http_ = std::move(http);
+  metrics_http_->get("/metrics", [this](const http::Request&) { return scrape(); });
+}
+
+http::Response Server::scrape() {
+  struct Snapshot {
+    QueueStats queue;
+  };
+  auto task = std::make_shared<std::promise<Snapshot>>();
+  std::future<Snapshot> result = task->get_future();
+  asio::post(io_, [this, task] {
+    metrics::publish_limits(admission_.counters());
+    task->set_value(Snapshot{worker_.scheduler().stats()});
+  });
+  // A loop too busy to answer within a second (or stopped) leaves the
+  // queue gauges as they were: the scrape itself must not hang.
+  if (result.wait_for(std::chrono::seconds(1)) == std::future_status::ready) {
+    try {
+      publish_queue(result.get().queue, unix_seconds());
+    } catch (const std::future_error&) {
+      // the loop stopped and dropped the task
+    }
+  }
+  return http::Response{200, std::string(metrics::kContentType), metrics::registry().render()};
+}
 
 int Server::run() {
   auto config = directory_.config();
@@ -74,6 +131,11 @@ int Server::run() {
   }
   asio::co_spawn(io_, signal_loop(), asio::detached);
   worker_.start();
+  if (metrics_http_) {
+    metrics_http_->start();
+    log_info("metrics listening address={}", config->metrics.listen);
+  }
+  metrics::server().start_time.with({}).set(static_cast<double>(unix_seconds()));
   log_info("tern {} started hostname={} data_dir={} domains={} config={}", TERN_VERSION,
            config->hostname, config->data_dir, fmt::join(config->domains, ","), config->source);
   // The listeners accept (listen() ran in the constructor) and root is gone
@@ -81,6 +143,7 @@ int Server::run() {
   notify_ready(ready_status());
   start_watchdog(io_);
   io_.run();
+  if (metrics_http_) metrics_http_->stop();
   worker_.stop();
   pool_.join();
   auth_pool_.join();
@@ -113,6 +176,9 @@ asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor,
       // The last descriptors are for the sessions running (fd_reserve.h).
       log_warn("refused connection on {}: too few file descriptors left", listener.address);
       refuse_short_of_descriptors(socket.native_handle());
+      metrics::server()
+          .connections.with({listener_kind_name(listener.kind), "refused_descriptors"})
+          .inc();
       continue;  // `socket` closes here
     }
     auto conn = std::make_shared<Connection>(*this, std::move(socket), listener);
@@ -158,6 +224,7 @@ bool Server::reload() {
       log_warn("SIGHUP: run_as changes need a restart (root is gone)");
     tls_ = std::move(ctx);
     set_log_format(fresh->log_format);
+    publish_certificate_expiry(tls_.get());
     set_trusted(*fresh);
     worker_.reconfigure(*fresh);
     directory_.set_config(std::move(fresh));
@@ -203,11 +270,20 @@ void Server::maybe_stop() {
 std::optional<Reply> Server::admit(Connection* c, const std::string& ip) {
   auto config = directory_.config();
   const std::string& host = config->hostname;
-  if (draining_) return Reply(421, "4.3.2", host + " Service shutting down, try again later");
-  if (connections_.size() >= config->limits.max_connections)
+  auto refused = [c](const char* outcome) {
+    metrics::server().connections.with({listener_kind_name(c->listener().kind), outcome}).inc();
+  };
+  if (draining_) {
+    refused("refused_shutdown");
+    return Reply(421, "4.3.2", host + " Service shutting down, try again later");
+  }
+  if (connections_.size() >= config->limits.max_connections) {
+    refused("refused_busy");
     return Reply(421, "4.7.0", host + " Too many connections, try again later");
+  }
   if (!trusted(ip)) {
     if (std::optional<LimitRefusal> r = admission_.connect(ip, std::chrono::steady_clock::now())) {
+      refused("refused_limit");
       log_refusal(ip, "", *r);
       return r->reply(host);
     }

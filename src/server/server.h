@@ -27,6 +27,7 @@
 #include "core/admission.h"
 #include "core/cidr.h"
 #include "queue/free_space.h"
+#include "http/server.h"
 #include "queue/fs_store.h"
 #include "server/delivery_worker.h"
 #include "server/directory.h"
@@ -46,6 +47,11 @@ class Server {
   ~Server();
 
   int run();
+
+  // Serves GET /metrics (metrics/server_metrics.h) on `http`, bound by the
+  // caller before the privilege drop, from run() until it returns.
+  // REQUIRES: before run().
+  void serve_metrics(std::unique_ptr<http::Server> http);
 
   // For connections.
   asio::io_context& io() { return io_; }
@@ -95,6 +101,9 @@ class Server {
   bool trusted(const std::string& ip) const;
   void set_trusted(const Config& config);
   void log_refusal(const std::string& ip, const std::string& user, const LimitRefusal& r);
+  // The /metrics handler (an HTTP thread): what the loop owns (the queue,
+  // the limit counters) is read by a task posted to the loop.
+  http::Response scrape();
 
   std::string config_path_;
   asio::io_context io_{1};
@@ -129,6 +138,7 @@ class Server {
   bool deliveries_idle_ = false;  // the delivery worker has drained
   bool grace_over_ = false;
   asio::steady_timer grace_timer_{io_};
+  std::unique_ptr<http::Server> metrics_http_;  // stopped first in ~Server
 };
 
 }  // namespace tern

@@ -864,5 +864,26 @@ TEST(ConfigTest, RunAs) {
   EXPECT_EQ(ErrorOf("run_as = 0\n"), "t.toml:1:10: key 'run_as': must be a string, not an integer");
 }
 
+// Off unless asked for; on, loopback unless an address says otherwise.
+TEST(ConfigTest, Metrics) {
+  EXPECT_EQ(Parse("").metrics.listen, "");
+  EXPECT_EQ(default_config().metrics.listen, "");
+  EXPECT_EQ(Parse("[metrics]\n").metrics.listen, "127.0.0.1:9325");
+  EXPECT_EQ(Parse("[metrics]\nlisten = \"9400\"\n").metrics.listen, "127.0.0.1:9400");
+  EXPECT_EQ(Parse("[metrics]\nlisten = \"[::1]:9400\"\n").metrics.listen, "[::1]:9400");
+  EXPECT_EQ(Parse("[metrics]\nlisten = \"0.0.0.0:9325\"\n").metrics.listen, "0.0.0.0:9325");
+  EXPECT_EQ(ErrorOf("[metrics]\nlisten = \"localhost\"\n"),
+            "t.toml:2:10: key 'metrics.listen': must be \"host:port\", e.g. \"127.0.0.1:25\", "
+            "\"[::1]:25\" or \":25\" (all addresses)");
+  EXPECT_EQ(ErrorOf("[metrics]\nlisten = \"127.0.0.1:99999\"\n"),
+            "t.toml:2:10: key 'metrics.listen': has an invalid port '99999': it must be a number "
+            "from 1 to 65535");
+  const Config c = Parse("[metrics]\nlisten = \"[::1]:9400\"\n");
+  EXPECT_EQ(c.metrics.host, "::1");
+  EXPECT_EQ(c.metrics.port, 9400);
+  EXPECT_EQ(Parse("[metrics]\n").metrics.host, "127.0.0.1");
+  EXPECT_EQ(ErrorOf("[metrics]\nport = 1\n"), "t.toml:2:1: key 'metrics.port': unknown key");
+}
+
 }  // namespace
 }  // namespace tern
