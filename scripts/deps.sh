@@ -24,6 +24,10 @@ if [ "$what" = test ]; then
          python3-dkim python3-nacl opendkim-tools git-email libmailtools-perl postfix
          python3-spf python3-dnspython python3-yaml python3-authheaders testssl.sh
          clang-14 libclang-rt-14-dev)
+  # test_lmtp: Dovecot's LMTP server (dovecot-lmtpd) with the Sieve plugin
+  # (dovecot-sieve) for the fileinto test; test_dovecot_auth uses the
+  # auth-client socket of the same private Dovecot.
+  pkgs+=(dovecot-lmtpd dovecot-sieve)
 fi
 
 missing=()

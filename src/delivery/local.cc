@@ -74,6 +74,11 @@ std::vector<LocalRcptResult> deliver_local(const QueuedMessage& m, const std::ve
       }
       std::string key = alias_key(target);
       if (delivered.count(key)) continue;
+      if (std::string route = env.lmtp_route ? env.lmtp_route(target) : ""; !route.empty()) {
+        r.lmtp.push_back(LmtpTarget{std::move(route), target});
+        delivered.insert(std::move(key));
+        continue;
+      }
       std::string dir = maildir_path(env.mail_root, target);
       if (dir.empty() || !header_safe(target) || !header_safe(return_path)) {
         r = fail(Kind::kPermanent, "unusable mailbox name " + target);
@@ -91,6 +96,7 @@ std::vector<LocalRcptResult> deliver_local(const QueuedMessage& m, const std::ve
     }
     if (r.kind == Kind::kDelivered && !r.forward_to.empty()) r.kind = Kind::kExpanded;
     if (r.kind != Kind::kExpanded) r.forward_to.clear();
+    if (r.kind != Kind::kExpanded && r.kind != Kind::kDelivered) r.lmtp.clear();
     out.push_back(std::move(r));
   }
   return out;
