@@ -14,7 +14,9 @@ What this proves, against a real dovecot-lmtpd with the Sieve plugin:
   - Dovecot down: the message stays queued (deferred), and is delivered
     once Dovecot is back and the queue is flushed;
   - several messages travel over one LMTP connection (Dovecot's log counts
-    the connections).
+    the connections), which says QUIT when tern stops; a pooled connection
+    that Dovecot closed meanwhile is replaced by a new one, the message
+    not deferred.
 
 Needs dovecot-lmtpd, dovecot-sieve and dovecot-imapd (scripts/deps.sh test).
 """
@@ -154,6 +156,17 @@ lmtp_idle = "60s"
         self.assertIn(b"wait for me", got[0])
         self.assertEqual(self.t.wait_queue_empty(), [], self.diagnostics())
 
+    def test_idle_connection_lost_means_a_new_one(self):
+        self.send("bob@remote.invalid", [ALICE], b"Subject: first\r\n\r\none\r\n")
+        self.wait_mail(ALICE, "INBOX", 1)
+        # Dovecot restarts: the pooled connection is dead when next used.
+        self.box.stop_process()
+        self.box.start()
+        self.send("bob@remote.invalid", [ALICE], b"Subject: second\r\n\r\ntwo\r\n")
+        self.wait_mail(ALICE, "INBOX", 2)  # no queue flush: not deferred
+        self.assertIn("idle connection went stale; connecting anew", self.t.read_log())
+        self.assertNotIn("status=deferred", self.t.read_log())
+
     def test_several_messages_over_one_connection(self):
         for i in range(4):
             self.send("bob@remote.invalid", [ALICE], f"Subject: n{i}\r\n\r\nbody {i}\r\n".encode())
@@ -165,6 +178,16 @@ lmtp_idle = "60s"
         saved = [x for x in lines if "lmtp(" in x and "saved mail to INBOX" in x]
         self.assertEqual(len(saved), 4, self.diagnostics())
         self.assertEqual(len(connects), 1, self.diagnostics())
+        # SIGTERM: the idle connection says QUIT (Dovecot logs "Logged out",
+        # not a lost connection) and tern exits at once, not after lmtp_idle.
+        self.t.assert_running()
+        started = time.monotonic()
+        self.assertEqual(self.t.stop(), 0, self.diagnostics())
+        self.assertLess(time.monotonic() - started, 10)
+        deadline = time.monotonic() + 10
+        while "Disconnect from local: Logged out" not in self.box.dovecot.log_text():
+            self.assertLess(time.monotonic(), deadline, self.diagnostics())
+            time.sleep(0.05)
 
 
 if __name__ == "__main__":
