@@ -74,7 +74,8 @@ struct LocalRcptResult {
 //  - targets outside the local domains are not touched: they come back in
 //    forward_to (kExpanded) once every local target has its copy;
 //  - local targets that env.lmtp_route sends to LMTP are not written: they
-//    come back in `lmtp` (once per call per mailbox, as Maildirs).
+//    come back in `lmtp`, the same LmtpTarget for every recipient of this
+//    call that leads to that mailbox (the caller sends it once).
 // A Maildir failure is kTransient (the local targets that did get a copy
 // get another on the retry: at least once). A target without a safe Maildir
 // path is kPermanent. A recipient outside the local domains is kPermanent

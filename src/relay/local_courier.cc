@@ -3,6 +3,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/use_awaitable.hpp>
 #include <map>
+#include <set>
 
 #include "relay/lmtp_plan.h"
 
@@ -21,8 +22,8 @@ asio::awaitable<std::vector<LocalRcptResult>> deliver_on_pool(
 
 LocalCourier::LocalCourier(asio::any_io_executor blocking,
                            std::function<std::shared_ptr<const LocalDeliveryEnv>()> env,
-                           LmtpSender* lmtp)
-    : blocking_(std::move(blocking)), env_(std::move(env)), lmtp_(lmtp) {}
+                           LmtpHandoff lmtp)
+    : blocking_(std::move(blocking)), env_(std::move(env)), lmtp_(std::move(lmtp)) {}
 
 asio::awaitable<CourierResult> LocalCourier::deliver(std::shared_ptr<const QueuedMessage> msg,
                                                      Destination, std::vector<size_t> rcpts) {
@@ -34,16 +35,19 @@ asio::awaitable<CourierResult> LocalCourier::deliver(std::shared_ptr<const Queue
   CourierResult out = to_courier_result(results);
   // The LMTP targets, by server: one transaction per server.
   std::map<std::string, std::vector<std::string>> by_server;
+  std::set<std::pair<std::string, std::string>> seen;  // each mailbox once per server
   for (const LocalRcptResult& l : results) {
-    for (const LmtpTarget& t : l.lmtp) by_server[t.address].push_back(t.mailbox);
+    for (const LmtpTarget& t : l.lmtp) {
+      if (seen.emplace(t.address, t.mailbox).second) by_server[t.address].push_back(t.mailbox);
+    }
   }
   if (by_server.empty()) co_return out;
   std::map<std::pair<std::string, std::string>, RcptResult> sent;
   for (auto& [address, mailboxes] : by_server) {
     std::vector<RcptResult> got;
     if (lmtp_) {
-      got = co_await lmtp_->deliver(msg, address, mailboxes);
-    } else {  // not reached: the server always has a sender
+      got = co_await lmtp_(msg, address, mailboxes);
+    } else {  // not reached in the server, which always has a sender
       RcptResult r;
       r.reply = Reply(451, "4.3.5", "LMTP delivery is not set up");
       got.assign(mailboxes.size(), r);

@@ -21,19 +21,24 @@
 
 #include "delivery/local.h"
 #include "relay/courier.h"
-#include "relay/lmtp_sender.h"
 
 namespace tern {
+
+// Hands `mailboxes` of `msg` to the LMTP server at `address` (the server
+// passes LmtpSender::deliver, lmtp_sender.h); one result per mailbox, in
+// order.
+using LmtpHandoff = std::function<asio::awaitable<std::vector<RcptResult>>(
+    std::shared_ptr<const QueuedMessage> msg, std::string address,
+    std::vector<std::string> mailboxes)>;
 
 class LocalCourier : public Courier {
  public:
   // `env` is called once per delivery for a snapshot of the aliases and
   // the config (a reload between deliveries applies to the next one).
   // `blocking` is where the Maildir writes run.
-  // `lmtp` (may be null: no LMTP) must outlive the courier.
+  // `lmtp` may be empty: a mailbox routed to LMTP then stays queued (451 4.3.5).
   LocalCourier(asio::any_io_executor blocking,
-               std::function<std::shared_ptr<const LocalDeliveryEnv>()> env,
-               LmtpSender* lmtp = nullptr);
+               std::function<std::shared_ptr<const LocalDeliveryEnv>()> env, LmtpHandoff lmtp = {});
 
   asio::awaitable<CourierResult> deliver(std::shared_ptr<const QueuedMessage> msg, Destination dest,
                                          std::vector<size_t> rcpts) override;
@@ -44,7 +49,7 @@ class LocalCourier : public Courier {
  private:
   asio::any_io_executor blocking_;
   std::function<std::shared_ptr<const LocalDeliveryEnv>()> env_;
-  LmtpSender* lmtp_;
+  LmtpHandoff lmtp_;
 };
 
 }  // namespace tern

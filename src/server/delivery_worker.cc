@@ -93,7 +93,11 @@ DeliveryWorker::DeliveryWorker(asio::io_context& io, asio::thread_pool& pool, Qu
       lmtp_(io.get_executor(), pool.get_executor(), directory->config()->delivery.lmtp_idle,
             lmtp_settings(*directory->config())),
       local_(
-          pool.get_executor(), [this] { return local_env(); }, &lmtp_),
+          pool.get_executor(), [this] { return local_env(); },
+          [this](std::shared_ptr<const QueuedMessage> msg, std::string address,
+                 std::vector<std::string> mailboxes) {
+            return lmtp_.deliver(std::move(msg), std::move(address), std::move(mailboxes));
+          }),
       resolver_(std::make_unique<Resolver>(io, resolver_options(directory->config()->dns))),
       dns_config_(directory->config()->dns),
       remote_(io.get_executor(), pool.get_executor(), resolver_.get(),

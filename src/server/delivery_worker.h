@@ -25,6 +25,7 @@
 #include "dmarc/aggregate.h"
 #include "dns/resolver.h"
 #include "queue/store.h"
+#include "relay/lmtp_sender.h"
 #include "relay/local_courier.h"
 #include "relay/remote_courier.h"
 #include "relay/scheduler.h"
