@@ -31,6 +31,9 @@ if [ "$what" = test ]; then
          python3-spf python3-dnspython python3-yaml python3-authheaders testssl.sh
          clang-14 libclang-rt-14-dev systemd pandoc dpkg-dev lintian
          prometheus  # test_metrics: promtool checks /metrics, a real Prometheus scrapes it
+         # test_lmtp: Dovecot's LMTP server with the Sieve plugin (fileinto);
+         # test_dovecot_auth uses the auth-client socket of the same Dovecot.
+         dovecot-lmtpd dovecot-sieve
   )
 fi
 

@@ -1,10 +1,12 @@
 #include "client/connection.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <asio/experimental/awaitable_operators.hpp>
+#include <asio/local/stream_protocol.hpp>
 #include <asio/steady_timer.hpp>
 
 #include "net/awaitable.h"
@@ -79,6 +81,39 @@ asio::awaitable<std::error_code> ClientConnection::connect(
   }
   session_.start();
   co_return std::error_code();
+}
+
+asio::awaitable<std::error_code> ClientConnection::connect_unix(
+    std::string path, std::chrono::steady_clock::duration timeout) {
+  asio::local::stream_protocol::socket socket(executor_);
+  asio::steady_timer timer(executor_);
+  timer.expires_after(timeout);
+  auto res =
+      co_await (socket.async_connect(asio::local::stream_protocol::endpoint(path), use_tuple) ||
+                timer.async_wait(use_tuple));
+  std::error_code ec =
+      res.index() == 1 ? std::error_code(asio::error::timed_out) : std::get<0>(std::get<0>(res));
+  started_ = true;
+  if (!ec) {
+    // SmtpStream is written for TCP sockets; what it does with one (read,
+    // write, wait, shutdown, close) is the same on any stream socket's
+    // descriptor, so the connected Unix socket is adopted as is. (The
+    // TCP_NODELAY it sets fails quietly.)
+    asio::ip::tcp::socket adopted(executor_);
+    const int fd = socket.release(ec);
+    if (!ec) adopted.assign(asio::ip::tcp::v4(), fd, ec);
+    if (ec) {
+      ::close(fd);
+    } else {
+      stream_.emplace(std::move(adopted));
+      session_.start();
+      co_return std::error_code();
+    }
+  }
+  session_.connect_failed(
+      fmt::format("cannot connect to unix:{}: {}", path,
+                  ec == asio::error::timed_out ? std::string("timed out") : ec.message()));
+  co_return ec;
 }
 
 uint64_t ClientConnection::add(OutboundMessage message, std::unique_ptr<BodySource> body) {

@@ -92,6 +92,12 @@ class ClientConnection {
   asio::awaitable<std::error_code> connect(std::vector<asio::ip::tcp::endpoint> endpoints,
                                            std::chrono::steady_clock::duration timeout);
 
+  // Instead of connect(): connects to the Unix stream socket `path` within
+  // `timeout` (LMTP to a local mailbox server, RFC 2033). No TLS. Returns
+  // the error, or {} when connected (and the session started).
+  asio::awaitable<std::error_code> connect_unix(std::string path,
+                                                std::chrono::steady_clock::duration timeout);
+
   // Queues a message; `body` is read only when the server is ready for it.
   uint64_t add(OutboundMessage message, std::unique_ptr<BodySource> body);
 

@@ -15,6 +15,7 @@
 
 #include "config/values.h"
 #include "core/cidr.h"
+#include "core/lmtp_address.h"
 
 namespace tern {
 namespace {
@@ -593,6 +594,68 @@ void read_listeners(const Reader& r, const toml::node& n, Config* c) {
   }
 }
 
+// "maildir" or an LMTP address, as written (checked).
+std::string read_route(const Reader& r, const toml::node& v, const std::string& key) {
+  const std::string s = r.nonempty_string(v, key);
+  if (s == "maildir") return s;
+  std::string error;
+  if (!parse_lmtp_address(s, &error)) {
+    r.fail(v.source(), key,
+           fmt::format("'{}' is not \"maildir\" or an LMTP address: {}", s, error));
+  }
+  return s;
+}
+
+void read_delivery(const Reader& r, const toml::table& t, DeliveryConfig* d) {
+  for (auto&& [k, v] : t) {
+    const std::string key = "delivery." + std::string(k.str());
+    const std::string_view name = k.str();
+    if (name == "lmtp") {
+      d->lmtp = read_route(r, v, key);
+      if (d->lmtp == "maildir") d->lmtp.clear();
+    } else if (name == "domains" || name == "users") {
+      auto& map = name == "domains" ? d->domains : d->users;
+      for (auto&& [mk, mv] : r.table(v, key)) {
+        const std::string mkey = key + "." + std::string(mk.str());
+        map[ascii_lower(mk.str())] = read_route(r, mv, mkey);
+      }
+    } else if (name == "lmtp_timeout") {
+      d->lmtp_timeout = r.duration(v, key, false);
+    } else if (name == "lmtp_idle") {
+      d->lmtp_idle = r.duration(v, key, true);
+    } else if (name == "lmtp_max_messages_per_connection") {
+      d->lmtp_max_messages_per_connection = r.positive(v, key);
+    } else {
+      r.fail(k.source(), key, "unknown key");
+    }
+  }
+}
+
+void read_auth(const Reader& r, const toml::table& t, AuthConfig* a) {
+  for (auto&& [k, v] : t) {
+    const std::string key = "auth." + std::string(k.str());
+    const std::string_view name = k.str();
+    if (name == "backend") {
+      const std::string s = r.string(v, key);
+      if (s == "users") {
+        a->backend = AuthConfig::Backend::kUsers;
+      } else if (s == "dovecot") {
+        a->backend = AuthConfig::Backend::kDovecot;
+      } else {
+        r.fail(v.source(), key,
+               fmt::format("'{}' is not allowed; use \"users\" or \"dovecot\"", s));
+      }
+    } else if (name == "dovecot_socket") {
+      a->dovecot_socket = r.nonempty_string(v, key);
+      if (a->dovecot_socket.front() != '/') r.fail(v.source(), key, "must be an absolute path");
+    } else if (name == "dovecot_timeout") {
+      a->dovecot_timeout = r.duration(v, key, false, std::chrono::seconds(300));
+    } else {
+      r.fail(k.source(), key, "unknown key");
+    }
+  }
+}
+
 void read_root(const Reader& r, const toml::table& root, Config* c) {
   bool have_hostname = false;
   for (auto&& [k, v] : root) {
@@ -682,6 +745,10 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
       read_dmarc(r, r.table(v, key), &c->dmarc);
     } else if (key == "metrics") {
       read_metrics(r, r.table(v, key), &c->metrics);
+    } else if (key == "delivery") {
+      read_delivery(r, r.table(v, key), &c->delivery);
+    } else if (key == "auth") {
+      read_auth(r, r.table(v, key), &c->auth);
     } else {
       r.fail(k.source(), key, "unknown key");
     }
@@ -747,6 +814,17 @@ Config load_config(const std::string& path) {
 }
 
 Config default_config() { return parse_config(kDefaultToml, "<embedded>"); }
+
+std::string lmtp_route(const DeliveryConfig& d, std::string_view address) {
+  const std::string a = ascii_lower(address);
+  auto pick = [](const std::string& route) { return route == "maildir" ? std::string() : route; };
+  if (auto it = d.users.find(a); it != d.users.end()) return pick(it->second);
+  const size_t at = a.rfind('@');
+  if (at != std::string::npos) {
+    if (auto it = d.domains.find(a.substr(at + 1)); it != d.domains.end()) return pick(it->second);
+  }
+  return d.lmtp;
+}
 
 bool is_local_domain(const Config& config, std::string_view domain) {
   const std::string d = ascii_lower(domain);

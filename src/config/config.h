@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -170,6 +171,34 @@ struct MetricsConfig {
   uint16_t port = 0;
 };
 
+// [delivery]: how mail for the local domains reaches its mailbox: tern's
+// own Maildirs (the default), or a mailbox server's LMTP socket (RFC 2033,
+// relay/lmtp_courier.h). Each value is "maildir" or an LMTP address
+// ("unix:/run/dovecot/lmtp", "tcp:127.0.0.1:24"; core/lmtp_address.h).
+// A user's entry wins over its domain's, which wins over `lmtp`.
+struct DeliveryConfig {
+  std::string lmtp;                            // every local domain; "": Maildir
+  std::map<std::string, std::string> domains;  // lower-cased domain -> "maildir" or address
+  std::map<std::string, std::string> users;    // lower-cased address -> "maildir" or address
+  std::chrono::seconds lmtp_timeout{120};      // each LMTP reply and write
+  std::chrono::seconds lmtp_idle{30};          // an idle LMTP connection is kept this long
+  size_t lmtp_max_messages_per_connection = 100;
+};
+
+// [auth]: who checks AUTH passwords: tern's own users file (the default,
+// auth/users.h) or Dovecot's auth service (auth/dovecot_auth.h) through its
+// auth-client socket, so that IMAP and SMTP share one password database.
+struct AuthConfig {
+  enum class Backend { kUsers, kDovecot };
+  Backend backend = Backend::kUsers;
+  std::string dovecot_socket = "/run/dovecot/auth-client";
+  std::chrono::seconds dovecot_timeout{30};  // above Dovecot's own failure delays (up to 15 s)
+};
+
+// The LMTP address (core/lmtp_address.h text) that mail for `address`
+// (a local mailbox, any case) goes to, or "" for tern's Maildir.
+std::string lmtp_route(const DeliveryConfig& d, std::string_view address);
+
 struct Config {
   std::string source = "<embedded>";  // the file it came from
   std::string hostname;               // default: the system's host name
@@ -206,6 +235,8 @@ struct Config {
   DkimConfig dkim;
   DmarcConfig dmarc;
   MetricsConfig metrics;
+  DeliveryConfig delivery;
+  AuthConfig auth;
 };
 
 // Thrown by load_config and parse_config; what() is

@@ -236,7 +236,7 @@ void ClientSession::tls_started() {
   caps_ = Capabilities{};
   parser_.discard();
   state_ = State::kSetup;
-  send("EHLO " + options_.helo_name, Expect::kEhlo);
+  send(hello_verb() + options_.helo_name, Expect::kEhlo);
 }
 
 void ClientSession::tls_failed(std::string reason) {
@@ -271,7 +271,12 @@ void ClientSession::body_sent(const DotEncoder& encoder) {
                            false);
   }
   state_ = State::kTx;
-  expect_.push_back({Expect::kEnd});
+  if (!options_.lmtp) return expect_.push_back({Expect::kEnd});
+  // RFC 2033 4.2: one reply for each RCPT that was accepted, in order.
+  const MessageResult& res = tx_->result;
+  for (size_t i = 0; i < res.rcpts.size(); ++i) {
+    if (!res.rcpts[i].failure) expect_.push_back({Expect::kEnd, i});
+  }
 }
 
 void ClientSession::body_failed(std::string reason) {
@@ -425,7 +430,7 @@ void ClientSession::dispatch(const Pending& p, const Reply& r) {
     case Expect::kData:
       return on_data(r);
     case Expect::kEnd:
-      return on_end(r);
+      return on_end(r, p.rcpt);
     case Expect::kDiscardDot:
       need_rset_ = false;
       return tx_done();
@@ -464,7 +469,7 @@ void ClientSession::fail_connection(Failure f, bool quit) {
 void ClientSession::on_greeting(const Reply& r) {
   // RFC 5321 3.1: after a 554 (or any refusal) the client still sends QUIT.
   if (r.code / 100 != 2) return fail_connection(reply_failure(Phase::kGreeting, r), true);
-  send("EHLO " + options_.helo_name, Expect::kEhlo);
+  send(hello_verb() + options_.helo_name, Expect::kEhlo);
 }
 
 void ClientSession::on_ehlo(const Reply& r, bool ehlo) {
@@ -474,7 +479,8 @@ void ClientSession::on_ehlo(const Reply& r, bool ehlo) {
   }
   // RFC 5321 3.2: "command not recognized" to EHLO -> HELO. Not on 4xx:
   // that is a temporary refusal of the session, not an old server.
-  if (ehlo && (r.code == 500 || r.code == 502)) {
+  // RFC 2033 4.1: an LMTP server must know LHLO; HELO is not LMTP.
+  if (ehlo && !options_.lmtp && (r.code == 500 || r.code == 502)) {
     return send("HELO " + options_.helo_name, Expect::kHelo);
   }
   fail_connection(reply_failure(Phase::kEhlo, r), true);
@@ -760,12 +766,30 @@ void ClientSession::on_data(const Reply& r) {
   tx_done();
 }
 
-void ClientSession::on_end(const Reply& r) {
+void ClientSession::on_end(const Reply& r, size_t rcpt) {
+  if (options_.lmtp) return on_lmtp_end(r, rcpt);
   Tx& t = *tx_;
   need_rset_ = false;  // RFC 5321 4.1.1.4: the transaction ends either way
   t.ended = true;
   t.result.reply = r;
   if (r.code / 100 != 2 && !t.failure) t.failure = reply_failure(Phase::kBody, r);
+  tx_done();
+}
+
+void ClientSession::on_lmtp_end(const Reply& r, size_t rcpt) {
+  Tx& t = *tx_;
+  t.result.reply = r;  // the last one, for the log
+  if (t.confirmed.empty()) t.confirmed.assign(t.result.rcpts.size(), false);
+  t.result.rcpts[rcpt].reply = r;
+  if (r.code / 100 == 2) {
+    t.confirmed[rcpt] = true;
+  } else {
+    t.result.rcpts[rcpt].failure = reply_failure(Phase::kBody, r);
+    --t.accepted;  // finish_tx reports the message failed once none is left
+  }
+  if (!expect_.empty() && expect_.front().what == Expect::kEnd) return;  // more to come
+  need_rset_ = false;
+  t.ended = true;
   tx_done();
 }
 
@@ -798,10 +822,18 @@ void ClientSession::finish_tx() {
   if (!fail && !t.ended) {  // not reached: every path to here sets a failure or ends
     fail = make_failure(Phase::kBody, Failure::Cause::kProtocol, "transaction did not end");
   }
-  for (RecipientResult& r : res.rcpts) {
+  bool any_confirmed = false;
+  for (size_t i = 0; i < res.rcpts.size(); ++i) {
+    RecipientResult& r = res.rcpts[i];
+    // LMTP: a recipient the server confirmed after the body is delivered,
+    // whatever went wrong later (the connection lost before the others).
+    if (i < t.confirmed.size() && t.confirmed[i]) {
+      any_confirmed = true;
+      continue;
+    }
     if (!r.failure && fail) r.failure = fail;
   }
-  res.failure = std::move(fail);
+  if (!any_confirmed) res.failure = std::move(fail);
   results_.push_back(std::move(res));
   tx_.reset();
 }

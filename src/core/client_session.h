@@ -3,6 +3,8 @@
 // 8BITMIME 6152, CHUNKING 3030, DSN 3461, ENHANCEDSTATUSCODES 2034/3463,
 // STARTTLS 3207, AUTH 4954, SMTPUTF8 6531). The outbound relay and the
 // client library both drive it; one connection may carry many messages.
+// With ClientSessionOptions::lmtp it speaks LMTP (RFC 2033) instead: see
+// there for what changes.
 //
 // Messages go in with add(), before or during the session; the caller then
 // asks next() what to do until it says kClose:
@@ -125,6 +127,14 @@ struct ClientSessionOptions {
   bool chunking = false;
   EightBitPolicy eight_bit = EightBitPolicy::kRefuse;
   ClientTimeouts timeouts;
+  // LMTP (RFC 2033) instead of SMTP: LHLO instead of EHLO (4.1; no HELO
+  // fallback), and after the body one reply per accepted recipient, in
+  // RCPT order (4.2), each deciding that recipient alone. A recipient
+  // whose reply came stays delivered even if the connection is lost
+  // before the others' replies (those fail as the connection did).
+  // Everything else (PIPELINING, SIZE, 8BITMIME, RSET between messages)
+  // works as for SMTP. Callers normally set tls = kNone (a local socket).
+  bool lmtp = false;
   // Called with every line sent and received, without its CRLF. AUTH
   // secrets appear as "<redacted>"; a body as "<N octets of message data>".
   std::function<void(TranscriptDir, std::string_view)> transcript;
@@ -182,7 +192,9 @@ struct OutboundMessage {
 
 struct RecipientResult {
   RcptArgs rcpt;
-  std::optional<Reply> reply;      // the reply to RCPT TO, when one came
+  // The reply to RCPT TO, when one came; LMTP: the recipient's own reply
+  // after the body, once that came.
+  std::optional<Reply> reply;
   std::optional<Failure> failure;  // empty: delivered
   bool delivered() const { return !failure; }
 };
@@ -302,6 +314,9 @@ class ClientSession {
     size_t accepted = 0;
     std::optional<Failure> failure;  // the message-wide failure so far
     bool ended = false;              // the reply after the body came
+    // LMTP: the recipients whose own reply after the body was 2xx; they
+    // stay delivered whatever happens to the connection afterwards.
+    std::vector<bool> confirmed;
   };
 
   void send(std::string_view line, Expect what, size_t rcpt = 0, std::string_view shown = {});
@@ -323,7 +338,9 @@ class ClientSession {
   void on_mail(const Reply& r);
   void on_rcpt(const Reply& r, size_t i);
   void on_data(const Reply& r);
-  void on_end(const Reply& r);
+  void on_end(const Reply& r, size_t rcpt);
+  void on_lmtp_end(const Reply& r, size_t rcpt);
+  const char* hello_verb() const { return options_.lmtp ? "LHLO " : "EHLO "; }
   // The transaction is over: its result is queued; QUIT if it said so.
   void tx_done();
   void finish_tx();

@@ -11,7 +11,8 @@
 //     case kSend:         write a.data; break;
 //     case kNeedInput:    read; session.receive(bytes) or session.eof(); break;
 //     case kStartTls:     handshake; session.tls_started(...) or close; break;
-//     case kCheckAuth:    verify session.auth_request(); session.auth_checked(ok); break;
+//     case kCheckAuth:    verify session.auth_request(); session.auth_checked(ok),
+//                         or session.auth_unavailable() when it cannot be said; break;
 //     case kCheckSpf:     evaluate session.spf_request(); session.spf_checked(outcome); break;
 //     case kMessageBegin: open a spool file for session.envelope(); break;
 //     case kMessageData:  append a.data to it; break;
@@ -276,7 +277,14 @@ class ServerSession {
   void receive(std::string_view bytes);
   void eof();  // the client went away
   void tls_started(const SessionTls& tls);
-  void auth_checked(bool ok);
+  // After kCheckAuth: 235, or 535 5.7.8 (counted towards max_auth_failures).
+  // `user`, when given, is the name the password database knows the user
+  // by (Dovecot's user=): it becomes auth_user(), so per-user limits and
+  // the sender check count one name, whatever case the client typed.
+  void auth_checked(bool ok, std::string user = {});
+  // After kCheckAuth: the password could not be checked now (the password
+  // database is down): 454 4.7.0 (RFC 4954 6), not counted as a failure.
+  void auth_unavailable();
   // After kCheckSpf: decides the RCPT that asked, then goes on with the
   // input that followed it (pipelined commands wait meanwhile).
   void spf_checked(const SpfOutcome& outcome);

@@ -90,13 +90,21 @@ void ServerSession::auth_plain(std::string_view b64) {
   set_pending(Action::kCheckAuth);
 }
 
-void ServerSession::auth_checked(bool ok) {
+void ServerSession::auth_checked(bool ok, std::string user) {
   state_ = State::kCommand;
   std::fill(auth_.password.begin(), auth_.password.end(), '\0');
   auth_.password.clear();
   if (!ok) return auth_failed(Reply(535, "5.7.8", "Authentication credentials invalid"));
-  auth_user_ = auth_.user;
+  auth_user_ = user.empty() ? auth_.user : std::move(user);
   reply(235, "2.7.0", "Authentication successful");
+}
+
+void ServerSession::auth_unavailable() {
+  state_ = State::kCommand;
+  std::fill(auth_.password.begin(), auth_.password.end(), '\0');
+  auth_.password.clear();
+  // RFC 4954 6: "454 4.7.0 Temporary authentication failure".
+  reply(Reply(454, "4.7.0", "Temporary authentication failure"), false);
 }
 
 // Credentials that were wrong (535 5.7.8): its reply, and after

@@ -1,6 +1,7 @@
 #include "delivery/local.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -44,6 +45,9 @@ std::vector<LocalRcptResult> deliver_local(const QueuedMessage& m, const std::ve
   const Address& from = m.envelope.mail.from;
   std::string return_path = from.is_null() ? "" : from.local + "@" + from.domain;
   std::set<std::string> delivered;  // alias_key of mailboxes written by this call
+  // alias_key -> the LMTP target of mailboxes left to LMTP by this call: a
+  // second recipient leading there shares that target's fate.
+  std::map<std::string, LmtpTarget> to_lmtp;
   auto is_local = [&](std::string_view a) {
     return env.is_local_domain && env.is_local_domain(domain_of(a));
   };
@@ -73,7 +77,17 @@ std::vector<LocalRcptResult> deliver_local(const QueuedMessage& m, const std::ve
         continue;
       }
       std::string key = alias_key(target);
+      if (auto it = to_lmtp.find(key); it != to_lmtp.end()) {
+        r.lmtp.push_back(it->second);
+        continue;
+      }
       if (delivered.count(key)) continue;
+      if (std::string route = env.lmtp_route ? env.lmtp_route(target) : ""; !route.empty()) {
+        LmtpTarget t{std::move(route), target};
+        r.lmtp.push_back(t);
+        to_lmtp.emplace(std::move(key), std::move(t));
+        continue;
+      }
       std::string dir = maildir_path(env.mail_root, target);
       if (dir.empty() || !header_safe(target) || !header_safe(return_path)) {
         r = fail(Kind::kPermanent, "unusable mailbox name " + target);
@@ -91,6 +105,7 @@ std::vector<LocalRcptResult> deliver_local(const QueuedMessage& m, const std::ve
     }
     if (r.kind == Kind::kDelivered && !r.forward_to.empty()) r.kind = Kind::kExpanded;
     if (r.kind != Kind::kExpanded) r.forward_to.clear();
+    if (r.kind != Kind::kExpanded && r.kind != Kind::kDelivered) r.lmtp.clear();
     out.push_back(std::move(r));
   }
   return out;

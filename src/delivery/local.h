@@ -34,7 +34,16 @@ struct LocalDeliveryEnv {
   std::function<bool(const std::string& address)> is_mailbox;
   std::string postmaster_domain;  // "<Postmaster>" (no domain) goes to postmaster@this;
                                   // normally the first local domain
-  FileEnv* files = nullptr;       // the Maildirs' file system (fs/file_env.h); null: the real one
+  FileEnv* files = nullptr;  // the Maildirs' file system (fs/file_env.h); null: the real one
+  // The LMTP address a local target is delivered to instead of its Maildir
+  // (config.h: lmtp_route), or "" for the Maildir. Empty function: Maildirs.
+  std::function<std::string(const std::string& target)> lmtp_route;
+};
+
+// A local target left to LMTP (the caller sends it, relay/lmtp_sender.h).
+struct LmtpTarget {
+  std::string address;  // where: "unix:/run/dovecot/lmtp"
+  std::string mailbox;  // who: the target's address
 };
 
 // What delivering to one recipient came to.
@@ -49,6 +58,9 @@ struct LocalRcptResult {
   std::string detail;                   // kTransient/kPermanent: why, for the log and the DSN
   std::vector<std::string> forward_to;  // kExpanded: alias targets outside the local domains
   size_t copies = 0;                    // Maildir copies written for this recipient
+  // kDelivered/kExpanded: local targets still to go by LMTP; the recipient
+  // is done only once they are.
+  std::vector<LmtpTarget> lmtp;
 };
 
 // Delivers message `m` to the recipients whose indexes are in `rcpts`;
@@ -60,7 +72,10 @@ struct LocalRcptResult {
 //    "Return-Path: <from>\r\nDelivered-To: <target>\r\n" prepended, once
 //    per call per mailbox even if several recipients lead there;
 //  - targets outside the local domains are not touched: they come back in
-//    forward_to (kExpanded) once every local target has its copy.
+//    forward_to (kExpanded) once every local target has its copy;
+//  - local targets that env.lmtp_route sends to LMTP are not written: they
+//    come back in `lmtp`, the same LmtpTarget for every recipient of this
+//    call that leads to that mailbox (the caller sends it once).
 // A Maildir failure is kTransient (the local targets that did get a copy
 // get another on the retry: at least once). A target without a safe Maildir
 // path is kPermanent. A recipient outside the local domains is kPermanent

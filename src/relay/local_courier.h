@@ -1,6 +1,11 @@
 // LocalCourier: the Courier for our own domains. Wraps deliver_local()
 // (delivery/local.h: aliases, then Maildirs) and runs it on a thread pool,
-// since every Maildir copy is fsynced.
+// since every Maildir copy is fsynced. Mailboxes that [delivery] sends to
+// an LMTP server are then handed over by the LmtpSender (lmtp_sender.h),
+// one LMTP transaction per server for all of them; a recipient is delivered
+// once its Maildir copies and its LMTP targets all are (lmtp_plan.h:
+// merge_results), and otherwise carries the LMTP server's reply (a 5xx
+// bounces with it, a 4xx is retried).
 //
 // Replies it reports (ours, no remote MTA):
 //   250 2.0.0  delivered (or expanded: remote alias targets in forward_to)
@@ -19,13 +24,21 @@
 
 namespace tern {
 
+// Hands `mailboxes` of `msg` to the LMTP server at `address` (the server
+// passes LmtpSender::deliver, lmtp_sender.h); one result per mailbox, in
+// order.
+using LmtpHandoff = std::function<asio::awaitable<std::vector<RcptResult>>(
+    std::shared_ptr<const QueuedMessage> msg, std::string address,
+    std::vector<std::string> mailboxes)>;
+
 class LocalCourier : public Courier {
  public:
   // `env` is called once per delivery for a snapshot of the aliases and
   // the config (a reload between deliveries applies to the next one).
   // `blocking` is where the Maildir writes run.
+  // `lmtp` may be empty: a mailbox routed to LMTP then stays queued (451 4.3.5).
   LocalCourier(asio::any_io_executor blocking,
-               std::function<std::shared_ptr<const LocalDeliveryEnv>()> env);
+               std::function<std::shared_ptr<const LocalDeliveryEnv>()> env, LmtpHandoff lmtp = {});
 
   asio::awaitable<CourierResult> deliver(std::shared_ptr<const QueuedMessage> msg, Destination dest,
                                          std::vector<size_t> rcpts) override;
@@ -36,6 +49,7 @@ class LocalCourier : public Courier {
  private:
   asio::any_io_executor blocking_;
   std::function<std::shared_ptr<const LocalDeliveryEnv>()> env_;
+  LmtpHandoff lmtp_;
 };
 
 }  // namespace tern

@@ -1,5 +1,6 @@
 #include "server/connection.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include "base/clock.h"
@@ -7,6 +8,7 @@
 #include "core/cidr.h"
 #include "metrics/server_metrics.h"
 #include "net/awaitable.h"
+#include "server/dovecot_auth.h"
 #include "server/server.h"
 #include "server/session_id.h"
 #include "spf/check.h"
@@ -381,11 +383,38 @@ asio::awaitable<void> Connection::do_starttls() {
 asio::awaitable<void> Connection::do_auth() {
   const AuthRequest& req = session_.auth_request();
   std::string user = req.user, password = req.password;
-  server_.directory().refresh();  // a user added or removed a moment ago counts
-  // argon2id is slow on purpose: keep it off the event loop.
-  bool ok = co_await asio::co_spawn(server_.auth_pool(),
-                                    verify_password(&server_.directory(), user, password),
-                                    asio::use_awaitable);
+  bool ok = false;
+  std::string canonical;  // the password database's name for the user
+  if (config_->auth.backend == AuthConfig::Backend::kDovecot) {
+    // [auth] backend = "dovecot": one password database for IMAP and SMTP.
+    DovecotAuthRequest d;
+    d.user = user;
+    d.password = password;
+    d.remote_ip = ip_;
+    std::error_code ec;
+    auto local = stream_.socket().local_endpoint(ec);
+    if (!ec) d.local_ip = local.address().to_string();
+    d.secured = stream_.is_tls();
+    std::string path = config_->auth.dovecot_socket;
+    std::chrono::steady_clock::duration limit = config_->auth.dovecot_timeout;
+    DovecotAuthResult r = co_await dovecot_authenticate(path, limit, std::move(d));
+    std::fill(password.begin(), password.end(), '\0');
+    if (r.kind == DovecotAuthResult::Kind::kTemporary) {
+      log_warn("session={} auth client={} user={} mechanism={} unavailable: dovecot: {}",
+               session_id_, ip_, log_value(user), req.mechanism, r.reason);
+      metrics::server().auth.with({req.mechanism, "unavailable"}).inc();
+      session_.auth_unavailable();
+      co_return;
+    }
+    ok = r.kind == DovecotAuthResult::Kind::kOk;
+    if (ok) canonical = r.user;
+  } else {
+    server_.directory().refresh();  // a user added or removed a moment ago counts
+    // argon2id is slow on purpose: keep it off the event loop.
+    ok = co_await asio::co_spawn(server_.auth_pool(),
+                                 verify_password(&server_.directory(), user, password),
+                                 asio::use_awaitable);
+  }
   if (!ok) {
     auto delay = server_.auth_failure_delay(ip_);
     asio::steady_timer t(co_await asio::this_coro::executor, delay);
@@ -393,11 +422,11 @@ asio::awaitable<void> Connection::do_auth() {
     log_info("session={} auth client={} user={} mechanism={} failed", session_id_, ip_,
              log_value(user), req.mechanism);
   } else {
-    log_info("session={} auth client={} user={} mechanism={} ok", session_id_, ip_, log_value(user),
-             req.mechanism);
+    log_info("session={} auth client={} user={} mechanism={} ok", session_id_, ip_,
+             log_value(canonical.empty() ? user : canonical), req.mechanism);
   }
   metrics::server().auth.with({req.mechanism, ok ? "success" : "failure"}).inc();
-  session_.auth_checked(ok);
+  session_.auth_checked(ok, canonical);
 }
 
 namespace {

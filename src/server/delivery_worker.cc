@@ -60,6 +60,15 @@ std::shared_ptr<const RelaySettings> outbound_settings(const Config& config,
   return std::make_shared<const RelaySettings>(std::move(s));
 }
 
+// [delivery]'s LMTP settings; the host name goes in LHLO.
+LmtpSettings lmtp_settings(const Config& config) {
+  LmtpSettings s;
+  s.lhlo_name = config.hostname.empty() ? "localhost" : config.hostname;
+  s.timeout = config.delivery.lmtp_timeout;
+  s.max_messages_per_connection = config.delivery.lmtp_max_messages_per_connection;
+  return s;
+}
+
 }  // namespace
 
 SchedulerOptions scheduler_options(const Config& config) {
@@ -81,7 +90,14 @@ DeliveryWorker::DeliveryWorker(asio::io_context& io, asio::thread_pool& pool, Qu
       mail_root_(data_dir + "/mail"),
       dkim_dir_(data_dir + "/dkim"),
       random_(std::random_device{}()),
-      local_(pool.get_executor(), [this] { return local_env(); }),
+      lmtp_(io.get_executor(), pool.get_executor(), directory->config()->delivery.lmtp_idle,
+            lmtp_settings(*directory->config())),
+      local_(
+          pool.get_executor(), [this] { return local_env(); },
+          [this](std::shared_ptr<const QueuedMessage> msg, std::string address,
+                 std::vector<std::string> mailboxes) {
+            return lmtp_.deliver(std::move(msg), std::move(address), std::move(mailboxes));
+          }),
       resolver_(std::make_unique<Resolver>(io, resolver_options(directory->config()->dns))),
       dns_config_(directory->config()->dns),
       remote_(io.get_executor(), pool.get_executor(), resolver_.get(),
@@ -173,6 +189,7 @@ void DeliveryWorker::enqueue(const Envelope& env) { scheduler_.enqueue(env); }
 
 void DeliveryWorker::reconfigure(const Config& config) {
   scheduler_.reconfigure(scheduler_options(config));
+  lmtp_.reconfigure(lmtp_settings(config));  // [delivery] lmtp_idle needs a restart
   try {
     remote_.reconfigure(outbound_settings(config, dkim_dir_));
   } catch (const std::exception& e) {
@@ -186,7 +203,9 @@ void DeliveryWorker::drain(std::function<void()> idle) {
   admin_.stop();
   // Deliveries first (none starts, those in flight end), then the idle
   // connections they left say QUIT.
-  scheduler_.drain([this, idle = std::move(idle)]() mutable { remote_.drain(std::move(idle)); });
+  scheduler_.drain([this, idle = std::move(idle)]() mutable {
+    remote_.drain([this, idle = std::move(idle)]() mutable { lmtp_.drain(std::move(idle)); });
+  });
 }
 
 void DeliveryWorker::stop() {
@@ -209,6 +228,9 @@ std::shared_ptr<const LocalDeliveryEnv> DeliveryWorker::local_env() const {
   env->is_mailbox = [directory](const std::string& a) { return directory->is_mailbox(a); };
   env->postmaster_domain =
       env->config->domains.empty() ? "localhost" : env->config->domains.front();
+  env->lmtp_route = [config = env->config](const std::string& target) {
+    return lmtp_route(config->delivery, target);
+  };
   return env;
 }
 

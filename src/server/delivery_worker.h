@@ -2,7 +2,8 @@
 // queue Scheduler (relay/scheduler.h) with its two couriers (Maildirs for
 // the local domains, relay/local_courier.h; SMTP to other domains,
 // relay/remote_courier.h, with the DNS Resolver it routes by, configured
-// by [dns]) and the admin socket that `tern queue` talks to
+// by [dns]; LMTP to a mailbox server where [delivery] says so,
+// relay/lmtp_sender.h) and the admin socket that `tern queue` talks to
 // (<data_dir>/admin.sock, server/admin_socket.h, server/queue_admin.h).
 // It loads the DKIM signing keys (<data_dir>/dkim, dkim/key_store.h) that
 // the remote courier signs outgoing mail with.
@@ -24,6 +25,7 @@
 #include "dmarc/aggregate.h"
 #include "dns/resolver.h"
 #include "queue/store.h"
+#include "relay/lmtp_sender.h"
 #include "relay/local_courier.h"
 #include "relay/remote_courier.h"
 #include "relay/scheduler.h"
@@ -81,6 +83,7 @@ class DeliveryWorker {
   std::string mail_root_;
   std::string dkim_dir_;  // <data_dir>/dkim: DKIM keys, re-read by reconfigure()
   std::mt19937_64 random_;
+  LmtpSender lmtp_;  // before local_, which sends through it
   LocalCourier local_;
   std::unique_ptr<Resolver> resolver_;  // on the loop; before remote_, which uses it
   DnsConfig dns_config_;                // as started: [dns] changes need a restart

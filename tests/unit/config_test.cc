@@ -887,3 +887,67 @@ TEST(ConfigTest, Metrics) {
 
 }  // namespace
 }  // namespace tern
+
+namespace tern {
+namespace {
+
+TEST(ConfigDelivery, MaildirByDefault) {
+  const Config c = Parse("");
+  EXPECT_EQ(lmtp_route(c.delivery, "alice@example.com"), "");
+  EXPECT_EQ(c.auth.backend, AuthConfig::Backend::kUsers);
+  EXPECT_EQ(c.auth.dovecot_socket, "/run/dovecot/auth-client");
+}
+
+TEST(ConfigDelivery, LmtpWithDomainAndUserOverrides) {
+  const Config c = Parse(R"(
+[delivery]
+lmtp = "unix:/run/dovecot/lmtp"
+lmtp_timeout = "1m"
+lmtp_idle = 0
+lmtp_max_messages_per_connection = 7
+[delivery.domains]
+"Other.Example" = "tcp:127.0.0.1:24"
+"files.example" = "maildir"
+[delivery.users]
+"Carol@Example.com" = "maildir"
+"dave@files.example" = "tcp:[::1]:2424"
+)");
+  EXPECT_EQ(c.delivery.lmtp_timeout, seconds(60));
+  EXPECT_EQ(c.delivery.lmtp_idle, seconds(0));
+  EXPECT_EQ(c.delivery.lmtp_max_messages_per_connection, 7u);
+  EXPECT_EQ(lmtp_route(c.delivery, "alice@example.com"), "unix:/run/dovecot/lmtp");
+  EXPECT_EQ(lmtp_route(c.delivery, "bob@other.example"), "tcp:127.0.0.1:24");
+  EXPECT_EQ(lmtp_route(c.delivery, "eve@FILES.example"), "");
+  EXPECT_EQ(lmtp_route(c.delivery, "carol@example.com"), "");  // the user wins
+  EXPECT_EQ(lmtp_route(c.delivery, "Dave@files.example"), "tcp:[::1]:2424");
+}
+
+TEST(ConfigDelivery, BadValuesSayWhy) {
+  EXPECT_NE(ErrorOf("[delivery]\nlmtp = \"/run/dovecot/lmtp\"\n")
+                .find("key 'delivery.lmtp': '/run/dovecot/lmtp' is not \"maildir\" or an LMTP "
+                      "address: must start with \"unix:\" or \"tcp:\""),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("[delivery.users]\n\"a@b.c\" = \"tcp:localhost:24\"\n")
+                .find("key 'delivery.users.a@b.c'"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("[delivery]\nlmpt = \"unix:/x\"\n").find("unknown key"), std::string::npos);
+}
+
+TEST(ConfigAuth, DovecotBackend) {
+  const Config c = Parse(R"(
+[auth]
+backend = "dovecot"
+dovecot_socket = "/var/spool/postfix/private/auth"
+dovecot_timeout = "5s"
+)");
+  EXPECT_EQ(c.auth.backend, AuthConfig::Backend::kDovecot);
+  EXPECT_EQ(c.auth.dovecot_socket, "/var/spool/postfix/private/auth");
+  EXPECT_EQ(c.auth.dovecot_timeout, seconds(5));
+  EXPECT_NE(ErrorOf("[auth]\nbackend = \"ldap\"\n").find("use \"users\" or \"dovecot\""),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("[auth]\ndovecot_socket = \"auth-client\"\n").find("absolute path"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace tern

@@ -216,5 +216,26 @@ TEST_F(LocalDeliveryTest, CatchAllTakesUnknownRecipientsButNotMailboxes) {
   EXPECT_TRUE(mailbox("example.com", "nobody").empty());
 }
 
+TEST_F(LocalDeliveryTest, LmtpTargetsAreLeftToTheCallerNotWritten) {
+  // bob goes to LMTP, alice stays on Maildir; team reaches both.
+  env_.lmtp_route = [](const std::string& target) {
+    return target == "Bob@Example.com" ? std::string("unix:/run/dovecot/lmtp") : std::string();
+  };
+  std::string id =
+      queue({{"team", "example.com"}, {"Bob", "Example.com"}, {"mixed", "example.com"}});
+  auto r = deliver(id);
+  EXPECT_EQ(kinds(r), (std::vector<Kind>{Kind::kDelivered, Kind::kDelivered, Kind::kExpanded}));
+  ASSERT_EQ(r[0].lmtp.size(), 1u);
+  EXPECT_EQ(r[0].lmtp[0].address, "unix:/run/dovecot/lmtp");
+  EXPECT_EQ(r[0].lmtp[0].mailbox, "Bob@Example.com");
+  EXPECT_EQ(r[0].copies, 1u);  // alice's Maildir
+  // Bob directly: the same target, so he shares its result (sent once).
+  ASSERT_EQ(r[1].lmtp.size(), 1u);
+  EXPECT_EQ(r[1].lmtp[0].mailbox, "Bob@Example.com");
+  EXPECT_TRUE(r[2].lmtp.empty());
+  EXPECT_EQ(mailbox("example.com", "alice").size(), 1u);
+  EXPECT_TRUE(mailbox("example.com", "bob").empty());
+}
+
 }  // namespace
 }  // namespace tern

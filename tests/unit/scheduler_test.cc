@@ -735,5 +735,81 @@ TEST_F(SchedulerTest, ForwardedCopyTakesTheRewrittenSender) {
   sched_.reset();
 }
 
+// The local courier with mailboxes routed to LMTP ([delivery]): the LMTP
+// server's answer decides the recipient; a 5xx bounces with its words, a
+// 4xx keeps the recipient queued; the Maildir target of the same alias has
+// its copy either way.
+struct FakeLmtp {
+  std::vector<std::string> calls;  // "address mailbox,mailbox"
+  RcptResult answer;
+  LmtpHandoff handoff() {
+    return [this](std::shared_ptr<const QueuedMessage>, std::string address,
+                  std::vector<std::string> mailboxes) -> asio::awaitable<std::vector<RcptResult>> {
+      std::string call = address + " ";
+      for (const std::string& m : mailboxes) call += m + ",";
+      calls.push_back(call);
+      co_return std::vector<RcptResult>(mailboxes.size(), answer);
+    };
+  }
+};
+
+std::shared_ptr<LocalDeliveryEnv> lmtp_env(const std::string& root, const Aliases* aliases) {
+  auto env = std::make_shared<LocalDeliveryEnv>();
+  env->mail_root = root + "/mail";
+  env->is_local_domain = IsLocal;
+  env->aliases = aliases;
+  env->postmaster_domain = "example.com";
+  env->lmtp_route = [](const std::string& target) {
+    return target == "bob@example.com" ? std::string("unix:/run/dovecot/lmtp") : std::string();
+  };
+  return env;
+}
+
+TEST_F(SchedulerTest, LmtpRefusalBouncesWithTheServersReply) {
+  Aliases aliases;
+  ASSERT_TRUE(
+      aliases.parse("team@example.com: carol@example.com, bob@example.com\n", "aliases").ok());
+  auto env = lmtp_env(root_, &aliases);
+  FakeLmtp lmtp;
+  lmtp.answer.kind = RcptResult::Kind::kPermanent;
+  lmtp.answer.reply = Reply(552, "5.2.2", "<bob@example.com> Mailbox is full");
+  lmtp.answer.remote_mta = "unix:/run/dovecot/lmtp";
+  LocalCourier courier(
+      io_.get_executor(), [env] { return env; }, lmtp.handoff());
+  local_override_ = &courier;
+  restart();
+  std::string id = queue(kRemoteSender, {"team@example.com", "bob@example.com"});
+  pass_at(kT0);
+  // One transaction for bob, though two recipients lead to him.
+  EXPECT_EQ(lmtp.calls, std::vector<std::string>{"unix:/run/dovecot/lmtp bob@example.com,"});
+  EXPECT_FALSE(fs::is_empty(root_ + "/mail/example.com/carol/new"));
+  EXPECT_FALSE(fs::exists(root_ + "/mail/example.com/bob"));
+  EXPECT_FALSE(queued(id));
+  ASSERT_EQ(remote_.dsns().size(), 1u);
+  const std::string& dsn = remote_.dsns()[0].content;
+  EXPECT_NE(dsn.find("Final-Recipient: rfc822; team@example.com"), std::string::npos) << dsn;
+  EXPECT_NE(dsn.find("552 5.2.2 <bob@example.com> Mailbox is full"), std::string::npos) << dsn;
+  // bob directly shares the fate of the copy he would have had.
+  EXPECT_NE(dsn.find("Final-Recipient: rfc822; bob@example.com"), std::string::npos) << dsn;
+  sched_.reset();
+}
+
+TEST_F(SchedulerTest, LmtpTemporaryFailureStaysQueued) {
+  auto env = lmtp_env(root_, nullptr);
+  FakeLmtp lmtp;
+  lmtp.answer.kind = RcptResult::Kind::kTransient;
+  lmtp.answer.reply = Reply(451, "4.4.1", "LMTP unix:/run/dovecot/lmtp: connection refused");
+  LocalCourier courier(
+      io_.get_executor(), [env] { return env; }, lmtp.handoff());
+  local_override_ = &courier;
+  restart();
+  std::string id = queue(kRemoteSender, {"bob@example.com"});
+  pass_at(kT0);
+  EXPECT_EQ(lmtp.calls.size(), 1u);
+  EXPECT_TRUE(queued(id));
+  EXPECT_TRUE(remote_.dsns().empty());
+  sched_.reset();
+}
+
 }  // namespace
 }  // namespace tern

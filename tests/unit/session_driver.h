@@ -106,7 +106,11 @@ struct Driver {
           break;
         case ServerSession::Action::kCheckAuth:
           auths.push_back(s.auth_request());
-          s.auth_checked(password_ok && s.auth_request().password == "secret");
+          if (auth_unavailable) {
+            s.auth_unavailable();
+          } else {
+            s.auth_checked(password_ok && s.auth_request().password == "secret", auth_canonical);
+          }
           break;
         case ServerSession::Action::kCheckSpf:
           spf_requests.push_back(s.spf_request());
@@ -178,7 +182,9 @@ struct Driver {
   std::vector<std::string> messages;
   std::vector<Envelope> envelopes;
   std::vector<AuthRequest> auths;
-  SpfOutcome spf_answer;  // what every SPF check answers (kNone by default)
+  bool auth_unavailable = false;  // the password database is down: 454
+  std::string auth_canonical;     // the database's name for the user ("": as typed)
+  SpfOutcome spf_answer;          // what every SPF check answers (kNone by default)
   std::vector<SpfRequest> spf_requests;
   bool hold_spf = false, spf_waiting = false;
   Status store_status;
