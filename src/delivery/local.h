@@ -34,7 +34,7 @@ struct LocalDeliveryEnv {
   std::function<bool(const std::string& address)> is_mailbox;
   std::string postmaster_domain;  // "<Postmaster>" (no domain) goes to postmaster@this;
                                   // normally the first local domain
-  FileEnv* files = nullptr;  // the Maildirs' file system (fs/file_env.h); null: the real one
+  FileEnv* files = nullptr;       // the Maildirs' file system (fs/file_env.h); null: the real one
   // The LMTP address a local target is delivered to instead of its Maildir
   // (config.h: lmtp_route), or "" for the Maildir. Empty function: Maildirs.
   std::function<std::string(const std::string& target)> lmtp_route;
