@@ -173,7 +173,21 @@ std::string render_config(const InitSettings& s) {
       "on_quarantine = \"quarantine\"\n"
       "# Send aggregate reports (rua) to the domains you receive mail from, once a day.\n"
       "#reports = true\n"
-      "#report_email = \"postmaster@{0}\"\n",
+      "#report_email = \"postmaster@{0}\"\n"
+      "\n"
+      "# Prometheus metrics at http://127.0.0.1:9325/metrics (docs/metrics.md).\n"
+      "# Keep it on loopback: it has no authentication.\n"
+      "[metrics]\n"
+      "listen = \"127.0.0.1:9325\"\n"
+      "\n"
+      "# Local mail goes to tern's own Maildirs in <data_dir>/mail. To hand it\n"
+      "# to Dovecot instead (its Sieve rules apply), and to check passwords\n"
+      "# against Dovecot's, so IMAP and SMTP share them:\n"
+      "[delivery]\n"
+      "#lmtp = \"unix:/run/dovecot/lmtp\"\n"
+      "[auth]\n"
+      "#backend = \"dovecot\"\n"
+      "#dovecot_socket = \"/run/dovecot/auth-client\"\n",
       s.domain, s.dkim_key_path.empty() ? "made by tern dkim keygen " + s.domain : s.dkim_key_path);
   return out;
 }

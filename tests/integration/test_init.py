@@ -29,6 +29,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.request
 
 from tern_harness import TERN_BIN, free_port, main, wait_port
 
@@ -186,6 +187,10 @@ class InitTest(unittest.TestCase):
         for kind, port in (("smtp", ":25"), ("submission", ":587"), ("submissions", ":465")):
             ports[kind] = free_port()
             text = text.replace(f'address = "{port}"', f'address = "127.0.0.1:{ports[kind]}"', 1)
+        # The metrics endpoint too: 9325 may be another test's.
+        ports["metrics"] = free_port()
+        self.assertIn('listen = "127.0.0.1:9325"', text)
+        text = text.replace('listen = "127.0.0.1:9325"', f'listen = "127.0.0.1:{ports["metrics"]}"')
         with open(self.config, "w") as f:  # keeps the file's owner and mode
             f.write(text)
 
@@ -219,6 +224,11 @@ class InitTest(unittest.TestCase):
             self.assertIn(b"Subject: init", f.read())
         if ROOT:
             self.assertEqual(os.stat(new).st_uid, pwd.getpwnam(RUN_AS).pw_uid)
+        # The metrics endpoint the config turns on counted the message.
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports['metrics']}/metrics",
+                                    timeout=30) as r:
+            scraped = r.read().decode()
+        self.assertIn('tern_messages_accepted_total{listener="smtp"} 1', scraped)
 
     @unittest.skipUnless(ROOT or os.environ.get("CI"), "needs root (only root can switch users)")
     def test_unknown_run_as_user_writes_nothing(self):
