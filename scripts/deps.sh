@@ -8,7 +8,8 @@ what=${1:-build}
 pkgs=(g++ cmake ninja-build pkg-config libasio-dev libssl-dev libsodium-dev
       libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev
       libunbound-dev libpsl-dev publicsuffix zlib1g-dev openssl ca-certificates clang-format
-      libcpp-httplib-dev)  # HTTP endpoints: metrics, ACME HTTP-01 (src/http)
+      libcpp-httplib-dev   # HTTP endpoints: metrics, ACME HTTP-01 (src/http)
+      libcurl4-openssl-dev)  # outbound HTTPS: the ACME client (src/http/client.h)
 if [ "$what" = test ]; then
   # Peers of tests/integration: smtplib/imaplib (python3), swaks, msmtp,
   # curl, openssl s_client (openssl, above), Dovecot IMAP (dovecot-imapd;
@@ -21,10 +22,11 @@ if [ "$what" = test ]; then
   # test_testssl: testssl.sh rates the TLS of the three listeners (uses openssl, above).
   # tests/fuzz: libFuzzer harnesses need clang (clang-14) and its runtime
   # (libclang-rt-14-dev: libFuzzer, ASan, UBSan).
+  # test_acme: pebble, Let's Encrypt's ACME test server, on loopback.
   pkgs+=(python3 swaks msmtp curl dovecot-imapd procps iproute2 unbound python3-aiosmtpd
          python3-dkim python3-nacl opendkim-tools git-email libmailtools-perl postfix
          python3-spf python3-dnspython python3-yaml python3-authheaders testssl.sh
-         clang-14 libclang-rt-14-dev)
+         clang-14 libclang-rt-14-dev pebble)
 fi
 
 missing=()

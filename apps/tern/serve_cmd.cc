@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "commands.h"
+#include "http/server.h"
 #include "server/privileges.h"
 #include "server/server.h"
 
@@ -39,6 +40,13 @@ void add_serve_command(CLI::App& app) {
       // file or key exists: the server reads everything as the user it
       // runs as, at start as at SIGHUP (docs/security.md).
       std::vector<BoundListener> listeners = bind_listeners(config.listeners);
+      // [acme]'s HTTP-01 listener: port 80, so bound now too.
+      std::unique_ptr<http::Server> acme_http;
+      if (config.acme.enabled) {
+        acme_http = std::make_unique<http::Server>("acme");
+        const http::HostPort at = http::parse_listen_address(config.acme.listen);
+        acme_http->bind(at.host, at.port);
+      }
       if (plan->change) {
         if (Status s = prepare_data_dir(config, plan->account); !s.ok())
           throw std::runtime_error(s.message());
@@ -49,6 +57,7 @@ void add_serve_command(CLI::App& app) {
       }
       if (!plan->warning.empty()) log_warn("{}", plan->warning);
       Server server(std::move(config), *path, std::move(listeners));
+      if (acme_http) server.use_acme_listener(std::move(acme_http));
       // The thread pools exist now: none may have kept root.
       if (plan->change) {
         if (Status s = verify_threads(plan->account); !s.ok())

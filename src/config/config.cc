@@ -15,6 +15,7 @@
 
 #include "config/values.h"
 #include "core/cidr.h"
+#include "http/server.h"
 
 namespace tern {
 namespace {
@@ -567,6 +568,46 @@ void read_listeners(const Reader& r, const toml::node& n, Config* c) {
   }
 }
 
+void read_acme(const Reader& r, const toml::table& t, AcmeConfig* a) {
+  for (auto&& [k, v] : t) {
+    const std::string key = "acme." + std::string(k.str());
+    const std::string_view name = k.str();
+    if (name == "enabled") {
+      a->enabled = r.boolean(v, key);
+    } else if (name == "directory") {
+      a->directory = r.nonempty_string(v, key);
+      if (a->directory.rfind("https://", 0) != 0)
+        r.fail(v.source(), key, "must be an https:// URL (RFC 8555 6.1)");
+    } else if (name == "email") {
+      a->email = r.string(v, key);
+      if (!a->email.empty() && a->email.find('@') == std::string::npos)
+        r.fail(v.source(), key, fmt::format("'{}' is not an email address", a->email));
+    } else if (name == "names") {
+      a->names.clear();
+      r.strings(v, key, [&](const std::string& s, const toml::node& e) {
+        if (!is_valid_domain(s))
+          r.fail(e.source(), key, fmt::format("'{}' is not a valid host name", s));
+        a->names.push_back(ascii_lower(s));
+      });
+    } else if (name == "listen") {
+      a->listen = r.nonempty_string(v, key);
+      try {
+        http::parse_listen_address(a->listen);
+      } catch (const std::invalid_argument& e) {
+        r.fail(v.source(), key, e.what());
+      }
+    } else if (name == "ca_file") {
+      a->ca_file = r.string(v, key);
+    } else if (name == "retry_min") {
+      a->retry_min = r.duration(v, key, false);
+    } else if (name == "renew_after") {
+      a->renew_after = r.duration(v, key, true, std::chrono::hours(24 * 365));
+    } else {
+      r.fail(k.source(), key, "unknown key");
+    }
+  }
+}
+
 void read_root(const Reader& r, const toml::table& root, Config* c) {
   bool have_hostname = false;
   for (auto&& [k, v] : root) {
@@ -645,6 +686,8 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
       read_dkim(r, r.table(v, key), &c->dkim);
     } else if (key == "dmarc") {
       read_dmarc(r, r.table(v, key), &c->dmarc);
+    } else if (key == "acme") {
+      read_acme(r, r.table(v, key), &c->acme);
     } else {
       r.fail(k.source(), key, "unknown key");
     }
@@ -653,6 +696,9 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
     r.fail(toml::source_region{}, "listener", "at least one [[listener]] is required");
   }
   if (!have_hostname) c->hostname = system_hostname();
+  if (c->acme.enabled && !c->tls_certificate.empty())
+    r.fail(toml::source_region{}, "acme.enabled",
+           "cannot be used with tls.certificate (choose one)");
   if (c->relay.srs_domain.empty()) c->relay.srs_domain = c->hostname;
   if (c->dmarc.report_org.empty()) c->dmarc.report_org = c->hostname;
   if (c->dmarc.report_email.empty()) c->dmarc.report_email = "postmaster@" + c->hostname;

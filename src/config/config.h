@@ -158,6 +158,23 @@ struct DmarcConfig {
   std::string report_email;  // From of the reports; default: postmaster@hostname
 };
 
+// [acme]: certificates from an ACME CA (RFC 8555) for the listeners
+// (acme/manager.h, docs/acme.md), instead of tls.certificate.
+struct AcmeConfig {
+  bool enabled = false;
+  std::string directory = "https://acme-v02.api.letsencrypt.org/directory";
+  std::string email;               // the account's contact; "" = none
+  std::vector<std::string> names;  // besides the hostname (which comes first), lower-cased
+  // The HTTP-01 listener (RFC 8555 8.3): the CA connects to port 80 of each
+  // name, so ":80" (all addresses) unless a proxy forwards it elsewhere.
+  std::string listen = ":80";
+  std::string ca_file;  // trust for the CA's HTTPS (tests: pebble's); "" = system store
+  std::chrono::seconds retry_min{60};  // first wait after a failure; doubles up to 6 h
+  // FOR TESTS: renew this long after the certificate's start instead of two
+  // thirds into its lifetime. 0 = unset.
+  std::chrono::seconds renew_after{0};
+};
+
 struct Config {
   std::string source = "<embedded>";  // the file it came from
   std::string hostname;               // default: the system's host name
@@ -192,6 +209,7 @@ struct Config {
   SpfConfig spf;
   DkimConfig dkim;
   DmarcConfig dmarc;
+  AcmeConfig acme;
 };
 
 // Thrown by load_config and parse_config; what() is

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "base/log.h"
+#include "http/server.h"
 #include "net/awaitable.h"
 #include "server/connection.h"
 #include "server/fd_reserve.h"
@@ -15,12 +16,24 @@ namespace tern {
 
 namespace {
 
-ServerTlsOptions tls_options(const Config& c) {
-  return ServerTlsOptions{c.tls_certificate, c.tls_private_key, c.tls, c.hostname, c.data_dir};
-}
-
 // Keeps the connection alive for as long as its coroutine runs.
 asio::awaitable<void> run_connection(std::shared_ptr<Connection> conn) { co_await conn->run(); }
+
+// [acme] as the certificate manager takes it: the hostname first (the CN),
+// then the extra names.
+acme::ManagerOptions acme_options(const Config& c) {
+  acme::ManagerOptions o;
+  o.directory_url = c.acme.directory;
+  o.email = c.acme.email;
+  o.names = {c.hostname};
+  for (const std::string& n : c.acme.names)
+    if (std::find(o.names.begin(), o.names.end(), n) == o.names.end()) o.names.push_back(n);
+  o.ca_file = c.acme.ca_file;
+  o.dir = c.data_dir + "/acme";
+  o.retry_min = c.acme.retry_min;
+  o.renew_after = c.acme.renew_after;
+  return o;
+}
 
 void make_dir(const std::string& path) {
   std::error_code ec;
@@ -45,6 +58,12 @@ Server::Server(Config config, std::string config_path, std::vector<BoundListener
     throw std::runtime_error("queue " + config.data_dir + "/queue: " + s.message());
   if (Status s = directory_.load(); !s.ok()) throw std::runtime_error(s.message());
   worker_.open();
+  if (config.acme.enabled) {
+    acme_ = std::make_unique<acme::Manager>(acme_options(config), challenges_, [this] {
+      asio::post(io_, [this] { swap_acme_certificate(); });
+    });
+    acme_->prepare();
+  }
   tls_ = make_server_tls_context(tls_options(config));
   set_trusted(config);
   for (BoundListener& l : listeners) {
@@ -61,7 +80,51 @@ Server::Server(Config config, std::string config_path, std::vector<BoundListener
   }
 }
 
-Server::~Server() { worker_.stop(); }
+Server::~Server() {
+  if (acme_) acme_->stop();
+  if (acme_http_) acme_http_->stop();
+  worker_.stop();
+}
+
+ServerTlsOptions Server::tls_options(const Config& c) const {
+  ServerTlsOptions o{c.tls_certificate, c.tls_private_key, c.tls, c.hostname, c.data_dir};
+  // Until the first issuance the self-signed pair is served: the listeners
+  // (and port 80 for the challenge) must be up for the CA to validate.
+  if (acme_ && acme_->usable()) {
+    o.certificate = acme_->chain_path();
+    o.private_key = acme_->key_path();
+  }
+  return o;
+}
+
+void Server::use_acme_listener(std::unique_ptr<http::Server> listener) {
+  acme_http_ = std::move(listener);
+  // RFC 8555 8.3: GET /.well-known/acme-challenge/TOKEN answers the key
+  // authorization, as text; anything else is 404.
+  acme_http_->get_prefix("/.well-known/acme-challenge/", [this](const http::Request& req) {
+    const std::string token = req.path.substr(req.path.rfind('/') + 1);
+    if (std::optional<std::string> ka = challenges_.find(token)) {
+      log_info("acme: challenge answered token={} client={}", log_value(token), req.remote_addr);
+      return http::Response{200, "application/octet-stream", *ka};
+    }
+    log_warn("acme: unknown challenge token={} client={}", log_value(token), req.remote_addr);
+    return http::Response{404, "text/plain; charset=utf-8", "no such challenge\n"};
+  });
+}
+
+std::optional<acme::ManagerStatus> Server::acme_status() const {
+  if (!acme_) return std::nullopt;
+  return acme_->status();
+}
+
+void Server::swap_acme_certificate() {
+  try {
+    tls_ = make_server_tls_context(tls_options(*directory_.config()));
+    log_info("acme: listeners serve the new certificate from now on");
+  } catch (const std::exception& e) {
+    log_error("acme: cannot use the new certificate, keeping the old one: {}", e.what());
+  }
+}
 
 int Server::run() {
   auto config = directory_.config();
@@ -72,9 +135,16 @@ int Server::run() {
   }
   asio::co_spawn(io_, signal_loop(), asio::detached);
   worker_.start();
+  if (acme_http_) {
+    log_info("listening kind=acme-http-01 port={}", acme_http_->port());
+    acme_http_->start();
+  }
+  if (acme_) acme_->start();
   log_info("tern {} started hostname={} data_dir={} domains={} config={}", TERN_VERSION,
            config->hostname, config->data_dir, fmt::join(config->domains, ","), config->source);
   io_.run();
+  if (acme_) acme_->stop();
+  if (acme_http_) acme_http_->stop();
   worker_.stop();
   pool_.join();
   auth_pool_.join();
@@ -144,6 +214,7 @@ void Server::reload() {
     worker_.reconfigure(*fresh);
     directory_.set_config(std::move(fresh));
     if (Status s = directory_.load(); !s.ok()) log_warn("SIGHUP: {}", s.message());
+    if (acme_) acme_->wake();  // a staged key.next.pem (tern acme rollkey) is acted on now
     log_info("SIGHUP: configuration reloaded");
   } catch (const std::exception& e) {
     log_error("SIGHUP: reload failed, keeping the running configuration: {}", e.what());

@@ -22,6 +22,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "acme/challenges.h"
+#include "acme/manager.h"
 #include "config/config.h"
 #include "core/admission.h"
 #include "core/cidr.h"
@@ -29,6 +31,11 @@
 #include "server/delivery_worker.h"
 #include "server/directory.h"
 #include "server/listeners.h"
+#include "tls/tls.h"
+
+namespace tern::http {
+class Server;
+}
 
 namespace tern {
 
@@ -44,6 +51,12 @@ class Server {
   ~Server();
 
   int run();
+
+  // [acme]: the HTTP-01 listener, bound by the caller before the privilege
+  // drop; served from run() on. REQUIRES: before run(), acme.enabled.
+  void use_acme_listener(std::unique_ptr<http::Server> listener);
+  // The certificate manager's state, for metrics (nullopt without [acme]).
+  std::optional<acme::ManagerStatus> acme_status() const;
 
   // For connections.
   asio::io_context& io() { return io_; }
@@ -87,6 +100,12 @@ class Server {
   bool trusted(const std::string& ip) const;
   void set_trusted(const Config& config);
   void log_refusal(const std::string& ip, const std::string& user, const LimitRefusal& r);
+  // The certificate the listeners serve: [acme]'s once it has one, else
+  // tls_certificate or the self-signed pair.
+  ServerTlsOptions tls_options(const Config& c) const;
+  // After the ACME manager wrote a new chain (on the loop thread): the
+  // listeners' next handshakes use it; sessions under way keep the old one.
+  void swap_acme_certificate();
 
   std::string config_path_;
   asio::io_context io_{1};
@@ -102,6 +121,9 @@ class Server {
   FsQueueStore store_;
   DeliveryWorker worker_;
   std::shared_ptr<asio::ssl::context> tls_;
+  acme::ChallengeTable challenges_;                 // HTTP-01 tokens, read by acme_http_'s threads
+  std::unique_ptr<acme::Manager> acme_;             // [acme] enabled
+  std::unique_ptr<http::Server> acme_http_;         // its port 80 listener
   std::vector<asio::ip::tcp::acceptor> acceptors_;  // not resized after construction
   std::vector<ListenerConfig> listeners_;
   std::vector<Cidr> trusted_;  // config.trusted_networks, parsed
