@@ -3,6 +3,7 @@
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -81,6 +82,22 @@ std::optional<CertInfo> read_leaf(const std::string& chain_pem) {
 bool leaf_matches_key(const std::string& chain_pem, const EcKey& key) {
   X509Ptr x = first_cert(chain_pem);
   return x && X509_check_private_key(x.get(), key.get()) == 1;
+}
+
+std::string tlsa_3_1_1(const EcKey& key) {
+  unsigned char* der = nullptr;
+  const int len = i2d_PUBKEY(key.get(), &der);
+  if (len <= 0) throw std::runtime_error("acme: cannot encode the public key");
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(der, static_cast<size_t>(len), digest);
+  OPENSSL_free(der);
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : digest) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
 }
 
 int64_t renewal_time(const CertInfo& info) {

@@ -31,6 +31,10 @@ std::optional<CertInfo> read_leaf(const std::string& chain_pem);
 // True if the leaf of `chain_pem` is for `key`'s public key.
 bool leaf_matches_key(const std::string& chain_pem, const EcKey& key);
 
+// The data of a TLSA 3 1 1 record (RFC 6698 2.1, RFC 7672 3.1.1: DANE-EE,
+// SubjectPublicKeyInfo, SHA-256) for `key`: 64 lower-case hex digits.
+std::string tlsa_3_1_1(const EcKey& key);
+
 // When to renew: two thirds into the validity period (as Let's Encrypt
 // advises: 60 days into 90), never before not_before.
 int64_t renewal_time(const CertInfo& info);

@@ -27,8 +27,14 @@ What this proves:
   - a failed challenge (port 80 answers a wrong key authorization) is
     logged with pebble's reason and retried with a growing backoff, and the
     old certificate is kept until a later attempt succeeds;
-  - pebble down at renewal time: logged, retried, renewed once it is back.
+  - pebble down at renewal time: logged, retried, renewed once it is back;
+  - `tern acme rollkey` stages a new key and prints its TLSA 3 1 1 record;
+    SIGHUP issues a certificate for it, which is then served (the record
+    matches the served key) and becomes key.pem.
 """
+import base64
+import hashlib
+import re
 import json
 import os
 import smtplib
@@ -291,6 +297,37 @@ class AcmeTest(unittest.TestCase):
         self.pebble.start()  # same ports; a new root, a new account
         self.wait_count(self.SWAPPED, 2)
         served_cert(t.port("submissions"), self.pebble.root_pem(), False)
+
+
+    def test_rollkey(self):
+        t = self.start()
+        self.wait_count(self.SWAPPED, 1)
+        roots = self.pebble.root_pem()
+        _, pub_old, _ = served_cert(t.port("submissions"), roots, False)
+        out = t.tern("acme", "rollkey").stdout
+        current = re.search(r"^current: _25\._tcp\.mx\.example\.test\. IN TLSA 3 1 1 ([0-9a-f]{64})$",
+                            out, re.M)
+        nxt = re.search(r"^next: _25\._tcp\.mx\.example\.test\. IN TLSA 3 1 1 ([0-9a-f]{64})$",
+                        out, re.M)
+        self.assertTrue(current and nxt, out)
+        self.assertEqual(current.group(1), spki_sha256(pub_old))
+        self.assertNotEqual(current.group(1), nxt.group(1))
+        # Staged only: nothing changes until the reload.
+        self.assertEqual(t.read_log().count(self.SWAPPED), 1)
+        t.reload()
+        self.wait_count(self.SWAPPED, 2)
+        _, pub_new, _ = served_cert(t.port("submissions"), roots, False)
+        self.assertEqual(spki_sha256(pub_new), nxt.group(1))
+        acme_dir = os.path.join(t.data_dir, "acme")
+        self.assertFalse(os.path.exists(os.path.join(acme_dir, "key.next.pem")))
+        status = t.tern("acme", "status").stdout
+        self.assertIn("key: _25._tcp.mx.example.test. IN TLSA 3 1 1 " + nxt.group(1), status)
+
+
+def spki_sha256(pub_pem):
+    """A TLSA 3 1 1 record's data, from a PEM public key (SubjectPublicKeyInfo)."""
+    body = "".join(l for l in pub_pem.splitlines() if not l.startswith("-----"))
+    return hashlib.sha256(base64.b64decode(body)).hexdigest()
 
 
 if __name__ == "__main__":
