@@ -348,6 +348,8 @@ void read_tls(const Reader& r, const toml::table& t, Config* c) {
       c->tls.ciphersuites = r.nonempty_string(v, key);
     } else if (k.str() == "groups") {
       c->tls.groups = r.nonempty_string(v, key);
+    } else if (k.str() == "reload_check") {
+      c->tls_reload_check = r.duration(v, key, true);
     } else {
       r.fail(k.source(), key, "unknown key");
     }

@@ -192,6 +192,9 @@ struct Config {
   std::string tls_certificate;  // both empty: self-signed, generated in data_dir/tls/
   std::string tls_private_key;
   TlsSettings tls;  // [tls] protocol and cipher policy of the listeners
+  // How often tls_certificate and tls_private_key are looked at for a
+  // change (certbot's renewals; docs/acme.md); 0 = only at SIGHUP.
+  std::chrono::seconds tls_reload_check{60};
   Limits limits;
   std::vector<std::string> trusted_networks;  // CIDRs, e.g. "192.0.2.0/24"
   // Sender authentication (SPF, DKIM, DMARC, Authentication-Results) skips

@@ -35,6 +35,25 @@ acme::ManagerOptions acme_options(const Config& c) {
   return o;
 }
 
+// What identifies the content of the configured certificate and key files
+// without reading them: device, inode, size and modification time of each,
+// through symlinks (certbot's live/ links point at a new archive/ file on
+// every renewal). "" without configured files.
+std::string tls_files_signature(const Config& c) {
+  if (c.tls_certificate.empty() || c.acme.enabled) return "";
+  std::string out;
+  for (const std::string* path : {&c.tls_certificate, &c.tls_private_key}) {
+    struct stat st {};
+    if (::stat(path->c_str(), &st) != 0) {
+      out += "missing;";
+      continue;
+    }
+    out += fmt::format("{}:{}:{}:{}.{};", st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec,
+                       st.st_mtim.tv_nsec);
+  }
+  return out;
+}
+
 void make_dir(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
@@ -64,6 +83,7 @@ Server::Server(Config config, std::string config_path, std::vector<BoundListener
     });
     acme_->prepare();
   }
+  tls_files_seen_ = tls_files_signature(config);
   tls_ = make_server_tls_context(tls_options(config));
   set_trusted(config);
   for (BoundListener& l : listeners) {
@@ -134,6 +154,7 @@ int Server::run() {
     asio::co_spawn(io_, accept_loop(acceptors_[i], listeners_[i]), asio::detached);
   }
   asio::co_spawn(io_, signal_loop(), asio::detached);
+  asio::co_spawn(io_, watch_tls_files(), asio::detached);
   worker_.start();
   if (acme_http_) {
     log_info("listening kind=acme-http-01 port={}", acme_http_->port());
@@ -177,6 +198,32 @@ asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor,
   }
 }
 
+asio::awaitable<void> Server::watch_tls_files() {
+  asio::steady_timer timer(io_);
+  while (!draining_) {
+    const auto every = directory_.config()->tls_reload_check;
+    timer.expires_after(every.count() > 0 ? every : std::chrono::seconds(60));
+    auto [ec] = co_await timer.async_wait(use_tuple);
+    if (ec || draining_) co_return;
+    auto config = directory_.config();
+    if (config->tls_reload_check.count() == 0) continue;
+    const std::string now = tls_files_signature(*config);
+    if (now.empty() || now == tls_files_seen_) continue;
+    // Remembered even when the pair does not load: certbot writes the
+    // certificate and the key one after the other, and the second write is
+    // a change of its own.
+    tls_files_seen_ = now;
+    try {
+      tls_ = make_server_tls_context(tls_options(*config));
+      log_info("tls: certificate files changed; listeners serve the new certificate from {}",
+               config->tls_certificate);
+    } catch (const std::exception& e) {
+      log_warn("tls: certificate files changed but do not load, keeping the old pair: {}",
+               e.what());
+    }
+  }
+}
+
 asio::awaitable<void> Server::signal_loop() {
   for (;;) {
     auto [ec, sig] = co_await signals_.async_wait(use_tuple);
@@ -210,6 +257,7 @@ void Server::reload() {
     if (fresh->run_as != directory_.config()->run_as)
       log_warn("SIGHUP: run_as changes need a restart (root is gone)");
     tls_ = std::move(ctx);
+    tls_files_seen_ = tls_files_signature(*fresh);
     set_trusted(*fresh);
     worker_.reconfigure(*fresh);
     directory_.set_config(std::move(fresh));

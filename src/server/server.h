@@ -106,6 +106,10 @@ class Server {
   // After the ACME manager wrote a new chain (on the loop thread): the
   // listeners' next handshakes use it; sessions under way keep the old one.
   void swap_acme_certificate();
+  // Every tls_reload_check: when tls.certificate or tls.private_key changed
+  // (certbot renewed: a new file behind the live/ symlink), loads them as
+  // SIGHUP would; a pair that does not load is logged and the old one kept.
+  asio::awaitable<void> watch_tls_files();
 
   std::string config_path_;
   asio::io_context io_{1};
@@ -124,6 +128,7 @@ class Server {
   acme::ChallengeTable challenges_;                 // HTTP-01 tokens, read by acme_http_'s threads
   std::unique_ptr<acme::Manager> acme_;             // [acme] enabled
   std::unique_ptr<http::Server> acme_http_;         // its port 80 listener
+  std::string tls_files_seen_;                      // tls_files_signature() of the pair in use
   std::vector<asio::ip::tcp::acceptor> acceptors_;  // not resized after construction
   std::vector<ListenerConfig> listeners_;
   std::vector<Cidr> trusted_;  // config.trusted_networks, parsed

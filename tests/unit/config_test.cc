@@ -881,6 +881,12 @@ TEST(ConfigTest, AcmeDefaultsAndKeys) {
   EXPECT_EQ(c.acme.renew_after, seconds(3600));
 }
 
+TEST(ConfigTest, TlsReloadCheck) {
+  EXPECT_EQ(Parse("").tls_reload_check, seconds(60));
+  EXPECT_EQ(Parse("[tls]\nreload_check = \"5s\"\n").tls_reload_check, seconds(5));
+  EXPECT_EQ(Parse("[tls]\nreload_check = 0\n").tls_reload_check, seconds(0));
+}
+
 TEST(ConfigTest, AcmeErrors) {
   const ErrorCase cases[] = {
       {"[acme]\ndirectory = \"http://ca/dir\"\n",
