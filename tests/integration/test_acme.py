@@ -28,15 +28,19 @@ What this proves:
     logged with pebble's reason and retried with a growing backoff, and the
     old certificate is kept until a later attempt succeeds;
   - pebble down at renewal time: logged, retried, renewed once it is back;
+  - started as root with run_as = "nobody", the HTTP-01 listener on a
+    port below 1024 is bound before the drop, and the acme/ files belong to
+    the user (0600);
   - `tern acme rollkey` stages a new key and prints its TLSA 3 1 1 record;
     SIGHUP issues a certificate for it, which is then served (the record
     matches the served key) and becomes key.pem.
 """
 import base64
 import hashlib
-import re
 import json
 import os
+import pwd
+import re
 import smtplib
 import socket
 import ssl
@@ -197,7 +201,7 @@ class AcmeTest(unittest.TestCase):
         self.addCleanup(self.dns.cleanup)
         self.http_port = free_port()
 
-    def start(self, pebble_http_port=None, renew_after=None, retry_min="1s"):
+    def start(self, pebble_http_port=None, renew_after=None, retry_min="1s", run_as=None):
         self.pebble = Pebble(pebble_http_port or self.http_port, self.dns.forward.replace("@", ":"))
         self.pebble.start()
         self.addCleanup(self.pebble.stop)
@@ -207,7 +211,14 @@ class AcmeTest(unittest.TestCase):
                  f'retry_min = "{retry_min}"']
         if renew_after:
             extra.append(f'renew_after = "{renew_after}"')
+        if run_as:
+            extra.insert(0, f'run_as = "{run_as}"')
         self.t = Tern(hostname=HOST, accept_any_local_part=True, extra="\n".join(extra) + "\n")
+        if run_as:
+            # The dropped user reads the config and pebble's certificate.
+            os.chmod(self.t.tmp, 0o711)
+            os.chmod(self.pebble.tmp, 0o711)
+            os.chmod(self.pebble.cert, 0o644)
         self.t.start()
         self.addCleanup(self.t.cleanup)
         wait_port("127.0.0.1", self.http_port)
@@ -322,6 +333,31 @@ class AcmeTest(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(acme_dir, "key.next.pem")))
         status = t.tern("acme", "status").stdout
         self.assertIn("key: _25._tcp.mx.example.test. IN TLSA 3 1 1 " + nxt.group(1), status)
+
+
+    @unittest.skipUnless(os.geteuid() == 0 or os.environ.get("CI"),
+                         "needs root (port 80 bound before the privilege drop)")
+    def test_privileged_port_bound_before_the_drop(self):
+        self.assertEqual(os.geteuid(), 0, "CI runs the integration tests as root; this one needs it")
+        # A free port below 1024 (80 itself may be taken on a shared machine).
+        self.http_port = next(p for p in [80] + list(range(1023, 900, -1)) if port_free(p))
+        t = self.start(run_as="nobody")
+        self.assertTrue(t.wait_log("running as user nobody"), t.tail_log())
+        self.wait_count(self.SWAPPED, 1)
+        uid = pwd.getpwnam("nobody").pw_uid
+        for name in ("account.pem", "key.pem", "chain.pem"):
+            st = os.stat(os.path.join(t.data_dir, "acme", name))
+            self.assertEqual((st.st_uid, st.st_mode & 0o777), (uid, 0o600), name)
+        served_cert(t.port("submissions"), self.pebble.root_pem(), False)
+
+
+def port_free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
 
 
 def spki_sha256(pub_pem):
