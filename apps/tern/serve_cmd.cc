@@ -45,7 +45,18 @@ void add_serve_command(CLI::App& app) {
       if (config.acme.enabled) {
         acme_http = std::make_unique<http::Server>("acme");
         const http::HostPort at = http::parse_listen_address(config.acme.listen);
-        acme_http->bind(at.host, at.port);
+        // ":80" means every address, IPv6 too: a CA validates over IPv6
+        // when the name has an AAAA record. "::" is dual-stack; a host
+        // without IPv6 gets IPv4 only.
+        if (config.acme.listen.front() == ':') {
+          try {
+            acme_http->bind("::", at.port);
+          } catch (const std::runtime_error&) {
+            acme_http->bind(at.host, at.port);
+          }
+        } else {
+          acme_http->bind(at.host, at.port);
+        }
       }
       if (plan->change) {
         if (Status s = prepare_data_dir(config, plan->account); !s.ok())

@@ -12,6 +12,7 @@
 
 #include "acme/cert.h"
 #include "acme/client.h"
+#include "acme/manager.h"
 
 namespace tern::acme {
 namespace {
@@ -260,6 +261,20 @@ TEST(AcmeRetryAfter, SecondsDatesAndFallback) {
   EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784111777 - 30, seconds(5)),
             seconds(30));
   EXPECT_EQ(parse_retry_after("soon", 0, seconds(5)), seconds(5));
+}
+
+TEST(AcmeBackoff, DoublesFromTheMinimumUpToTheCapWithJitter) {
+  using std::chrono::seconds;
+  const seconds min(60), max(6 * 3600);
+  EXPECT_EQ(backoff(1, min, max, 0.5), seconds(60));
+  EXPECT_EQ(backoff(2, min, max, 0.5), seconds(120));
+  EXPECT_EQ(backoff(3, min, max, 0.5), seconds(240));
+  EXPECT_EQ(backoff(20, min, max, 0.5), max);
+  EXPECT_EQ(backoff(1000000, min, max, 0.5), max);  // no overflow
+  // +-10%: 0 is the shortest, just under 1 the longest.
+  EXPECT_EQ(backoff(1, min, max, 0.0), seconds(54));
+  EXPECT_EQ(backoff(1, min, max, 0.999), seconds(65));
+  EXPECT_GE(backoff(1, seconds(1), max, 0.0), seconds(1));  // never 0
 }
 
 }  // namespace
