@@ -7,16 +7,12 @@
 #include <memory>
 #include <mutex>
 
+#include "http/transfer.h"
+
 namespace tern::http {
 namespace {
 
 std::once_flag g_init;
-
-struct Sink {
-  std::string* body;
-  std::size_t max;
-  bool too_large = false;
-};
 
 size_t on_body(char* data, size_t size, size_t n, void* user) {
   auto* s = static_cast<Sink*>(user);
@@ -67,19 +63,13 @@ void global_init() {
   std::call_once(g_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-ClientResponse request(const ClientRequest& req, const ClientLimits& limits) {
-  global_init();
-  ClientResponse out;
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> h(curl_easy_init(), &curl_easy_cleanup);
-  if (!h) {
-    out.error = "curl_easy_init failed";
-    return out;
-  }
-  CURL* c = h.get();
-  Sink sink{&out.body, limits.max_response};
-  char errbuf[CURL_ERROR_SIZE] = {0};
+Transfer::Transfer(const ClientRequest& req, const ClientLimits& limits)
+    : handle_(curl_easy_init()), max_response_(limits.max_response), body_(req.body) {
+  if (handle_ == nullptr) return;
+  CURL* c = handle_;
+  sink_ = Sink{&response_.body, limits.max_response, false};
   curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf_);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM on other threads
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(limits.timeout.count() * 1000));
@@ -87,40 +77,59 @@ ClientResponse request(const ClientRequest& req, const ClientLimits& limits) {
   curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
   curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(limits.max_response));
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink_);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &out.headers);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &response_.headers);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "tern/" TERN_VERSION);
+  curl_easy_setopt(c, CURLOPT_PRIVATE, this);
   if (!limits.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, limits.ca_file.c_str());
   if (req.method == "HEAD") {
     curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
   } else if (req.method == "POST") {
     curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body_.data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body_.size()));
   } else if (req.method != "GET") {
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
   }
-  curl_slist* hl = nullptr;
-  for (const auto& [n, v] : req.headers) hl = curl_slist_append(hl, (n + ": " + v).c_str());
+  for (const auto& [n, v] : req.headers)
+    headers_ = curl_slist_append(headers_, (n + ": " + v).c_str());
   // curl would add "Expect: 100-continue" to larger POSTs: one round trip more.
-  hl = curl_slist_append(hl, "Expect:");
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-  const CURLcode rc = curl_easy_perform(c);
-  curl_slist_free_all(hl);
+  headers_ = curl_slist_append(headers_, "Expect:");
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers_);
+}
+
+Transfer::~Transfer() {
+  curl_slist_free_all(headers_);
+  if (handle_) curl_easy_cleanup(handle_);
+}
+
+ClientResponse Transfer::finish(CURLcode rc) {
+  ClientResponse out = std::move(response_);
+  if (handle_ == nullptr) {
+    out.error = "curl_easy_init failed";
+    return out;
+  }
   if (rc != CURLE_OK) {
-    out.error = sink.too_large || rc == CURLE_FILESIZE_EXCEEDED
-                    ? "response larger than " + std::to_string(limits.max_response) + " octets"
-                    : std::string(curl_easy_strerror(rc)) + (errbuf[0] ? ": " : "") + errbuf;
+    out.error = sink_.too_large || rc == CURLE_FILESIZE_EXCEEDED
+                    ? "response larger than " + std::to_string(max_response_) + " octets"
+                    : std::string(curl_easy_strerror(rc)) + (errbuf_[0] ? ": " : "") + errbuf_;
     out.status = 0;
     out.headers.clear();
     out.body.clear();
     return out;
   }
   long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(handle_, CURLINFO_RESPONSE_CODE, &status);
   out.status = static_cast<int>(status);
   return out;
+}
+
+ClientResponse request(const ClientRequest& req, const ClientLimits& limits) {
+  global_init();
+  Transfer t(req, limits);
+  if (t.handle() == nullptr) return t.finish(CURLE_FAILED_INIT);
+  return t.finish(curl_easy_perform(t.handle()));
 }
 
 }  // namespace tern::http

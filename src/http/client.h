@@ -4,12 +4,12 @@
 // response size, a total deadline, no redirects unless asked) and an
 // optional CA file (tests trust pebble's CA; otherwise the system store).
 //
-// Built on curl's easy interface, one handle per request, run on the
-// caller's thread (request()) or on a thread pool (co_request()). The
-// multi-socket interface driven by the Asio loop was the plan; a blocking
-// handle on a worker thread was chosen because ACME makes a few requests a
-// day and needs no concurrency, and it is far less code to get right. The
-// interface does not show which is used, so it can change.
+// Two ways to run a request: request() blocks its thread on a curl easy
+// handle (the ACME client, on its own renewal thread: a few requests a day,
+// no concurrency needed, the simplest code); AsyncClient (async_client.h)
+// runs any number at once on an Asio loop through curl's multi-socket
+// interface (for fetches from the event loop, such as MTA-STS policies).
+// co_request() below runs the blocking one on a thread pool.
 //
 // Thread safety: request() may run on any number of threads at once.
 // global_init() must have run before any thread starts (curl_global_init is
