@@ -8,8 +8,9 @@ what=${1:-build}
 pkgs=(g++ cmake ninja-build pkg-config libasio-dev libssl-dev libsodium-dev
       libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev
       libunbound-dev libpsl-dev publicsuffix zlib1g-dev openssl ca-certificates clang-format
-      libcpp-httplib-dev  # HTTP endpoints: metrics, ACME HTTP-01 (src/http)
-      libsystemd-dev      # sd_notify and journald fields (src/server/service_notify.h, base/log)
+      libcpp-httplib-dev    # HTTP endpoints: metrics, ACME HTTP-01 (src/http)
+      libsystemd-dev        # sd_notify and journald fields (src/server/service_notify.h, base/log)
+      libcurl4-openssl-dev  # outbound HTTPS: the ACME client (src/http/client.h)
 )
 if [ "$what" = test ]; then
   # Peers of tests/integration: smtplib/imaplib (python3), swaks, msmtp,
@@ -34,6 +35,7 @@ if [ "$what" = test ]; then
          # test_lmtp: Dovecot's LMTP server with the Sieve plugin (fileinto);
          # test_dovecot_auth uses the auth-client socket of the same Dovecot.
          dovecot-lmtpd dovecot-sieve
+         pebble  # test_acme: Let's Encrypt's ACME test server, on loopback
   )
 fi
 

@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   tern::add_send_command(app);
   tern::add_sendmail_command(app);
   tern::add_bench_command(app);
+  tern::add_acme_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

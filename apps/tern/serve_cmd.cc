@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "commands.h"
+#include "http/server.h"
 #include "server/privileges.h"
 #include "server/server.h"
 
@@ -46,6 +47,24 @@ void add_serve_command(CLI::App& app) {
         metrics_http = std::make_unique<http::Server>("metrics");
         metrics_http->bind(m.host.empty() ? "0.0.0.0" : m.host, m.port);
       }
+      // [acme]'s HTTP-01 listener: port 80, so bound now too.
+      std::unique_ptr<http::Server> acme_http;
+      if (config.acme.enabled) {
+        acme_http = std::make_unique<http::Server>("acme");
+        const http::HostPort at = http::parse_listen_address(config.acme.listen);
+        // ":80" means every address, IPv6 too: a CA validates over IPv6
+        // when the name has an AAAA record. "::" is dual-stack; a host
+        // without IPv6 gets IPv4 only.
+        if (config.acme.listen.front() == ':') {
+          try {
+            acme_http->bind("::", at.port);
+          } catch (const std::runtime_error&) {
+            acme_http->bind(at.host, at.port);
+          }
+        } else {
+          acme_http->bind(at.host, at.port);
+        }
+      }
       if (plan->change) {
         if (Status s = prepare_data_dir(config, plan->account); !s.ok())
           throw std::runtime_error(s.message());
@@ -57,6 +76,7 @@ void add_serve_command(CLI::App& app) {
       if (!plan->warning.empty()) log_warn("{}", plan->warning);
       Server server(std::move(config), *path, std::move(listeners));
       if (metrics_http) server.serve_metrics(std::move(metrics_http));
+      if (acme_http) server.use_acme_listener(std::move(acme_http));
       // The thread pools exist now: none may have kept root.
       if (plan->change) {
         if (Status s = verify_threads(plan->account); !s.ok())

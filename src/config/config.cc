@@ -374,6 +374,8 @@ void read_tls(const Reader& r, const toml::table& t, Config* c) {
       c->tls.ciphersuites = r.nonempty_string(v, key);
     } else if (k.str() == "groups") {
       c->tls.groups = r.nonempty_string(v, key);
+    } else if (k.str() == "reload_check") {
+      c->tls_reload_check = r.duration(v, key, true);
     } else {
       r.fail(k.source(), key, "unknown key");
     }
@@ -656,6 +658,45 @@ void read_auth(const Reader& r, const toml::table& t, AuthConfig* a) {
   }
 }
 
+void read_acme(const Reader& r, const toml::table& t, AcmeConfig* a) {
+  for (auto&& [k, v] : t) {
+    const std::string key = "acme." + std::string(k.str());
+    const std::string_view name = k.str();
+    if (name == "enabled") {
+      a->enabled = r.boolean(v, key);
+    } else if (name == "directory") {
+      a->directory = r.nonempty_string(v, key);
+      if (a->directory.rfind("https://", 0) != 0)
+        r.fail(v.source(), key, "must be an https:// URL (RFC 8555 6.1)");
+    } else if (name == "email") {
+      a->email = r.string(v, key);
+      if (!a->email.empty() && a->email.find('@') == std::string::npos)
+        r.fail(v.source(), key, fmt::format("'{}' is not an email address", a->email));
+    } else if (name == "names") {
+      a->names.clear();
+      r.strings(v, key, [&](const std::string& s, const toml::node& e) {
+        if (!is_valid_domain(s))
+          r.fail(e.source(), key, fmt::format("'{}' is not a valid host name", s));
+        a->names.push_back(ascii_lower(s));
+      });
+    } else if (name == "listen") {
+      a->listen = r.nonempty_string(v, key);
+      std::string host;
+      uint16_t port = 0;
+      const std::string err = parse_listen_address(a->listen, &host, &port);
+      if (!err.empty()) r.fail(v.source(), key, err);
+    } else if (name == "ca_file") {
+      a->ca_file = r.string(v, key);
+    } else if (name == "retry_min") {
+      a->retry_min = r.duration(v, key, false);
+    } else if (name == "renew_after") {
+      a->renew_after = r.duration(v, key, true, std::chrono::hours(24 * 365));
+    } else {
+      r.fail(k.source(), key, "unknown key");
+    }
+  }
+}
+
 void read_root(const Reader& r, const toml::table& root, Config* c) {
   bool have_hostname = false;
   for (auto&& [k, v] : root) {
@@ -749,6 +790,8 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
       read_delivery(r, r.table(v, key), &c->delivery);
     } else if (key == "auth") {
       read_auth(r, r.table(v, key), &c->auth);
+    } else if (key == "acme") {
+      read_acme(r, r.table(v, key), &c->acme);
     } else {
       r.fail(k.source(), key, "unknown key");
     }
@@ -757,6 +800,9 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
     r.fail(toml::source_region{}, "listener", "at least one [[listener]] is required");
   }
   if (!have_hostname) c->hostname = system_hostname();
+  if (c->acme.enabled && !c->tls_certificate.empty())
+    r.fail(toml::source_region{}, "acme.enabled",
+           "cannot be used with tls.certificate (choose one)");
   if (c->relay.srs_domain.empty()) c->relay.srs_domain = c->hostname;
   if (c->dmarc.report_org.empty()) c->dmarc.report_org = c->hostname;
   if (c->dmarc.report_email.empty()) c->dmarc.report_email = "postmaster@" + c->hostname;

@@ -199,6 +199,23 @@ struct AuthConfig {
 // (a local mailbox, any case) goes to, or "" for tern's Maildir.
 std::string lmtp_route(const DeliveryConfig& d, std::string_view address);
 
+// [acme]: certificates from an ACME CA (RFC 8555) for the listeners
+// (acme/manager.h, docs/acme.md), instead of tls.certificate.
+struct AcmeConfig {
+  bool enabled = false;
+  std::string directory = "https://acme-v02.api.letsencrypt.org/directory";
+  std::string email;               // the account's contact; "" = none
+  std::vector<std::string> names;  // besides the hostname (which comes first), lower-cased
+  // The HTTP-01 listener (RFC 8555 8.3): the CA connects to port 80 of each
+  // name, so ":80" (all addresses) unless a proxy forwards it elsewhere.
+  std::string listen = ":80";
+  std::string ca_file;  // trust for the CA's HTTPS (tests: pebble's); "" = system store
+  std::chrono::seconds retry_min{60};  // first wait after a failure; doubles up to 6 h
+  // FOR TESTS: renew this long after the certificate's start instead of two
+  // thirds into its lifetime. 0 = unset.
+  std::chrono::seconds renew_after{0};
+};
+
 struct Config {
   std::string source = "<embedded>";  // the file it came from
   std::string hostname;               // default: the system's host name
@@ -216,6 +233,9 @@ struct Config {
   std::string tls_certificate;  // both empty: self-signed, generated in data_dir/tls/
   std::string tls_private_key;
   TlsSettings tls;  // [tls] protocol and cipher policy of the listeners
+  // How often tls_certificate and tls_private_key are looked at for a
+  // change (certbot's renewals; docs/acme.md); 0 = only at SIGHUP.
+  std::chrono::seconds tls_reload_check{60};
   Limits limits;
   std::vector<std::string> trusted_networks;  // CIDRs, e.g. "192.0.2.0/24"
   // Sender authentication (SPF, DKIM, DMARC, Authentication-Results) skips
@@ -237,6 +257,7 @@ struct Config {
   MetricsConfig metrics;
   DeliveryConfig delivery;
   AuthConfig auth;
+  AcmeConfig acme;
 };
 
 // Thrown by load_config and parse_config; what() is

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -140,6 +141,12 @@ std::uint16_t Server::bind(const std::string& host, std::uint16_t port) {
 void Server::start() {
   if (!impl_->bound || impl_->thread.joinable()) return;
   impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
+  // cpp-httplib's stop() does nothing until the listening thread has marked
+  // itself running, and that thread would then serve forever (stop() right
+  // after start() hung the join). Its first step sets the flag, so this is
+  // a short wait; bounded anyway.
+  for (int i = 0; i < 5000 && !impl_->server.is_running(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 void Server::stop() {

@@ -68,6 +68,14 @@ ServerMetrics& server() {
         r.gauge("tern_tls_certificate_expiry_timestamp_seconds",
                 "notAfter of the served certificate, unix seconds (set at start and reload)."),
         r.gauge("tern_start_time_seconds", "When tern serve started, unix seconds."),
+        r.gauge("tern_acme_last_success_timestamp_seconds",
+                "When the ACME client last obtained a certificate, unix seconds (0: never)."),
+        r.gauge("tern_acme_last_failure_timestamp_seconds",
+                "When an ACME attempt last failed, unix seconds (0: never)."),
+        r.gauge("tern_acme_consecutive_failures",
+                "ACME attempts failed since the last success (0: healthy)."),
+        r.gauge("tern_acme_next_attempt_timestamp_seconds",
+                "When the ACME client tries next (renewal or retry), unix seconds."),
     };
   }();
   return *m;

@@ -43,6 +43,11 @@ struct ServerMetrics {
   Family<Counter>& timeouts;               // waiting
   Family<Gauge>& certificate_expiry;       // (none)
   Family<Gauge>& start_time;               // (none)
+  // [acme] (acme/manager.h), published at each scrape; absent without it.
+  Family<Gauge>& acme_last_success;  // (none)
+  Family<Gauge>& acme_last_failure;  // (none)
+  Family<Gauge>& acme_failures;      // (none): consecutive failed attempts
+  Family<Gauge>& acme_next_attempt;  // (none)
 };
 
 // Made (and registered) on first call.

@@ -8,6 +8,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "http/server.h"
 #include "metrics/server_metrics.h"
 #include "net/awaitable.h"
 #include "server/connection.h"
@@ -20,12 +21,43 @@ namespace tern {
 
 namespace {
 
-ServerTlsOptions tls_options(const Config& c) {
-  return ServerTlsOptions{c.tls_certificate, c.tls_private_key, c.tls, c.hostname, c.data_dir};
-}
-
 // Keeps the connection alive for as long as its coroutine runs.
 asio::awaitable<void> run_connection(std::shared_ptr<Connection> conn) { co_await conn->run(); }
+
+// [acme] as the certificate manager takes it: the hostname first (the CN),
+// then the extra names.
+acme::ManagerOptions acme_options(const Config& c) {
+  acme::ManagerOptions o;
+  o.directory_url = c.acme.directory;
+  o.email = c.acme.email;
+  o.names = {c.hostname};
+  for (const std::string& n : c.acme.names)
+    if (std::find(o.names.begin(), o.names.end(), n) == o.names.end()) o.names.push_back(n);
+  o.ca_file = c.acme.ca_file;
+  o.dir = c.data_dir + "/acme";
+  o.retry_min = c.acme.retry_min;
+  o.renew_after = c.acme.renew_after;
+  return o;
+}
+
+// What identifies the content of the configured certificate and key files
+// without reading them: device, inode, size and modification time of each,
+// through symlinks (certbot's live/ links point at a new archive/ file on
+// every renewal). "" without configured files.
+std::string tls_files_signature(const Config& c) {
+  if (c.tls_certificate.empty() || c.acme.enabled) return "";
+  std::string out;
+  for (const std::string* path : {&c.tls_certificate, &c.tls_private_key}) {
+    struct stat st {};
+    if (::stat(path->c_str(), &st) != 0) {
+      out += "missing;";
+      continue;
+    }
+    out += fmt::format("{}:{}:{}:{}.{};", st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec,
+                       st.st_mtim.tv_nsec);
+  }
+  return out;
+}
 
 void make_dir(const std::string& path) {
   std::error_code ec;
@@ -73,6 +105,13 @@ Server::Server(Config config, std::string config_path, std::vector<BoundListener
     throw std::runtime_error("queue " + config.data_dir + "/queue: " + s.message());
   if (Status s = directory_.load(); !s.ok()) throw std::runtime_error(s.message());
   worker_.open();
+  if (config.acme.enabled) {
+    acme_ = std::make_unique<acme::Manager>(acme_options(config), challenges_, [this] {
+      asio::post(io_, [this] { swap_acme_certificate(); });
+    });
+    acme_->prepare();
+  }
+  tls_files_seen_ = tls_files_signature(config);
   tls_ = make_server_tls_context(tls_options(config));
   publish_certificate_expiry(tls_.get());
   set_trusted(config);
@@ -91,6 +130,8 @@ Server::Server(Config config, std::string config_path, std::vector<BoundListener
 }
 
 Server::~Server() {
+  if (acme_) acme_->stop();
+  if (acme_http_) acme_http_->stop();
   if (metrics_http_) metrics_http_->stop();
   worker_.stop();
 }
@@ -119,7 +160,55 @@ http::Response Server::scrape() {
       // the loop stopped and dropped the task
     }
   }
+  if (std::optional<acme::ManagerStatus> a = acme_status()) {  // the manager's own lock
+    metrics::ServerMetrics& m = metrics::server();
+    m.acme_last_success.with({}).set(static_cast<double>(a->last_success));
+    m.acme_last_failure.with({}).set(static_cast<double>(a->last_failure));
+    m.acme_failures.with({}).set(static_cast<double>(a->failures));
+    m.acme_next_attempt.with({}).set(static_cast<double>(a->next_attempt));
+  }
   return http::Response{200, std::string(metrics::kContentType), metrics::registry().render()};
+}
+
+ServerTlsOptions Server::tls_options(const Config& c) const {
+  ServerTlsOptions o{c.tls_certificate, c.tls_private_key, c.tls, c.hostname, c.data_dir};
+  // Until the first issuance the self-signed pair is served: the listeners
+  // (and port 80 for the challenge) must be up for the CA to validate.
+  if (acme_ && acme_->usable()) {
+    o.certificate = acme_->chain_path();
+    o.private_key = acme_->key_path();
+  }
+  return o;
+}
+
+void Server::use_acme_listener(std::unique_ptr<http::Server> listener) {
+  acme_http_ = std::move(listener);
+  // RFC 8555 8.3: GET /.well-known/acme-challenge/TOKEN answers the key
+  // authorization, as text; anything else is 404.
+  acme_http_->get_prefix("/.well-known/acme-challenge/", [this](const http::Request& req) {
+    const std::string token = req.path.substr(req.path.rfind('/') + 1);
+    if (std::optional<std::string> ka = challenges_.find(token)) {
+      log_info("acme: challenge answered token={} client={}", log_value(token), req.remote_addr);
+      return http::Response{200, "application/octet-stream", *ka};
+    }
+    log_warn("acme: unknown challenge token={} client={}", log_value(token), req.remote_addr);
+    return http::Response{404, "text/plain; charset=utf-8", "no such challenge\n"};
+  });
+}
+
+std::optional<acme::ManagerStatus> Server::acme_status() const {
+  if (!acme_) return std::nullopt;
+  return acme_->status();
+}
+
+void Server::swap_acme_certificate() {
+  try {
+    tls_ = make_server_tls_context(tls_options(*directory_.config()));
+    publish_certificate_expiry(tls_.get());
+    log_info("acme: listeners serve the new certificate from now on");
+  } catch (const std::exception& e) {
+    log_error("acme: cannot use the new certificate, keeping the old one: {}", e.what());
+  }
 }
 
 int Server::run() {
@@ -130,12 +219,18 @@ int Server::run() {
     asio::co_spawn(io_, accept_loop(acceptors_[i], listeners_[i]), asio::detached);
   }
   asio::co_spawn(io_, signal_loop(), asio::detached);
+  asio::co_spawn(io_, watch_tls_files(), asio::detached);
   worker_.start();
   if (metrics_http_) {
     metrics_http_->start();
     log_info("metrics listening address={}", config->metrics.listen);
   }
   metrics::server().start_time.with({}).set(static_cast<double>(unix_seconds()));
+  if (acme_http_) {
+    log_info("listening kind=acme-http-01 port={}", acme_http_->port());
+    acme_http_->start();
+  }
+  if (acme_) acme_->start();
   log_info("tern {} started hostname={} data_dir={} domains={} config={}", TERN_VERSION,
            config->hostname, config->data_dir, fmt::join(config->domains, ","), config->source);
   // The listeners accept (listen() ran in the constructor) and root is gone
@@ -143,6 +238,8 @@ int Server::run() {
   notify_ready(ready_status());
   start_watchdog(io_);
   io_.run();
+  if (acme_) acme_->stop();
+  if (acme_http_) acme_http_->stop();
   if (metrics_http_) metrics_http_->stop();
   worker_.stop();
   pool_.join();
@@ -186,6 +283,33 @@ asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor,
   }
 }
 
+asio::awaitable<void> Server::watch_tls_files() {
+  asio::steady_timer timer(io_);
+  while (!draining_) {
+    const auto every = directory_.config()->tls_reload_check;
+    timer.expires_after(every.count() > 0 ? every : std::chrono::seconds(60));
+    auto [ec] = co_await timer.async_wait(use_tuple);
+    if (ec || draining_) co_return;
+    auto config = directory_.config();
+    if (config->tls_reload_check.count() == 0) continue;
+    const std::string now = tls_files_signature(*config);
+    if (now.empty() || now == tls_files_seen_) continue;
+    // Remembered even when the pair does not load: certbot writes the
+    // certificate and the key one after the other, and the second write is
+    // a change of its own.
+    tls_files_seen_ = now;
+    try {
+      tls_ = make_server_tls_context(tls_options(*config));
+      publish_certificate_expiry(tls_.get());
+      log_info("tls: certificate files changed; listeners serve the new certificate from {}",
+               config->tls_certificate);
+    } catch (const std::exception& e) {
+      log_warn("tls: certificate files changed but do not load, keeping the old pair: {}",
+               e.what());
+    }
+  }
+}
+
 asio::awaitable<void> Server::signal_loop() {
   for (;;) {
     auto [ec, sig] = co_await signals_.async_wait(use_tuple);
@@ -225,10 +349,12 @@ bool Server::reload() {
     tls_ = std::move(ctx);
     set_log_format(fresh->log_format);
     publish_certificate_expiry(tls_.get());
+    tls_files_seen_ = tls_files_signature(*fresh);
     set_trusted(*fresh);
     worker_.reconfigure(*fresh);
     directory_.set_config(std::move(fresh));
     if (Status s = directory_.load(); !s.ok()) log_warn("SIGHUP: {}", s.message());
+    if (acme_) acme_->wake();  // a staged key.next.pem (tern acme rollkey) is acted on now
     log_info("SIGHUP: configuration reloaded");
     return true;
   } catch (const std::exception& e) {

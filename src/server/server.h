@@ -23,6 +23,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "acme/challenges.h"
+#include "acme/manager.h"
 #include "config/config.h"
 #include "core/admission.h"
 #include "core/cidr.h"
@@ -32,6 +34,11 @@
 #include "server/delivery_worker.h"
 #include "server/directory.h"
 #include "server/listeners.h"
+#include "tls/tls.h"
+
+namespace tern::http {
+class Server;
+}
 
 namespace tern {
 
@@ -52,6 +59,11 @@ class Server {
   // caller before the privilege drop, from run() until it returns.
   // REQUIRES: before run().
   void serve_metrics(std::unique_ptr<http::Server> http);
+  // [acme]: the HTTP-01 listener, bound by the caller before the privilege
+  // drop; served from run() on. REQUIRES: before run(), acme.enabled.
+  void use_acme_listener(std::unique_ptr<http::Server> listener);
+  // The certificate manager's state, for metrics (nullopt without [acme]).
+  std::optional<acme::ManagerStatus> acme_status() const;
 
   // For connections.
   asio::io_context& io() { return io_; }
@@ -104,6 +116,16 @@ class Server {
   // The /metrics handler (an HTTP thread): what the loop owns (the queue,
   // the limit counters) is read by a task posted to the loop.
   http::Response scrape();
+  // The certificate the listeners serve: [acme]'s once it has one, else
+  // tls_certificate or the self-signed pair.
+  ServerTlsOptions tls_options(const Config& c) const;
+  // After the ACME manager wrote a new chain (on the loop thread): the
+  // listeners' next handshakes use it; sessions under way keep the old one.
+  void swap_acme_certificate();
+  // Every tls_reload_check: when tls.certificate or tls.private_key changed
+  // (certbot renewed: a new file behind the live/ symlink), loads them as
+  // SIGHUP would; a pair that does not load is logged and the old one kept.
+  asio::awaitable<void> watch_tls_files();
 
   std::string config_path_;
   asio::io_context io_{1};
@@ -119,6 +141,10 @@ class Server {
   FsQueueStore store_;
   DeliveryWorker worker_;
   std::shared_ptr<asio::ssl::context> tls_;
+  acme::ChallengeTable challenges_;                 // HTTP-01 tokens, read by acme_http_'s threads
+  std::unique_ptr<acme::Manager> acme_;             // [acme] enabled
+  std::unique_ptr<http::Server> acme_http_;         // its port 80 listener
+  std::string tls_files_seen_;                      // tls_files_signature() of the pair in use
   std::vector<asio::ip::tcp::acceptor> acceptors_;  // not resized after construction
   std::vector<ListenerConfig> listeners_;
   std::vector<Cidr> trusted_;  // config.trusted_networks, parsed

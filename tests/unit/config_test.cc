@@ -949,5 +949,54 @@ dovecot_timeout = "5s"
             std::string::npos);
 }
 
+TEST(ConfigTest, AcmeDefaultsAndKeys) {
+  const Config d = Parse("");
+  EXPECT_FALSE(d.acme.enabled);
+  EXPECT_EQ(d.acme.directory, "https://acme-v02.api.letsencrypt.org/directory");
+  EXPECT_EQ(d.acme.listen, ":80");
+  EXPECT_EQ(d.acme.retry_min, seconds(60));
+  EXPECT_EQ(d.acme.renew_after, seconds(0));
+  const Config c = Parse(
+      "[acme]\nenabled = true\ndirectory = \"https://127.0.0.1:14000/dir\"\n"
+      "email = \"postmaster@example.test\"\nnames = [\"Mail.Example.Test\"]\n"
+      "listen = \"127.0.0.1:5002\"\nca_file = \"/tmp/pebble.pem\"\nretry_min = \"5s\"\n"
+      "renew_after = \"1h\"\n");
+  EXPECT_TRUE(c.acme.enabled);
+  EXPECT_EQ(c.acme.directory, "https://127.0.0.1:14000/dir");
+  EXPECT_EQ(c.acme.email, "postmaster@example.test");
+  EXPECT_EQ(c.acme.names, std::vector<std::string>{"mail.example.test"});
+  EXPECT_EQ(c.acme.listen, "127.0.0.1:5002");
+  EXPECT_EQ(c.acme.ca_file, "/tmp/pebble.pem");
+  EXPECT_EQ(c.acme.retry_min, seconds(5));
+  EXPECT_EQ(c.acme.renew_after, seconds(3600));
+}
+
+TEST(ConfigTest, TlsReloadCheck) {
+  EXPECT_EQ(Parse("").tls_reload_check, seconds(60));
+  EXPECT_EQ(Parse("[tls]\nreload_check = \"5s\"\n").tls_reload_check, seconds(5));
+  EXPECT_EQ(Parse("[tls]\nreload_check = 0\n").tls_reload_check, seconds(0));
+}
+
+TEST(ConfigTest, AcmeErrors) {
+  const ErrorCase cases[] = {
+      {"[acme]\ndirectory = \"http://ca/dir\"\n",
+       "t.toml:2:13: key 'acme.directory': must be an https:// URL (RFC 8555 6.1)"},
+      {"[acme]\nemail = \"nobody\"\n",
+       "t.toml:2:9: key 'acme.email': 'nobody' is not an email address"},
+      {"[acme]\nnames = [\"bad name\"]\n",
+       "t.toml:2:10: key 'acme.names': 'bad name' is not a valid host name"},
+      {"[acme]\nlisten = \"80\"\n",
+       "t.toml:2:10: key 'acme.listen': must be \"host:port\", e.g. \"127.0.0.1:25\", "
+       "\"[::1]:25\" or \":25\" (all addresses)"},
+      {"[acme]\nport = 80\n", "t.toml:2:1: key 'acme.port': unknown key"},
+      {"[tls]\ncertificate = \"c.pem\"\nprivate_key = \"k.pem\"\n[acme]\nenabled = true\n",
+       "t.toml:1:1: key 'acme.enabled': cannot be used with tls.certificate (choose one)"},
+  };
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.toml);
+    EXPECT_EQ(ErrorOf(k.toml + kListener), k.want);
+  }
+}
+
 }  // namespace
 }  // namespace tern
