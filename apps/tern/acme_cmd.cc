@@ -17,8 +17,8 @@
 
 #include "acme/cert.h"
 #include "acme/jws.h"
-#include "fs/atomic_file.h"
 #include "commands.h"
+#include "fs/atomic_file.h"
 
 namespace tern {
 namespace {
