@@ -54,6 +54,9 @@ TEST(InitConfigTest, LoadsAsARealDeployment) {
   EXPECT_TRUE(c.dkim.verify);
   EXPECT_TRUE(c.dmarc.enabled);
   EXPECT_EQ(c.dmarc.on_reject, DmarcConfig::Action::kReject);
+  EXPECT_FALSE(c.acme.enabled);  // offered, off until port 80 reaches tern
+  EXPECT_EQ(c.acme.email, "postmaster@example.org");
+  EXPECT_EQ(c.metrics.listen, "127.0.0.1:9325");
 }
 
 TEST(InitConfigTest, EveryCommentedKeyIsAcceptedToo) {
