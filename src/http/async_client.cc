@@ -139,27 +139,36 @@ void AsyncClient::reap() {
 asio::awaitable<ClientResponse> AsyncClient::request(ClientRequest req, ClientLimits limits) {
   auto p = std::make_shared<Pending>(req, limits);
   if (p->transfer.handle() == nullptr) co_return p->transfer.finish(CURLE_FAILED_INIT);
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(ClientResponse)>(
-      [this, p](auto handler) {
-        auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        // A completion handler is called once, as an rvalue: moved out of
-        // the shared holder first (the awaitable's handler owns the
-        // coroutine's thread of execution).
-        p->done = [h](ClientResponse r) {
-          auto handler = std::move(*h);
-          std::move(handler)(std::move(r));
-        };
-        CURL* easy = p->transfer.handle();
-        pending_[easy] = p;
-        if (curl_multi_add_handle(static_cast<CURLM*>(multi_), easy) != CURLM_OK) {
-          pending_.erase(easy);
-          ClientResponse r;
-          r.error = "curl_multi_add_handle failed";
-          asio::post(io_, [p, r] { p->done(r); });
-        }
-        // curl sets its timer from add_handle; the timer starts the transfer.
-      },
-      asio::use_awaitable);
+  CURL* easy = p->transfer.handle();
+  // Added before this coroutine suspends: curl moves only from the loop's
+  // socket and timer callbacks (add_handle merely sets its timer), so
+  // `done` is set below before anything can complete.
+  pending_[easy] = p;
+  if (curl_multi_add_handle(static_cast<CURLM*>(multi_), easy) != CURLM_OK) {
+    pending_.erase(easy);
+    ClientResponse r;
+    r.error = "curl_multi_add_handle failed";
+    co_return r;
+  }
+  // The initiation captures a plain pointer, not the shared_ptr: GCC 12
+  // destroys some temporaries of a co_await expression twice, and a
+  // shared_ptr among them is released once too often (ASan caught it).
+  // `p`, in this frame, keeps the Pending alive until it completes.
+  Pending* raw = p.get();
+  ClientResponse r =
+      co_await asio::async_initiate<decltype(asio::use_awaitable), void(ClientResponse)>(
+          [raw](auto handler) {
+            auto h = std::make_shared<decltype(handler)>(std::move(handler));
+            // A completion handler is called once, as an rvalue: moved out
+            // of the shared holder first (the awaitable's handler owns the
+            // coroutine's thread of execution).
+            raw->done = [h](ClientResponse response) {
+              auto handler = std::move(*h);
+              std::move(handler)(std::move(response));
+            };
+          },
+          asio::use_awaitable);
+  co_return r;
 }
 
 }  // namespace tern::http

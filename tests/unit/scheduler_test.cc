@@ -786,7 +786,7 @@ TEST_F(SchedulerTest, LmtpRefusalBouncesWithTheServersReply) {
   EXPECT_FALSE(fs::exists(root_ + "/mail/example.com/bob"));
   EXPECT_FALSE(queued(id));
   ASSERT_EQ(remote_.dsns().size(), 1u);
-  const std::string& dsn = remote_.dsns()[0].content;
+  const std::string dsn = remote_.dsns()[0].content;  // dsns() is a temporary
   EXPECT_NE(dsn.find("Final-Recipient: rfc822; team@example.com"), std::string::npos) << dsn;
   EXPECT_NE(dsn.find("552 5.2.2 <bob@example.com> Mailbox is full"), std::string::npos) << dsn;
   // bob directly shares the fate of the copy he would have had.
