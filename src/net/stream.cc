@@ -132,6 +132,29 @@ asio::awaitable<void> SmtpStream::client_handshake(std::shared_ptr<asio::ssl::co
   tls_usable_ = !ec;
 }
 
+namespace {
+
+std::string ip_text(const asio::ip::tcp::endpoint& ep) {
+  asio::ip::address addr = ep.address();
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6()).to_string();
+  return addr.to_string();
+}
+
+}  // namespace
+
+std::string SmtpStream::remote_ip() {
+  std::error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  return ec ? "unknown" : ip_text(ep);
+}
+
+std::string SmtpStream::local_ip() {
+  std::error_code ec;
+  auto ep = socket_.local_endpoint(ec);
+  return ec ? "unknown" : ip_text(ep);
+}
+
 void SmtpStream::cancel() {
   std::error_code ec;
   socket_.cancel(ec);  // the pending operation ends with operation_aborted

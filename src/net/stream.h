@@ -1,6 +1,7 @@
 // SmtpStream: one client connection's byte stream, plain TCP that may turn
 // into TLS (STARTTLS) or start as TLS (implicit TLS, RFC 8314). The only
-// socket code of the server besides the acceptor.
+// socket code of the server besides the acceptor. The ByteStream a
+// server Connection drives (byte_stream.h).
 //
 // Every read takes a deadline. A plain stream holds no read buffer while it
 // waits: it waits for readability, then reads into the caller's buffer, so
@@ -25,9 +26,11 @@
 #include <string_view>
 #include <system_error>
 
+#include "net/byte_stream.h"
+
 namespace tern {
 
-class SmtpStream {
+class SmtpStream : public ByteStream {
  public:
   explicit SmtpStream(asio::ip::tcp::socket socket);
 
@@ -35,13 +38,14 @@ class SmtpStream {
   // error, timeout (asio::error::timed_out) or cancel().
   asio::awaitable<size_t> read_some(asio::mutable_buffer buf,
                                     std::chrono::steady_clock::duration timeout,
-                                    std::error_code& ec);
+                                    std::error_code& ec) override;
   // Writes all of `data` within `timeout`.
   asio::awaitable<void> write(std::string_view data, std::chrono::steady_clock::duration timeout,
-                              std::error_code& ec);
+                              std::error_code& ec) override;
   // Server-side TLS handshake within `timeout`; on success the stream is TLS.
   asio::awaitable<void> handshake(std::shared_ptr<asio::ssl::context> ctx,
-                                  std::chrono::steady_clock::duration timeout, std::error_code& ec);
+                                  std::chrono::steady_clock::duration timeout,
+                                  std::error_code& ec) override;
   // Client-side TLS handshake within `timeout`, sending `server_name` as
   // SNI unless it is an IP literal, and arming OpenSSL's check of the
   // certificate against it (a host name against DNS names, an IP literal
@@ -53,19 +57,21 @@ class SmtpStream {
                                          std::chrono::steady_clock::duration timeout,
                                          std::error_code& ec);
   // Aborts a pending read or write (used by shutdown).
-  void cancel();
+  void cancel() override;
   // Orderly close. Under TLS, unless an error left the session unusable,
   // sends close_notify (RFC 8446 6.1) and waits up to `timeout` for the
   // peer's close_notify or its end of the connection (reading the peer's
   // close_notify also keeps the kernel from answering it with a reset);
   // then closes the socket. Never fails: a peer that is gone or silent
   // only costs the wait.
-  asio::awaitable<void> shutdown(std::chrono::steady_clock::duration timeout);
+  asio::awaitable<void> shutdown(std::chrono::steady_clock::duration timeout) override;
   // Closes the socket at once (no close_notify); safe to call repeatedly.
-  void close();
+  void close() override;
 
-  bool is_tls() const { return tls_.has_value(); }
-  SSL* ssl() { return tls_ ? tls_->native_handle() : nullptr; }
+  bool is_tls() const override { return tls_.has_value(); }
+  SSL* ssl() override { return tls_ ? tls_->native_handle() : nullptr; }
+  std::string remote_ip() override;
+  std::string local_ip() override;
   asio::ip::tcp::socket& socket() { return socket_; }
 
  private:
@@ -76,10 +82,5 @@ class SmtpStream {
   // TLS is on and no error has made SSL_shutdown unsafe (see above).
   bool tls_usable_ = false;
 };
-
-// How long an orderly close waits for the peer's close_notify: long enough
-// for a round trip across the internet, short enough that a silent peer
-// holds the connection only briefly.
-inline constexpr std::chrono::seconds kTlsCloseTimeout{2};
 
 }  // namespace tern

@@ -8,8 +8,8 @@
 #include "core/cidr.h"
 #include "metrics/server_metrics.h"
 #include "net/awaitable.h"
+#include "queue/queue_id.h"
 #include "server/dovecot_auth.h"
-#include "server/server.h"
 #include "server/session_id.h"
 #include "spf/check.h"
 #include "tls/tls.h"
@@ -18,19 +18,10 @@ namespace tern {
 
 namespace {
 
-std::string remote_ip(asio::ip::tcp::socket& s) {
-  std::error_code ec;
-  auto ep = s.remote_endpoint(ec);
-  if (ec) return "unknown";
-  auto addr = ep.address();
-  if (addr.is_v6() && addr.to_v6().is_v4_mapped())
-    return asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6()).to_string();
-  return addr.to_string();
-}
-
 // Blocking work for the thread pool, as coroutines whose arguments live in
 // their own frames (a capturing lambda's captures would not outlive co_spawn).
-asio::awaitable<bool> verify_password(Directory* dir, std::string user, std::string password) {
+asio::awaitable<bool> verify_password(RecipientPolicy* dir, std::string user,
+                                      std::string password) {
   co_return dir->verify_password(user, password);
 }
 
@@ -42,15 +33,16 @@ thread_local char tl_read_buf[64 * 1024];
 
 }  // namespace
 
-Connection::Connection(Server& server, asio::ip::tcp::socket socket, ListenerConfig listener)
-    : server_(server),
-      config_(server.config()),
+Connection::Connection(ConnectionDeps deps, std::unique_ptr<ByteStream> stream,
+                       ListenerConfig listener)
+    : deps_(std::move(deps)),
+      config_(deps_.config),
       listener_(std::move(listener)),
-      stream_(std::move(socket)),
-      ip_(remote_ip(stream_.socket())),
+      stream_(std::move(stream)),
+      ip_(stream_->remote_ip()),
       sender_checked_(sender_checked()),
       session_(session_options(), this, ip_),
-      started_(std::chrono::steady_clock::now()),
+      started_(deps_.clock->steady_now()),
       session_id_(new_session_id()),
       metric_bytes_in_(metrics::server().received_bytes.with({listener_kind_name(listener_.kind)})),
       metric_bytes_out_(metrics::server().sent_bytes.with({listener_kind_name(listener_.kind)})) {}
@@ -61,7 +53,7 @@ SessionOptions Connection::session_options() const {
   SessionOptions o;
   o.hostname = config_->hostname;
   o.listener = listener_kind_name(listener_.kind);
-  o.tls_available = server_.tls_context() != nullptr;
+  o.tls_available = deps_.tls != nullptr;
   o.auth_enabled = listener_.kind != ListenerKind::kSmtp;
   o.auth_required = listener_.kind != ListenerKind::kSmtp;
   o.max_message_size = config_->limits.max_message_size;
@@ -102,7 +94,7 @@ RcptVerdict Connection::check_rcpt(const Address& rcpt, const std::string& auth_
 }
 
 RcptCheck Connection::resolve_rcpt(const Address& rcpt, const std::string& auth_user) {
-  RcptCheck c = server_.directory().check_rcpt(rcpt, auth_user, now());
+  RcptCheck c = deps_.recipients->check_rcpt(rcpt, auth_user, now());
   // A refusal is logged with its reply (on_refusal), which carries the reason.
   if (c.rewrite)
     log_info("session={} rcpt client={} to={} rewritten to={} (SRS)", session_id_, ip_,
@@ -112,36 +104,37 @@ RcptCheck Connection::resolve_rcpt(const Address& rcpt, const std::string& auth_
 
 SenderVerdict Connection::check_sender(const Address& from, const std::string& auth_user) {
   // kNotOwned is logged with its reply (on_refusal), which names the user.
-  return server_.directory().check_sender(from, auth_user);
+  return deps_.recipients->check_sender(from, auth_user);
 }
 
 std::optional<size_t> Connection::etrn(const std::string& domain, bool subdomains) {
-  std::optional<size_t> n;
-  if (!server_.draining()) n = server_.worker().scheduler().flush_domain(domain, subdomains);
+  std::optional<size_t> n = deps_.handoff->flush_domain(domain, subdomains);
   log_info("session={} etrn client={} node={}{} messages={}", session_id_, ip_,
            subdomains ? "@" : "", domain, n ? std::to_string(*n) : "unavailable");
   return n;
 }
 
 std::optional<Reply> Connection::limit_mail(const std::string& auth_user) {
-  return server_.limit_mail(ip_, auth_user);
+  return deps_.limits->limit_mail(ip_, auth_user);
 }
 
 std::optional<Reply> Connection::limit_rcpt(const Address& rcpt, bool local,
                                             const std::string& auth_user) {
   (void)rcpt;
-  return server_.limit_rcpt(ip_, auth_user, !local);
+  return deps_.limits->limit_rcpt(ip_, auth_user, !local);
 }
 
-bool Connection::storage_low(uint64_t declared_size) { return server_.storage_low(declared_size); }
+bool Connection::storage_low(uint64_t declared_size) {
+  return deps_.limits->storage_low(declared_size);
+}
 
 bool Connection::mailbox_exists(const Address& addr) {
-  return server_.directory().mailbox_exists(addr);
+  return deps_.recipients->mailbox_exists(addr);
 }
 
 std::string Connection::new_queue_id() { return tern::new_queue_id(); }
 
-int64_t Connection::now() { return unix_seconds(); }
+int64_t Connection::now() { return deps_.clock->unix_now(); }
 
 // Every 4xx/5xx the session sends, once: docs/logging.md.
 void Connection::on_refusal(const Refusal& r) {
@@ -162,19 +155,20 @@ void Connection::on_refusal(const Refusal& r) {
 void Connection::drain() {
   bool idle = session_.awaiting_command();  // set_draining() closes an idle session
   session_.set_draining();
+  draining_ = true;
   // An idle session is blocked in a read: wake it so its 421 goes out.
-  if (reading_ && idle) stream_.cancel();
+  if (reading_ && idle) stream_->cancel();
 }
 
 void Connection::force_close() {
   closing_ = true;
   end_reason_ = "shutdown";  // the grace period is over
-  stream_.close();
+  stream_->close();
 }
 
 asio::awaitable<void> Connection::run() {
-  std::optional<Reply> refuse = server_.admit(this, ip_);
-  server_.attach(this, ip_);
+  std::optional<Reply> refuse = deps_.limits->admit(this, ip_);
+  deps_.limits->attach(this, ip_);
   metrics::ServerMetrics& m = metrics::server();
   const char* kind = listener_kind_name(listener_.kind);
   m.connections_open.with({kind}).add(1);
@@ -183,24 +177,24 @@ asio::awaitable<void> Connection::run() {
   std::optional<SessionTls> tls;
   if (listener_.kind == ListenerKind::kSubmissions && !refuse) {
     std::error_code ec;
-    co_await stream_.handshake(server_.tls_context(), config_->limits.command_timeout, ec);
+    co_await stream_->handshake(deps_.tls, config_->limits.command_timeout, ec);
     if (ec) {
       log_info("session={} disconnect client={} reason=tls_failed error={} duration={:.3f}s",
                session_id_, ip_, log_quoted(ec.message()),
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+               std::chrono::duration<double>(deps_.clock->steady_now() - started_).count());
       m.connections.with({kind, "tls_failed"}).inc();
       m.tls_failures.with({"inbound"}).inc();
       m.connections_open.with({kind}).add(-1);
-      server_.detach(this, ip_);
+      deps_.limits->detach(this, ip_);
       co_return;
     }
-    TlsInfo info = tls_info(stream_.ssl());
+    TlsInfo info = tls_info(stream_->ssl());
     tls = SessionTls{info.version, info.cipher};
     m.tls_handshakes.with({"inbound", info.version}).inc();
   }
   if (!refuse) m.connections.with({kind, "accepted"}).inc();  // refusals: Server::admit
   session_.start(refuse, tls);
-  command_deadline_ = std::chrono::steady_clock::now() + config_->limits.command_timeout;
+  last_reply_ = deps_.clock->steady_now();
   try {
     bool done = false;
     while (!done) {
@@ -247,8 +241,8 @@ asio::awaitable<void> Connection::run() {
   if (spool_) do_message_abort();
   // Every end that leaves TLS usable (QUIT, a 421, a read timeout) sends
   // close_notify; after an I/O error or force_close() this only closes.
-  co_await stream_.shutdown(kTlsCloseTimeout);
-  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  co_await stream_->shutdown(kTlsCloseTimeout);
+  auto secs = std::chrono::duration<double>(deps_.clock->steady_now() - started_).count();
   // The session knows why it ended unless the connection does better (an
   // I/O or TLS failure); a session still open was dropped at the end of
   // the shutdown grace period (force_close).
@@ -260,16 +254,16 @@ asio::awaitable<void> Connection::run() {
       "session={} disconnect client={} reason={} helo={} tls={} auth={} messages={} "
       "recipients={} commands={} errors={} in={} out={} duration={:.3f}s",
       session_id_, ip_, reason, session_.helo().empty() ? "-" : log_value(session_.helo()),
-      stream_.is_tls() ? "yes" : "no",
+      stream_->is_tls() ? "yes" : "no",
       session_.auth_user().empty() ? "-" : log_value(session_.auth_user()), n.messages,
       n.recipients, n.commands, n.errors, bytes_in_, bytes_out_, secs);
   m.connections_open.with({kind}).add(-1);
-  server_.detach(this, ip_);
+  deps_.limits->detach(this, ip_);
 }
 
 asio::awaitable<void> Connection::do_send(std::string_view data) {
   std::error_code ec;
-  co_await stream_.write(data, config_->limits.command_timeout, ec);
+  co_await stream_->write(data, config_->limits.command_timeout, ec);
   if (ec) {
     session_.eof();
     closing_ = true;
@@ -281,25 +275,19 @@ asio::awaitable<void> Connection::do_send(std::string_view data) {
   metric_bytes_out_.inc(data.size());
   // RFC 5321 4.5.3.2.7: the client has the command timeout to send its
   // next command; that clock starts with our reply.
-  command_deadline_ = std::chrono::steady_clock::now() + config_->limits.command_timeout;
+  last_reply_ = deps_.clock->steady_now();
 }
 
-// How long the next read may wait, and for what: message data gets
-// limits.data_timeout per read (RFC 5321 4.5.3.2.6 times each data block);
-// a command line must be whole by command_deadline_ (a byte every few
-// seconds does not extend it); nothing outlives limits.session_timeout.
-Connection::ReadDeadline Connection::read_deadline() const {
-  const auto now = std::chrono::steady_clock::now();
+// How long the next read may wait, and for what (core/deadline.h).
+ReadDeadline Connection::read_deadline() const {
   const Limits& l = config_->limits;
-  ReadDeadline d{l.data_timeout, Waiting::kData};
-  if (!session_.receiving_data()) d = {command_deadline_ - now, Waiting::kCommand};
-  if (auto left = started_ + l.session_timeout - now; left <= d.timeout)
-    d = {left, Waiting::kSession};
-  return d;
+  ReadTimeouts limits{l.command_timeout, l.data_timeout, l.session_timeout};
+  return tern::read_deadline(deps_.clock->steady_now(), last_reply_, started_,
+                             session_.receiving_data(), limits);
 }
 
 void Connection::timed_out(const ReadDeadline& d) {
-  LimitCounters& counters = server_.limit_counters();
+  LimitCounters& counters = deps_.limits->limit_counters();
   const Limits& l = config_->limits;
   switch (d.waiting) {
     case Waiting::kCommand:
@@ -336,13 +324,13 @@ asio::awaitable<void> Connection::do_read() {
   std::unique_ptr<char[]> own;
   char* buf = tl_read_buf;
   size_t size = sizeof tl_read_buf;
-  if (stream_.is_tls()) {
+  if (stream_->is_tls()) {
     size = 16 * 1024;
     own = std::make_unique<char[]>(size);
     buf = own.get();
   }
   reading_ = true;
-  size_t n = co_await stream_.read_some(asio::buffer(buf, size), deadline.timeout, ec);
+  size_t n = co_await stream_->read_some(asio::buffer(buf, size), deadline.timeout, ec);
   reading_ = false;
   if (!ec) {
     bytes_in_ += n;
@@ -350,7 +338,7 @@ asio::awaitable<void> Connection::do_read() {
     session_.receive(std::string_view(buf, n));
   } else if (ec == asio::error::timed_out) {
     timed_out(deadline);  // the 421 still goes out
-  } else if (ec == asio::error::operation_aborted && server_.draining() && !closing_) {
+  } else if (ec == asio::error::operation_aborted && draining_ && !closing_) {
     session_.shutdown();
   } else {
     // The client closing is the session's kClientClosed; anything else
@@ -365,7 +353,7 @@ asio::awaitable<void> Connection::do_read() {
 
 asio::awaitable<void> Connection::do_starttls() {
   std::error_code ec;
-  co_await stream_.handshake(server_.tls_context(), config_->limits.command_timeout, ec);
+  co_await stream_->handshake(deps_.tls, config_->limits.command_timeout, ec);
   if (ec) {
     log_info("session={} starttls client={} failed: {}", session_id_, ip_, ec.message());
     metrics::server().tls_failures.with({"inbound"}).inc();
@@ -374,10 +362,10 @@ asio::awaitable<void> Connection::do_starttls() {
     end_reason_ = "tls_failed";
     co_return;
   }
-  TlsInfo info = tls_info(stream_.ssl());
+  TlsInfo info = tls_info(stream_->ssl());
   metrics::server().tls_handshakes.with({"inbound", info.version}).inc();
   session_.tls_started(SessionTls{info.version, info.cipher});
-  command_deadline_ = std::chrono::steady_clock::now() + config_->limits.command_timeout;
+  last_reply_ = deps_.clock->steady_now();
 }
 
 asio::awaitable<void> Connection::do_auth() {
@@ -391,10 +379,8 @@ asio::awaitable<void> Connection::do_auth() {
     d.user = user;
     d.password = password;
     d.remote_ip = ip_;
-    std::error_code ec;
-    auto local = stream_.socket().local_endpoint(ec);
-    if (!ec) d.local_ip = local.address().to_string();
-    d.secured = stream_.is_tls();
+    if (std::string local = stream_->local_ip(); local != "unknown") d.local_ip = local;
+    d.secured = stream_->is_tls();
     std::string path = config_->auth.dovecot_socket;
     std::chrono::steady_clock::duration limit = config_->auth.dovecot_timeout;
     DovecotAuthResult r = co_await dovecot_authenticate(path, limit, std::move(d));
@@ -409,14 +395,13 @@ asio::awaitable<void> Connection::do_auth() {
     ok = r.kind == DovecotAuthResult::Kind::kOk;
     if (ok) canonical = r.user;
   } else {
-    server_.directory().refresh();  // a user added or removed a moment ago counts
+    deps_.recipients->refresh();  // a user added or removed a moment ago counts
     // argon2id is slow on purpose: keep it off the event loop.
-    ok = co_await asio::co_spawn(server_.auth_pool(),
-                                 verify_password(&server_.directory(), user, password),
+    ok = co_await asio::co_spawn(deps_.hashing, verify_password(deps_.recipients, user, password),
                                  asio::use_awaitable);
   }
   if (!ok) {
-    auto delay = server_.auth_failure_delay(ip_);
+    auto delay = deps_.limits->auth_failure_delay(ip_);
     asio::steady_timer t(co_await asio::this_coro::executor, delay);
     co_await t.async_wait(use_tuple);
     log_info("session={} auth client={} user={} mechanism={} failed", session_id_, ip_,
@@ -466,9 +451,9 @@ asio::awaitable<void> Connection::do_spf() {
     r.result = spf::Result::kNone;
     r.problem = "client address unknown";
   } else if (req.helo_identity) {
-    r = co_await spf::check_helo(server_.worker().dns(), ip, req.helo, options);
+    r = co_await spf::check_helo(*deps_.dns, ip, req.helo, options);
   } else {
-    r = co_await spf::check_mail_from(server_.worker().dns(), ip, req.mail_from, req.helo, options);
+    r = co_await spf::check_mail_from(*deps_.dns, ip, req.mail_from, req.helo, options);
   }
   log_info("session={} spf client={} identity={} from={} helo={} result={} mechanism={}{}",
            session_id_, ip_, req.helo_identity ? "helo" : "mailfrom",
@@ -484,7 +469,7 @@ void Connection::do_message_begin() {
   inbound_.reset();
   if (sender_checked_ && session_.auth_user().empty())
     inbound_ = std::make_unique<InboundAuth>(*config_, now());
-  spool_status_ = server_.store().begin(session_.envelope(), &spool_);
+  spool_status_ = deps_.store->begin(session_.envelope(), &spool_);
   if (!spool_status_.ok()) {
     log_error("session={} queue begin client={} id={} failed: {}", session_id_, ip_,
               session_.envelope().id, spool_status_.message());
@@ -514,10 +499,10 @@ asio::awaitable<void> Connection::do_message_end() {
       in.spf_request = &session_.spf_request();
       in.spf = &*session_.spf_outcome();
     }
-    InboundVerdict v = co_await inbound_->decide(server_.worker().dns(), in);
+    InboundVerdict v = co_await inbound_->decide(*deps_.dns, in);
     inbound_.reset();
     checks = " " + v.summary;
-    for (const dmarc::AggregateRow& row : v.report_rows) server_.worker().dmarc_log().record(row);
+    for (const dmarc::AggregateRow& row : v.report_rows) deps_.handoff->record_dmarc(row);
     if (v.refuse) {
       if (spool_) spool_->abort();
       spool_.reset();
@@ -534,7 +519,7 @@ asio::awaitable<void> Connection::do_message_end() {
   Status st = spool_status_;
   if (st.ok() && spool_) {
     // fsync off the loop.
-    st = co_await asio::co_spawn(server_.pool(), commit_spool(spool_.get()), asio::use_awaitable);
+    st = co_await asio::co_spawn(deps_.blocking, commit_spool(spool_.get()), asio::use_awaitable);
   } else if (st.ok()) {
     st = Status::Transient("no spool");
   }
@@ -544,11 +529,12 @@ asio::awaitable<void> Connection::do_message_end() {
   session_.message_stored(st.ok() ? st : Status::Transient(st.message(), st.sys_errno()));
   message_note_.clear();
   if (!st.ok()) co_return;
-  server_.worker().enqueue(env);
+  deps_.handoff->enqueue(env);
   metrics::server().messages_accepted.with({listener_kind_name(listener_.kind)}).inc();
   log_info("session={} message client={} id={} from={} rcpts={} size={} tls={} auth={}{} result={}",
            session_id_, ip_, env.id, log_value("<" + env.mail.from.str() + ">"), env.rcpts.size(),
-           session_.last_message_size(), stream_.is_tls() ? tls_info(stream_.ssl()).version : "no",
+           session_.last_message_size(),
+           stream_->is_tls() ? tls_info(stream_->ssl()).version : "no",
            env.auth_user.empty() ? "-" : log_value(env.auth_user), checks,
            log_quoted(session_.last_message_result()));
 }

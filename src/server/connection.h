@@ -1,6 +1,13 @@
-// Connection: drives one ServerSession over one SmtpStream. All protocol
+// Connection: drives one ServerSession over one ByteStream. All protocol
 // decisions are the session's; this file only performs the actions it
 // asks for (read, write, TLS, password check, spool) and logs.
+//
+// It knows the rest of the server only through narrow interfaces
+// (connection_deps.h: the queue store, the recipient policy, the client
+// limits, the mail handoff, the resolver, the clock, the executors for
+// blocking work) and its client only through a ByteStream
+// (net/byte_stream.h), so unit tests drive it with fakes and an
+// in-memory stream (tests/unit/connection_test.cc).
 #pragma once
 
 #include <asio.hpp>
@@ -9,19 +16,21 @@
 #include <string>
 
 #include "config/config.h"
+#include "core/deadline.h"
 #include "core/server_session.h"
 #include "metrics/registry.h"
-#include "net/stream.h"
+#include "net/byte_stream.h"
 #include "queue/store.h"
+#include "server/connection_deps.h"
 #include "server/inbound_auth.h"
 
 namespace tern {
 
-class Server;
-
 class Connection : private SessionEnv {
  public:
-  Connection(Server& server, asio::ip::tcp::socket socket, ListenerConfig listener);
+  // REQUIRES: deps' pointers set and outliving the connection; `stream`
+  // connected (its remote_ip() is the client's).
+  Connection(ConnectionDeps deps, std::unique_ptr<ByteStream> stream, ListenerConfig listener);
   ~Connection() override;
 
   asio::awaitable<void> run();
@@ -50,13 +59,7 @@ class Connection : private SessionEnv {
 
   asio::awaitable<void> do_send(std::string_view data);
   asio::awaitable<void> do_read();
-  // Which limit bounds a read: limits.command_timeout, data_timeout or
-  // session_timeout.
-  enum class Waiting { kCommand, kData, kSession };
-  struct ReadDeadline {
-    std::chrono::steady_clock::duration timeout;
-    Waiting waiting;
-  };
+  // Which limit bounds the next read (core/deadline.h).
   ReadDeadline read_deadline() const;
   void timed_out(const ReadDeadline& d);
   asio::awaitable<void> do_starttls();
@@ -70,10 +73,10 @@ class Connection : private SessionEnv {
   bool sender_checked() const;
   void spool_write(std::string_view data);
 
-  Server& server_;
+  ConnectionDeps deps_;
   std::shared_ptr<const Config> config_;
   ListenerConfig listener_;
-  SmtpStream stream_;
+  std::unique_ptr<ByteStream> stream_;
   std::string ip_;
   // Mail from outside: SPF, DKIM, DMARC and Authentication-Results apply.
   bool sender_checked_;
@@ -83,10 +86,11 @@ class Connection : private SessionEnv {
   Status spool_status_;
   bool reading_ = false;
   bool closing_ = false;
+  bool draining_ = false;  // drain() was called: the server shuts down
   std::chrono::steady_clock::time_point started_;
-  // A command line must be complete this long after our last reply
-  // (limits.command_timeout), however slowly its bytes drip in.
-  std::chrono::steady_clock::time_point command_deadline_;
+  // When our last reply went out: a command line must be complete
+  // limits.command_timeout after it, however slowly its bytes drip in.
+  std::chrono::steady_clock::time_point last_reply_;
   // For the log: this connection's id on every line, the bytes each way,
   // why it ended when the session cannot know (I/O, TLS), and what a
   // refusal of the message at its end adds (checks, the storage error).

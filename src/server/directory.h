@@ -25,10 +25,11 @@
 #include "core/server_session.h"
 #include "delivery/aliases.h"
 #include "relay/srs.h"
+#include "server/recipient_policy.h"
 
 namespace tern {
 
-class Directory {
+class Directory : public RecipientPolicy {
  public:
   explicit Directory(std::shared_ptr<const Config> config);
 
@@ -37,7 +38,7 @@ class Directory {
   // to log.
   Status load();
   // Re-reads users/aliases if their files changed; at most once a second.
-  void refresh();
+  void refresh() override;
   void set_config(std::shared_ptr<const Config> config);
   std::shared_ptr<const Config> config() const;
 
@@ -56,7 +57,7 @@ class Directory {
   //    are compared unquoted (alias_key()): "\"me\"" is "me";
   //  - elsewhere: kRelay for an authenticated client, kRelayDenied for
   //    anyone else (never an open relay).
-  RcptCheck check_rcpt(const Address& rcpt, const std::string& auth_user, int64_t now);
+  RcptCheck check_rcpt(const Address& rcpt, const std::string& auth_user, int64_t now) override;
   // MAIL FROM `from` by the authenticated `auth_user` (RFC 6409 6.1): kOk
   // when relay.sender_check is off, for "<>", for the user's own address
   // (and its +tag forms; compared as alias_key(), so without regard to
@@ -64,7 +65,7 @@ class Directory {
   // user among its final targets (a catch-all does not count; nor does an
   // alias that reaches the user only through the user's own alias to
   // elsewhere); else kNotOwned.
-  SenderVerdict check_sender(const Address& from, const std::string& auth_user);
+  SenderVerdict check_sender(const Address& from, const std::string& auth_user) override;
   // The sender of a copy of mail from `from` forwarded at `now` to another
   // domain: its SRS form when relay.srs is on and `from` is foreign
   // (srs_forward_sender), else `from`.
@@ -75,8 +76,8 @@ class Directory {
   // it), else `sender`.
   Address bounce_recipient(const Address& sender, int64_t now);
 
-  bool mailbox_exists(const Address& addr);
-  bool verify_password(const std::string& user, const std::string& password) const;
+  bool mailbox_exists(const Address& addr) override;
+  bool verify_password(const std::string& user, const std::string& password) const override;
   bool is_local_domain(std::string_view domain) const;
   // True if `address` has its own mailbox (a user, postmaster, or any local
   // part under accept_any_local_part): a catch-all alias never takes it.

@@ -11,6 +11,7 @@
 #include "http/server.h"
 #include "metrics/server_metrics.h"
 #include "net/awaitable.h"
+#include "net/stream.h"
 #include "server/connection.h"
 #include "server/fd_reserve.h"
 #include "server/file_access.h"
@@ -278,7 +279,8 @@ asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor,
           .inc();
       continue;  // `socket` closes here
     }
-    auto conn = std::make_shared<Connection>(*this, std::move(socket), listener);
+    auto conn = std::make_shared<Connection>(
+        connection_deps(), std::make_unique<SmtpStream>(std::move(socket)), listener);
     asio::co_spawn(io_, run_connection(std::move(conn)), asio::detached);
   }
 }
@@ -392,6 +394,27 @@ void Server::maybe_stop() {
   grace_timer_.cancel();
   io_.stop();
 }
+
+ConnectionDeps Server::connection_deps() {
+  ConnectionDeps d;
+  d.config = config();
+  d.tls = tls_;
+  d.store = &store_;
+  d.recipients = &directory_;
+  d.limits = this;
+  d.handoff = this;
+  d.dns = &worker_.dns();
+  d.blocking = pool_.get_executor();
+  d.hashing = auth_pool_.get_executor();
+  return d;
+}
+
+std::optional<size_t> Server::flush_domain(const std::string& domain, bool subdomains) {
+  if (draining_) return std::nullopt;
+  return worker_.scheduler().flush_domain(domain, subdomains);
+}
+
+void Server::record_dmarc(const dmarc::AggregateRow& row) { worker_.dmarc_log().record(row); }
 
 std::optional<Reply> Server::admit(Connection* c, const std::string& ip) {
   auto config = directory_.config();

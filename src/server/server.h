@@ -31,6 +31,7 @@
 #include "http/server.h"
 #include "queue/free_space.h"
 #include "queue/fs_store.h"
+#include "server/connection_deps.h"
 #include "server/delivery_worker.h"
 #include "server/directory.h"
 #include "server/listeners.h"
@@ -44,7 +45,7 @@ namespace tern {
 
 class Connection;
 
-class Server {
+class Server : private ClientLimits, private MailHandoff {
  public:
   // Prepares the data dir, queue and TLS, and accepts on `listeners`
   // (bound by the caller, before it gave up root: privileges.h). Checks the
@@ -76,28 +77,38 @@ class Server {
   DeliveryWorker& worker() { return worker_; }
   bool draining() const { return draining_; }
 
+  // ClientLimits (connection_deps.h), for connections.
   // Connection accounting: returns a refusal reply when over a limit
   // (logged and counted); detach() ends what admit() counted.
-  std::optional<Reply> admit(Connection* c, const std::string& ip);
-  void attach(Connection* c, const std::string& ip);
-  void detach(Connection* c, const std::string& ip);
+  std::optional<Reply> admit(Connection* c, const std::string& ip) override;
+  void attach(Connection* c, const std::string& ip) override;
+  void detach(Connection* c, const std::string& ip) override;
 
   // Per-hour message and recipient limits (core/admission.h) of a MAIL
   // FROM and an accepted RCPT TO from `ip` by `user` ("" if none): a
   // refusal (logged and counted), or nullopt, and then it is counted.
-  std::optional<Reply> limit_mail(const std::string& ip, const std::string& user);
-  std::optional<Reply> limit_rcpt(const std::string& ip, const std::string& user, bool outbound);
+  std::optional<Reply> limit_mail(const std::string& ip, const std::string& user) override;
+  std::optional<Reply> limit_rcpt(const std::string& ip, const std::string& user,
+                                  bool outbound) override;
   // Whether the spool lacks room for a message of `declared_size` octets
   // (queue.min_free_space, queue/free_space.h): MAIL FROM gets 452 4.3.1.
-  bool storage_low(uint64_t declared_size);
+  bool storage_low(uint64_t declared_size) override;
   // How often each limit refused, timeouts included: for metrics.
-  LimitCounters& limit_counters() { return admission_.counters(); }
+  LimitCounters& limit_counters() override { return admission_.counters(); }
 
   // Failed AUTH throttle: the delay to apply before answering a failure
   // from `ip` (grows with recent failures, capped).
-  std::chrono::milliseconds auth_failure_delay(const std::string& ip);
+  std::chrono::milliseconds auth_failure_delay(const std::string& ip) override;
 
  private:
+  // MailHandoff (connection_deps.h): to the delivery worker; no ETRN
+  // flush while shutting down.
+  void enqueue(const Envelope& env) override { worker_.enqueue(env); }
+  std::optional<size_t> flush_domain(const std::string& domain, bool subdomains) override;
+  void record_dmarc(const dmarc::AggregateRow& row) override;
+  // What a new connection is given: the config and TLS context of now.
+  ConnectionDeps connection_deps();
+
   asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, ListenerConfig listener);
   asio::awaitable<void> signal_loop();
   // False when the new configuration was refused (the old one serves on).
