@@ -181,14 +181,14 @@ class ConnectionTest : public ::testing::Test {
   }
 
   void start() {
-    asio::co_spawn(
-        io_,
-        [this]() -> asio::awaitable<void> {
-          co_await conn_->run();
-          done_ = true;
-        },
-        asio::detached);
+    asio::co_spawn(io_, run_connection(), asio::detached);
     settle();
+  }
+  // A member, not a capturing lambda: a lambda coroutine's captures die
+  // with the closure, before the coroutine ends.
+  asio::awaitable<void> run_connection() {
+    co_await conn_->run();
+    done_ = true;
   }
 
   // Runs whatever is ready; returns with the connection finished or
