@@ -159,6 +159,15 @@ class ConnectionTest : public ::testing::Test {
     config_->limits.session_timeout = 3600s;
   }
 
+  // A test that failed half-way leaves its connection waiting in a read:
+  // end it while the stream and the loop both exist.
+  void TearDown() override {
+    if (conn_ && !done_) {
+      conn_->force_close();
+      settle();
+    }
+  }
+
   // Makes the connection (not yet running).
   void make(ListenerKind kind = ListenerKind::kSmtp) {
     ConnectionDeps d;
