@@ -199,7 +199,12 @@ asio::awaitable<void> Connection::run() {
     m.tls_handshakes.with({"inbound", info.version}).inc();
   }
   if (!refuse) m.connections.with({kind, "accepted"}).inc();  // refusals: Server::admit
-  session_.start(refuse, tls);
+  std::optional<Reply> screened;
+  if (!refuse && sender_checked_) screened = co_await screen_client();
+  if (screened)
+    session_.start_refused(std::move(*screened));
+  else
+    session_.start(refuse, tls);
   command_deadline_ = std::chrono::steady_clock::now() + config_->limits.command_timeout;
   try {
     bool done = false;
