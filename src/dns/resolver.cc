@@ -137,8 +137,6 @@ Resolver::Resolver(asio::io_context& io, ResolverOptions options)
          {"test. transparent", "home.arpa. transparent", "127.in-addr.arpa. transparent"}) {
       check(ub_ctx_set_option(ctx_, "local-zone:", zone), "local-zone");
     }
-    // 127.0.0.1 stays localhost here, as in the default zone it replaces.
-    check(ub_ctx_data_add(ctx_, "1.0.0.127.in-addr.arpa. 10800 IN PTR localhost."), "local-data");
     // A thread, not a forked process: the server holds listening sockets
     // and a thread pool that a fork would duplicate.
     check(ub_ctx_async(ctx_, 1), "libunbound threads");
@@ -150,6 +148,9 @@ Resolver::Resolver(asio::io_context& io, ResolverOptions options)
         check(ub_ctx_set_fwd(ctx_, f.c_str()), "DNS forwarder '" + f + "'");
       }
     }
+    // 127.0.0.1 stays localhost here, as in the default zone it replaces.
+    // (Last: adding data finalizes the context's settings.)
+    check(ub_ctx_data_add(ctx_, "1.0.0.127.in-addr.arpa. 10800 IN PTR localhost."), "local-data");
     pipe_.assign(ub_fd(ctx_));
   } catch (...) {
     ub_ctx_delete(ctx_);

@@ -74,9 +74,12 @@ TEST(Greylist, ALateRetryStartsOverAndUnusedEntriesExpire) {
   EXPECT_EQ(check(g, T0 + 3901 + 86400 * 10), GreylistResult::kKnown);  // used: kept
   // Unused for longer than the expiry: greylisted again.
   EXPECT_EQ(check(g, T0 + 3901 + 86400 * 30), GreylistResult::kNew);
+  // Pruned: the network unseen for the expiry goes, the fresh triplet stays
+  // until its retry window has passed.
+  EXPECT_EQ(g.size(), 2u);
+  g.prune(T0 + 3901 + 86400 * 30 + 100);
+  EXPECT_EQ(g.size(), 1u);
   g.prune(T0 + 3901 + 86400 * 30 + 3601);
-  EXPECT_EQ(g.size(), 1u);  // the network's passes remain until they expire
-  g.prune(T0 + 86400 * 100);
   EXPECT_EQ(g.size(), 0u);
 }
 
