@@ -16,10 +16,11 @@ loopback exemption is turned off with check_loopback = true).
 """
 import subprocess
 import unittest
+import urllib.request
 
 from dialog import SmtpClient
 from dns_server import DnsServer
-from tern_harness import TERN_BIN, Tern, main
+from tern_harness import TERN_BIN, Tern, free_port, main
 
 RECORDS = [
     # 127.0.5.2: bl1 only
@@ -39,8 +40,9 @@ RECORDS = [
 SITES = '["bl1.test*1", "bl2.test=127.0.0.[2..11]*2", "wl.test=127.0.[0..255].[1..3]*-5"]'
 
 
-def config(forward, sites=SITES, check_loopback=True):
+def config(forward, sites=SITES, check_loopback=True, metrics_port=None):
     return (f"check_loopback = {'true' if check_loopback else 'false'}\n"
+            + (f'[metrics]\nlisten = "{metrics_port}"\n' if metrics_port else "") +
             f'[dns]\nforward = ["{forward}"]\ntimeout = 3\n'
             f"[dnsbl]\nsites = {sites}\nthreshold = 2\ntimeout = 3\n"
             # Sender authentication is not what is tested (it would ask for client.example.net).
@@ -85,7 +87,8 @@ class Dnsbl(unittest.TestCase):
         self.assertIn("screen client=127.0.5.6 score=0 listed=-", log)
 
     def test_refused_names_the_heavier_zone_then_503_until_quit(self):
-        t = self.tern()
+        metrics_port = free_port()
+        t = self.tern(metrics_port=metrics_port)
         c, r = self.greeting(t, "127.0.5.3")
         self.assertEqual(r.code, 554, r)
         self.assertEqual(r.texts(), ["5.7.1 Service unavailable; client [127.0.5.3] blocked using "
@@ -110,6 +113,9 @@ class Dnsbl(unittest.TestCase):
         self.assertEqual(sorted(q for q in self.dns.queries() if q.startswith("3.5.0.127.")),
                          sorted(before))
         self.assertIn("screen client=127.0.5.3 cached=yes score=3", t.read_log())
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as m:
+            text = m.read().decode()
+        self.assertIn('tern_dnsbl_rejections_total{zone="bl2.test"} 2', text)
 
     def test_too_many_commands_after_the_refusal_end_the_session(self):
         t = self.tern()

@@ -16,10 +16,11 @@ passes, and checks it did not pass before the delay.
 """
 import time
 import unittest
+import urllib.request
 
 from dialog import SmtpClient
 from dns_server import DnsServer
-from tern_harness import Tern, main, unreachable_dns
+from tern_harness import Tern, free_port, main, unreachable_dns
 
 DELAY = 2
 
@@ -98,7 +99,8 @@ class Greylist(unittest.TestCase):
         self.assertGreaterEqual(time.monotonic() - restarted, DELAY - 1)
 
     def test_auto_allow_after_two_passes(self):
-        t = self.tern()
+        metrics_port = free_port()
+        t = self.tern(extra=f'[metrics]\nlisten = "{metrics_port}"\n')
         for sender in ("one@s.example", "two@s.example"):
             first = time.monotonic()
             self.assertEqual(self.rcpt(t, "127.0.8.2", sender, "bob@example.test").code, 451)
@@ -108,6 +110,11 @@ class Greylist(unittest.TestCase):
                          250)
         self.assertEqual(self.rcpt(t, "127.0.9.3", "three@s.example", "carol@example.test").code,
                          451)
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as m:
+            text = m.read().decode()
+        self.assertIn('tern_greylist_results_total{result="passed"} 2\n', text)
+        self.assertIn('tern_greylist_results_total{result="allowed"} 1\n', text)
+        self.assertIn('tern_greylist_results_total{result="new"} 3\n', text)
 
     def test_exemptions(self):
         # Loopback without check_loopback, and trusted_networks.
