@@ -15,6 +15,7 @@ loopback exemption is turned off with check_loopback = true).
 - The submission listener and (without check_loopback) loopback are exempt.
 """
 import subprocess
+import time
 import unittest
 import urllib.request
 
@@ -53,7 +54,7 @@ class Dnsbl(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dns = DnsServer(zones=["bl1.test", "bl2.test", "wl.test"], records=RECORDS,
-                            servfail=["broken.test"]).start()
+                            servfail=["broken.test"], drop=["silent.test"]).start()
 
     @classmethod
     def tearDownClass(cls):
@@ -138,6 +139,23 @@ class Dnsbl(unittest.TestCase):
         log = t.read_log()
         self.assertIn("screen client=127.0.5.3 score=1 listed=bl1.test*1", log)
         self.assertIn('dnsbl lookup failed: "broken.test:', log)
+
+    def test_a_silent_list_is_bounded_by_the_timeout(self):
+        # [dnsbl] timeout = 1 while the resolver would wait 3 s: the greeting
+        # comes after about a second, the silent list counted as not listed.
+        t = Tern(kinds=("smtp",), accept_any_local_part=True,
+                 extra=config(self.dns.forward, sites='["bl1.test*1", "silent.test*5"]')
+                 .replace("threshold = 2\ntimeout = 3", "threshold = 2\ntimeout = 1"))
+        self.addCleanup(t.cleanup)
+        t.start()
+        start = time.monotonic()
+        c, r = self.greeting(t, "127.0.5.3")
+        took = time.monotonic() - start
+        self.assertEqual(r.code, 220, r)
+        self.assertLess(took, 2.5)
+        c.cmd("QUIT", 221)
+        self.assertTrue(t.wait_log("dnsbl lookup failed"), t.tail_log())
+        self.assertIn('dnsbl lookup failed: "silent.test: no answer in time"', t.read_log())
 
     def test_exempt_listener_and_loopback(self):
         t = self.tern()
