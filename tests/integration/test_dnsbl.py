@@ -38,6 +38,9 @@ RECORDS = [
     "5.5.0.127.bl1.test. 300 IN A 127.0.0.2",
     "5.5.0.127.bl2.test. 300 IN A 127.0.0.255",
 ]
+# ::1, RFC 5782 2.4: 32 nibbles, least significant first.
+V6 = "1." + "0." * 31
+RECORDS += [f"{V6}bl1.test. 300 IN A 127.0.0.2", f"{V6}bl2.test. 300 IN A 127.0.0.5"]
 SITES = '["bl1.test*1", "bl2.test=127.0.0.[2..11]*2", "wl.test=127.0.[0..255].[1..3]*-5"]'
 
 
@@ -117,6 +120,19 @@ class Dnsbl(unittest.TestCase):
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as m:
             text = m.read().decode()
         self.assertIn('tern_dnsbl_rejections_total{zone="bl2.test"} 2', text)
+
+    def test_ipv6_client_by_nibbles(self):
+        t = Tern(kinds=("smtp",), host="::1", extra=config(self.dns.forward))
+        self.addCleanup(t.cleanup)
+        t.start()
+        c = SmtpClient("::1", t.port())
+        self.addCleanup(c.close)
+        r = c.reply()
+        self.assertEqual(r.code, 554, r)
+        self.assertEqual(r.texts(), ["5.7.1 Service unavailable; client [::1] blocked using "
+                                     "bl2.test"])
+        c.cmd("QUIT", 221)
+        self.assertIn(f"{V6}bl2.test. A", self.dns.queries())
 
     def test_too_many_commands_after_the_refusal_end_the_session(self):
         t = self.tern()
