@@ -1,5 +1,7 @@
 #include "screen/client_screen.h"
 
+#include <fmt/format.h>
+
 #include <asio/co_spawn.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
@@ -201,6 +203,14 @@ std::optional<Reply> ClientScreen::check_mail(const Config& config, const Client
   if (!r) return std::nullopt;
   early_rejections().with({r->check}).inc();
   return std::move(r->reply);
+}
+
+std::string ClientScreen::mark_header(const Config& config, const ClientFacts& facts,
+                                      const std::string& ip) {
+  if (config.checks.reverse_dns != ChecksConfig::ReverseDns::kMark ||
+      facts.rdns != ReverseDns::kMissing)
+    return {};
+  return fmt::format("X-Tern-Reverse-DNS: missing (client [{}] has no PTR record)\r\n", ip);
 }
 
 std::optional<Reply> ClientScreen::greylist(const std::string& ip, const Address& from,

@@ -61,6 +61,12 @@ class ClientScreen {
                                          const std::string& ip, const std::string& helo,
                                          const Address& from);
 
+  // With [checks] reverse_dns = "mark" and no PTR record: the field
+  // "X-Tern-Reverse-DNS: missing (client [IP] has no PTR record)" with
+  // CRLF, to go on top of the message; else "".
+  static std::string mark_header(const Config& config, const ClientFacts& facts,
+                                 const std::string& ip);
+
   // Greylisting at RCPT TO: 451 4.7.1 for a triplet not yet passed, or
   // nullopt (also when [greylist] is off). Logs and counts the result.
   std::optional<Reply> greylist(const std::string& ip, const Address& from, const Address& rcpt,

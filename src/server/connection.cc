@@ -536,6 +536,8 @@ asio::awaitable<void> Connection::do_message_end() {
     if (spool_ && spool_status_.ok() && !v.header.empty())
       spool_status_ = spool_->prepend(v.header);
   }
+  if (std::string h = screen_header(); !h.empty() && spool_ && spool_status_.ok())
+    spool_status_ = spool_->prepend(h);  // [checks] reverse_dns = "mark"
   Status st = spool_status_;
   if (st.ok() && spool_) {
     // fsync off the loop.

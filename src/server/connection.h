@@ -54,6 +54,8 @@ class Connection : private SessionEnv {
                                    const std::string& auth_user) override;
   // At connect, for a screened client: the DNSBL greeting refusal or nullopt.
   asio::awaitable<std::optional<Reply>> screen_client();
+  // The header field the screen adds to a message, or "" (none).
+  std::string screen_header() const;
 
   asio::awaitable<void> do_send(std::string_view data);
   asio::awaitable<void> do_read();

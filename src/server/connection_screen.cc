@@ -27,4 +27,10 @@ std::optional<Reply> Connection::screen_rcpt(const Address& from, const Address&
   return server_.screen().greylist(ip_, from, rcpt, now(), session_id_);
 }
 
+// [checks] reverse_dns = "mark": the message says so, for a Sieve rule or
+// the spam filter to weigh (as the log line does).
+std::string Connection::screen_header() const {
+  return ClientScreen::mark_header(*config_, facts_, ip_);
+}
+
 }  // namespace tern

@@ -76,7 +76,24 @@ class EarlyChecks(unittest.TestCase):
                       "ptr=good.client.example", log)
         self.assertIn("screen client=127.0.12.3 score=0 listed=- rdns=missing", log)
         t2 = self.tern({"reverse_dns": "mark"})
-        self.assertEqual(self.mail(t2, "127.0.12.3").code, 250)
+        for source in ("127.0.12.3", "127.0.12.2"):  # without and with a PTR record
+            c = SmtpClient("127.0.0.1", t2.port(), source=source)
+            self.addCleanup(c.close)
+            c.expect(220)
+            c.cmd("EHLO client.example.net", 250)
+            c.cmd("MAIL FROM:<a@client.example.net>", 250)
+            c.cmd("RCPT TO:<alice@example.test>", 250)
+            c.cmd("DATA", 354)
+            c.send(f"Subject: from {source}\r\n\r\nhello\r\n.\r\n".encode())
+            c.expect(250)
+            c.cmd("QUIT", 221)
+        msgs = t2.wait_messages("alice@example.test", 2)
+        self.assertEqual(len(msgs), 2)
+        [marked] = [m for m in msgs if b"from 127.0.12.3" in m]
+        [clean] = [m for m in msgs if b"from 127.0.12.2" in m]
+        self.assertIn(b"\r\nX-Tern-Reverse-DNS: missing (client [127.0.12.3] has no PTR record)"
+                      b"\r\n", b"\r\n" + marked)
+        self.assertNotIn(b"X-Tern-Reverse-DNS", clean)
         self.assertIn("rdns=missing marked=no_reverse_dns", t2.read_log())
 
     def test_own_domain_sender(self):
