@@ -16,6 +16,7 @@
 #include "config/values.h"
 #include "core/cidr.h"
 #include "core/lmtp_address.h"
+#include "screen/dnsbl.h"
 
 namespace tern {
 namespace {
@@ -279,6 +280,88 @@ void read_spf(const Reader& r, const toml::table& t, SpfConfig* spf) {
                fmt::format("'{}' is not allowed; use \"{}\" or \"mark\"", s, hard));
       }
       (name == "on_fail" ? spf->reject_fail : spf->defer_temperror) = s == hard;
+    } else {
+      r.fail(k.source(), key, "unknown key");
+    }
+  }
+}
+
+void read_dnsbl(const Reader& r, const toml::table& t, DnsblConfig* d) {
+  for (auto&& [k, v] : t) {
+    const std::string key = "dnsbl." + std::string(k.str());
+    const std::string_view name = k.str();
+    if (name == "sites") {
+      d->sites.clear();
+      r.strings(v, key, [&](const std::string& s, const toml::node& e) {
+        std::string error;
+        if (!parse_dnsbl_site(s, &error)) r.fail(e.source(), key, error);
+        d->sites.push_back(s);
+      });
+    } else if (name == "threshold") {
+      if (!v.is_integer()) r.wrong_type(v, key, "an integer");
+      const int64_t i = v.as_integer()->get();
+      if (i < 1 || i > 1000) r.fail(v.source(), key, "must be from 1 to 1000");
+      d->threshold = static_cast<int>(i);
+    } else if (name == "timeout") {
+      d->timeout = r.duration(v, key, false, std::chrono::seconds(60));
+    } else if (name == "cache_size") {
+      if (!v.is_integer() || v.as_integer()->get() < 0)
+        r.fail(v.source(), key, "must be an integer of 0 or more (0: no cache)");
+      d->cache_size = static_cast<size_t>(v.as_integer()->get());
+    } else {
+      r.fail(k.source(), key, "unknown key");
+    }
+  }
+}
+
+void read_greylist(const Reader& r, const toml::table& t, GreylistConfig* g) {
+  const std::chrono::seconds year = std::chrono::hours(24 * 366);
+  for (auto&& [k, v] : t) {
+    const std::string key = "greylist." + std::string(k.str());
+    const std::string_view name = k.str();
+    if (name == "enabled") {
+      g->enabled = r.boolean(v, key);
+    } else if (name == "delay") {
+      g->delay = r.duration(v, key, true);
+    } else if (name == "retry_window") {
+      g->retry_window = r.duration(v, key, false, std::chrono::hours(24 * 30));
+    } else if (name == "expiry") {
+      g->expiry = r.duration(v, key, false, year);
+    } else if (name == "auto_allow_after") {
+      if (!v.is_integer() || v.as_integer()->get() < 0)
+        r.fail(v.source(), key, "must be an integer of 0 or more (0: never)");
+      g->auto_allow_after = static_cast<size_t>(v.as_integer()->get());
+    } else if (name == "max_entries") {
+      g->max_entries = r.positive(v, key);
+    } else {
+      r.fail(k.source(), key, "unknown key");
+    }
+  }
+  if (g->retry_window <= g->delay)
+    r.fail(t.source(), "greylist.retry_window", "must be longer than greylist.delay");
+}
+
+void read_checks(const Reader& r, const toml::table& t, ChecksConfig* c) {
+  auto choice = [&](const toml::node& v, const std::string& key,
+                    std::initializer_list<const char*> allowed) {
+    const std::string s = r.string(v, key);
+    for (const char* a : allowed)
+      if (s == a) return s;
+    std::string list;
+    for (const char* a : allowed) list += std::string(list.empty() ? "" : " or ") + '"' + a + '"';
+    r.fail(v.source(), key, fmt::format("'{}' is not allowed; use {}", s, list));
+  };
+  for (auto&& [k, v] : t) {
+    const std::string key = "checks." + std::string(k.str());
+    const std::string_view name = k.str();
+    if (name == "helo") {
+      c->helo_reject = choice(v, key, {"reject", "ignore"}) == "reject";
+    } else if (name == "reverse_dns") {
+      const std::string s = choice(v, key, {"reject", "mark", "off"});
+      using R = ChecksConfig::ReverseDns;
+      c->reverse_dns = s == "reject" ? R::kReject : s == "mark" ? R::kMark : R::kOff;
+    } else if (name == "own_domain_sender") {
+      c->own_domain_sender_reject = choice(v, key, {"reject", "off"}) == "reject";
     } else {
       r.fail(k.source(), key, "unknown key");
     }
@@ -792,6 +875,12 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
       read_auth(r, r.table(v, key), &c->auth);
     } else if (key == "acme") {
       read_acme(r, r.table(v, key), &c->acme);
+    } else if (key == "dnsbl") {
+      read_dnsbl(r, r.table(v, key), &c->dnsbl);
+    } else if (key == "greylist") {
+      read_greylist(r, r.table(v, key), &c->greylist);
+    } else if (key == "checks") {
+      read_checks(r, r.table(v, key), &c->checks);
     } else {
       r.fail(k.source(), key, "unknown key");
     }

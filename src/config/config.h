@@ -216,6 +216,33 @@ struct AcmeConfig {
   std::chrono::seconds renew_after{0};
 };
 
+// [dnsbl]: DNS block and allow lists asked for each client of the smtp
+// listener at connect, as Postfix's postscreen (screen/dnsbl.h, docs/filtering.md).
+struct DnsblConfig {
+  // "zone[=filter][*weight]" each, validated at load; empty: no lookups.
+  std::vector<std::string> sites;
+  int threshold = 1;                 // a score at or above it refuses the connection
+  std::chrono::seconds timeout{10};  // for all the lookups of one client together
+  size_t cache_size = 10000;         // client addresses whose answers are kept (for their TTL)
+};
+
+// [greylist] (screen/greylist.h, docs/filtering.md).
+struct GreylistConfig {
+  bool enabled = false;
+  std::chrono::seconds delay{300};
+  std::chrono::seconds retry_window{std::chrono::hours(48)};
+  std::chrono::seconds expiry{std::chrono::hours(24 * 35)};
+  size_t auto_allow_after = 5;  // 0: never
+  size_t max_entries = 100000;
+};
+
+// [checks]: early refusals of obvious forgeries at MAIL FROM (screen/early_checks.h).
+struct ChecksConfig {
+  bool helo_reject = false;  // helo = "reject" | "ignore"
+  enum class ReverseDns { kOff, kMark, kReject } reverse_dns = ReverseDns::kOff;
+  bool own_domain_sender_reject = false;  // own_domain_sender = "reject" | "off"
+};
+
 struct Config {
   std::string source = "<embedded>";  // the file it came from
   std::string hostname;               // default: the system's host name
@@ -258,6 +285,9 @@ struct Config {
   DeliveryConfig delivery;
   AuthConfig auth;
   AcmeConfig acme;
+  DnsblConfig dnsbl;
+  GreylistConfig greylist;
+  ChecksConfig checks;
 };
 
 // Thrown by load_config and parse_config; what() is

@@ -144,6 +144,12 @@ void ServerSession::start(std::optional<Reply> refuse, std::optional<SessionTls>
   reply(Reply(220, "", options_.hostname + " ESMTP tern"));
 }
 
+void ServerSession::start_refused(Reply refusal) {
+  state_ = State::kCommand;
+  refused_ = refusal.lines.empty() ? "refused" : refusal.lines.front();
+  emit(refusal, false);
+}
+
 ServerSession::Action ServerSession::next() {
   if (body_handed_) {
     body_.clear();
@@ -372,6 +378,8 @@ void ServerSession::handle_command(std::string_view line) {
   Command cmd = parse_command(line);
   const CommandSpec& spec = spec_of(cmd.verb);
   if (draining_ && !tx_ && !(spec.needs & kWhileDraining)) return shutdown();
+  if (!refused_.empty() && cmd.verb != Verb::kQuit)  // RFC 5321 3.1
+    return reply(503, "5.5.1", "Bad sequence of commands: " + refused_);
   if (!(spec.needs & kUncounted) &&
       ++commands_since_message_ > options_.max_commands_without_message)
     return close_after(
@@ -517,6 +525,8 @@ void ServerSession::cmd_mail(std::string_view arg) {
         return reply(451, "4.3.0", "Temporary lookup failure, try again later");
     }
   }
+  if (std::optional<Reply> r = env_->screen_mail(args.from, auth_user_))
+    return reply(std::move(*r));
   if (std::optional<Reply> limited = env_->limit_mail(auth_user_)) return reply(*limited);
   // A new transaction, with the queue id its message will have: a refusal
   // before the data is logged under it too.
@@ -556,6 +566,8 @@ void ServerSession::cmd_rcpt(std::string_view arg) {
     case RcptVerdict::kRelay:
       if (std::optional<Reply> refused = spf_refusal(args.to, check.verdict))
         return reply(std::move(*refused));
+      if (auto screened = env_->screen_rcpt(tx.mail.from, args.to, auth_user_))
+        return reply(std::move(*screened), tx.rcpt_attempts > options_.max_recipients);
       if (auto limited =
               env_->limit_rcpt(args.to, check.verdict == RcptVerdict::kLocal, auth_user_))
         return reply(std::move(*limited));

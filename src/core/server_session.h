@@ -196,6 +196,24 @@ class SessionEnv {
     (void)auth_user;
     return std::nullopt;
   }
+  // The checks before DATA (screen/client_screen.h): asked at MAIL FROM
+  // once it is valid (early checks: HELO, reverse DNS, own domain) and at
+  // each RCPT TO the directory accepted (greylisting). A reply refuses it;
+  // a refused RCPT counts as an error only past max_recipients attempts (a
+  // greylisted message with many recipients is not an abusive client).
+  // Default: nothing refused.
+  virtual std::optional<Reply> screen_mail(const Address& from, const std::string& auth_user) {
+    (void)from;
+    (void)auth_user;
+    return std::nullopt;
+  }
+  virtual std::optional<Reply> screen_rcpt(const Address& from, const Address& rcpt,
+                                           const std::string& auth_user) {
+    (void)from;
+    (void)rcpt;
+    (void)auth_user;
+    return std::nullopt;
+  }
   // Asked at MAIL FROM: is the spool too full for a message of
   // `declared_size` octets (0 when SIZE was not given)? true: 452 4.3.1.
   // Default: no.
@@ -271,6 +289,12 @@ class ServerSession {
   // Queues the greeting. With `refuse`, that reply is sent instead and the
   // session closes (connection limits). `tls` is set for implicit TLS.
   void start(std::optional<Reply> refuse = {}, std::optional<SessionTls> tls = {});
+
+  // Instead of start(): `refusal` (554, the DNS block lists) is the
+  // greeting, and every command but QUIT gets 503 5.5.1 until the client
+  // quits, as RFC 5321 3.1 asks of a server that refuses at connect
+  // (max_errors and the timeouts still end it).
+  void start_refused(Reply refusal);
 
   Action next();
 
@@ -452,7 +476,8 @@ class ServerSession {
   std::optional<SessionTls> tls_;
   std::string auth_user_;
   bool draining_ = false;
-  bool flush_ = false;  // a group ended: hand the replies out before reading on
+  std::string refused_;  // start_refused(): the greeting's text
+  bool flush_ = false;   // a group ended: hand the replies out before reading on
   SessionCounts counts_;
   size_t commands_since_message_ = 0;  // against max_commands_without_message
   size_t auth_failures_ = 0;

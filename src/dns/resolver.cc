@@ -127,11 +127,14 @@ Resolver::Resolver(asio::io_context& io, ResolverOptions options)
     // zones"). The upstream resolver is the one authority here, so only
     // localhost, .onion (RFC 7686 2: must not leak) and .invalid (RFC 6761
     // 6.4) stay local; private reverse zones (AS112), test. (RFC 6761 6.2)
-    // and home.arpa. (RFC 8375) are asked upstream, which may serve them.
+    // and home.arpa. (RFC 8375) are asked upstream, which may serve them;
+    // so is 127.in-addr.arpa. but for 127.0.0.1 (the tests' server gives
+    // their 127.x.y.z clients names of their own, for [checks] reverse_dns).
     // (A transparent zone of the same name keeps a default one out;
     // "nodefault" does not work through ub_ctx_set_option in 1.17.)
     check(ub_ctx_set_option(ctx_, "unblock-lan-zones:", "yes"), "unblock-lan-zones");
-    for (const char* zone : {"test. transparent", "home.arpa. transparent"}) {
+    for (const char* zone :
+         {"test. transparent", "home.arpa. transparent", "127.in-addr.arpa. transparent"}) {
       check(ub_ctx_set_option(ctx_, "local-zone:", zone), "local-zone");
     }
     // A thread, not a forked process: the server holds listening sockets
@@ -145,6 +148,9 @@ Resolver::Resolver(asio::io_context& io, ResolverOptions options)
         check(ub_ctx_set_fwd(ctx_, f.c_str()), "DNS forwarder '" + f + "'");
       }
     }
+    // 127.0.0.1 stays localhost here, as in the default zone it replaces.
+    // (Last: adding data finalizes the context's settings.)
+    check(ub_ctx_data_add(ctx_, "1.0.0.127.in-addr.arpa. 10800 IN PTR localhost."), "local-data");
     pipe_.assign(ub_fd(ctx_));
   } catch (...) {
     ub_ctx_delete(ctx_);

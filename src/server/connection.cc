@@ -193,7 +193,12 @@ asio::awaitable<void> Connection::run() {
     m.tls_handshakes.with({"inbound", info.version}).inc();
   }
   if (!refuse) m.connections.with({kind, "accepted"}).inc();  // refusals: Server::admit
-  session_.start(refuse, tls);
+  std::optional<Reply> screened;
+  if (!refuse && sender_checked_) screened = co_await screen_client();
+  if (screened)
+    session_.start_refused(std::move(*screened));
+  else
+    session_.start(refuse, tls);
   last_reply_ = deps_.clock->steady_now();
   try {
     bool done = false;
@@ -516,6 +521,8 @@ asio::awaitable<void> Connection::do_message_end() {
     if (spool_ && spool_status_.ok() && !v.header.empty())
       spool_status_ = spool_->prepend(v.header);
   }
+  if (std::string h = screen_header(); !h.empty() && spool_ && spool_status_.ok())
+    spool_status_ = spool_->prepend(h);  // [checks] reverse_dns = "mark"
   Status st = spool_status_;
   if (st.ok() && spool_) {
     // fsync off the loop.

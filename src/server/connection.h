@@ -21,6 +21,7 @@
 #include "metrics/registry.h"
 #include "net/byte_stream.h"
 #include "queue/store.h"
+#include "screen/client_screen.h"
 #include "server/connection_deps.h"
 #include "server/inbound_auth.h"
 
@@ -56,6 +57,14 @@ class Connection : private SessionEnv {
   std::string new_queue_id() override;
   int64_t now() override;
   void on_refusal(const Refusal& r) override;
+  // The checks before DATA (connection_screen.cc, screen/client_screen.h).
+  std::optional<Reply> screen_mail(const Address& from, const std::string& auth_user) override;
+  std::optional<Reply> screen_rcpt(const Address& from, const Address& rcpt,
+                                   const std::string& auth_user) override;
+  // At connect, for a screened client: the DNSBL greeting refusal or nullopt.
+  asio::awaitable<std::optional<Reply>> screen_client();
+  // The header field the screen adds to a message, or "" (none).
+  std::string screen_header() const;
 
   asio::awaitable<void> do_send(std::string_view data);
   asio::awaitable<void> do_read();
@@ -80,6 +89,7 @@ class Connection : private SessionEnv {
   std::string ip_;
   // Mail from outside: SPF, DKIM, DMARC and Authentication-Results apply.
   bool sender_checked_;
+  ClientFacts facts_;  // what screen_client() learnt (when sender_checked_)
   ServerSession session_;
   std::unique_ptr<SpoolWriter> spool_;
   std::unique_ptr<InboundAuth> inbound_;  // the message's checks, when sender_checked_

@@ -30,6 +30,8 @@
 
 namespace tern {
 
+class ClientScreen;
+
 class Connection;
 
 namespace dmarc {
@@ -83,6 +85,8 @@ struct ConnectionDeps {
   ClientLimits* limits = nullptr;
   MailHandoff* handoff = nullptr;
   DnsLookup* dns = nullptr;  // SPF, DKIM, DMARC of mail from outside
+  // DNSBL, greylisting, early checks (docs/filtering.md); null: none.
+  ClientScreen* screen = nullptr;
   const Clock* clock = &system_clock();
   // Blocking work: spool commits (fsync), and password hashing (kept apart
   // so an AUTH flood does not hold up the spool). Tests may pass the event

@@ -95,6 +95,7 @@ Server::Server(Config config, std::string config_path, std::vector<BoundListener
       directory_(std::make_shared<const Config>(config)),
       store_(config.data_dir + "/queue", config.queue.fsync),
       worker_(io_, pool_, &store_, &directory_, config.data_dir),
+      screen_(config),
       free_space_(config.data_dir + "/queue") {
   make_dir(config.data_dir);
   ::chmod(config.data_dir.c_str(), 0700);
@@ -106,6 +107,7 @@ Server::Server(Config config, std::string config_path, std::vector<BoundListener
     throw std::runtime_error("queue " + config.data_dir + "/queue: " + s.message());
   if (Status s = directory_.load(); !s.ok()) throw std::runtime_error(s.message());
   worker_.open();
+  screen_.open(unix_seconds());
   if (config.acme.enabled) {
     acme_ = std::make_unique<acme::Manager>(acme_options(config), challenges_, [this] {
       asio::post(io_, [this] { swap_acme_certificate(); });
@@ -404,6 +406,7 @@ ConnectionDeps Server::connection_deps() {
   d.limits = this;
   d.handoff = this;
   d.dns = &worker_.dns();
+  d.screen = &screen_;
   d.blocking = pool_.get_executor();
   d.hashing = auth_pool_.get_executor();
   return d;

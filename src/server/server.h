@@ -31,6 +31,7 @@
 #include "http/server.h"
 #include "queue/free_space.h"
 #include "queue/fs_store.h"
+#include "screen/client_screen.h"
 #include "server/connection_deps.h"
 #include "server/delivery_worker.h"
 #include "server/directory.h"
@@ -75,6 +76,7 @@ class Server : private ClientLimits, private MailHandoff {
   Directory& directory() { return directory_; }
   QueueStore& store() { return store_; }
   DeliveryWorker& worker() { return worker_; }
+  ClientScreen& screen() { return screen_; }  // DNSBL, greylist, early checks
   bool draining() const { return draining_; }
 
   // ClientLimits (connection_deps.h), for connections.
@@ -151,6 +153,7 @@ class Server : private ClientLimits, private MailHandoff {
   Directory directory_;
   FsQueueStore store_;
   DeliveryWorker worker_;
+  ClientScreen screen_;
   std::shared_ptr<asio::ssl::context> tls_;
   acme::ChallengeTable challenges_;                 // HTTP-01 tokens, read by acme_http_'s threads
   std::unique_ptr<acme::Manager> acme_;             // [acme] enabled
