@@ -81,6 +81,7 @@ SessionOptions Connection::session_options() const {
   o.spf_check = spf.enabled && sender_checked_;
   o.spf_reject_fail = spf.reject_fail;
   o.spf_defer_temperror = spf.defer_temperror;
+  o.filter = milters_apply(*config_, listener_.kind);
   return o;
 }
 
@@ -198,6 +199,8 @@ asio::awaitable<void> Connection::run() {
     tls = SessionTls{info.version, info.cipher};
     m.tls_handshakes.with({"inbound", info.version}).inc();
   }
+  milters_ = MilterHooks::make(config_, listener_.kind, session_id_, stream_.socket());
+  if (milters_ && !refuse) refuse = co_await milters_->connect();
   if (!refuse) m.connections.with({kind, "accepted"}).inc();  // refusals: Server::admit
   session_.start(refuse, tls);
   command_deadline_ = std::chrono::steady_clock::now() + config_->limits.command_timeout;
@@ -220,6 +223,9 @@ asio::awaitable<void> Connection::run() {
           break;
         case ServerSession::Action::kCheckSpf:
           co_await do_spf();
+          break;
+        case ServerSession::Action::kFilter:
+          session_.filter_checked(co_await milters_->stage(session_));
           break;
         case ServerSession::Action::kMessageBegin:
           do_message_begin();
@@ -245,6 +251,7 @@ asio::awaitable<void> Connection::run() {
     end_reason_ = "internal_error";
   }
   if (spool_) do_message_abort();
+  if (milters_) co_await milters_->quit();
   // Every end that leaves TLS usable (QUIT, a 421, a read timeout) sends
   // close_notify; after an I/O error or force_close() this only closes.
   co_await stream_.shutdown(kTlsCloseTimeout);
@@ -484,7 +491,8 @@ void Connection::do_message_begin() {
   inbound_.reset();
   if (sender_checked_ && session_.auth_user().empty())
     inbound_ = std::make_unique<InboundAuth>(*config_, now());
-  spool_status_ = server_.store().begin(session_.envelope(), &spool_);
+  spool_status_ = milters_ ? milters_->begin(server_.store(), session_.envelope(), &spool_)
+                           : server_.store().begin(session_.envelope(), &spool_);
   if (!spool_status_.ok()) {
     log_error("session={} queue begin client={} id={} failed: {}", session_id_, ip_,
               session_.envelope().id, spool_status_.message());
@@ -505,7 +513,7 @@ void Connection::spool_write(std::string_view data) {
 }
 
 asio::awaitable<void> Connection::do_message_end() {
-  const Envelope& env = session_.envelope();
+  Envelope env = session_.envelope();
   std::string checks;
   if (inbound_) {
     spool_write(inbound_->finish());
@@ -531,6 +539,21 @@ asio::awaitable<void> Connection::do_message_end() {
     if (spool_ && spool_status_.ok() && !v.header.empty())
       spool_status_ = spool_->prepend(v.header);
   }
+  MilterHooks::End milter;
+  if (milters_ && spool_ && spool_status_.ok()) {
+    milter = co_await milters_->end(session_, spool_.get());
+    env = milters_->envelope();
+    checks += milter.note;
+    if (milter.refuse || milter.discard) {
+      spool_->abort();  // refused, or DISCARD: 250 with nothing kept
+      spool_.reset();
+      message_note_ = checks;
+      if (milter.refuse) session_.message_refused(*milter.refuse);
+      if (milter.discard) session_.message_stored(Status::Ok());
+      message_note_.clear();
+      co_return;
+    }
+  }
   Status st = spool_status_;
   if (st.ok() && spool_) {
     // fsync off the loop.
@@ -544,7 +567,7 @@ asio::awaitable<void> Connection::do_message_end() {
   session_.message_stored(st.ok() ? st : Status::Transient(st.message(), st.sys_errno()));
   message_note_.clear();
   if (!st.ok()) co_return;
-  server_.worker().enqueue(env);
+  if (!milter.quarantine) server_.worker().enqueue(env);  // quarantined: kept, not delivered
   metrics::server().messages_accepted.with({listener_kind_name(listener_.kind)}).inc();
   log_info("session={} message client={} id={} from={} rcpts={} size={} tls={} auth={}{} result={}",
            session_id_, ip_, env.id, log_value("<" + env.mail.from.str() + ">"), env.rcpts.size(),

@@ -14,6 +14,7 @@
 #include "net/stream.h"
 #include "queue/store.h"
 #include "server/inbound_auth.h"
+#include "server/milter_hooks.h"
 
 namespace tern {
 
@@ -80,6 +81,7 @@ class Connection : private SessionEnv {
   ServerSession session_;
   std::unique_ptr<SpoolWriter> spool_;
   std::unique_ptr<InboundAuth> inbound_;  // the message's checks, when sender_checked_
+  std::unique_ptr<MilterHooks> milters_;  // [[milter]]s of this listener, or null
   Status spool_status_;
   bool reading_ = false;
   bool closing_ = false;
