@@ -171,6 +171,7 @@ void Connection::force_close() {
   closing_ = true;
   end_reason_ = "shutdown";  // the grace period is over
   stream_.close();
+  if (milters_) milters_->cancel();
 }
 
 asio::awaitable<void> Connection::run() {

@@ -455,6 +455,11 @@ std::optional<Reply> MilterHooks::apply(Milter& m, MilterSpool& spool, End* end)
   return std::nullopt;
 }
 
+void MilterHooks::cancel() {
+  for (Milter& m : milters_)
+    if (m.client) m.client->close();
+}
+
 asio::awaitable<void> MilterHooks::quit() {
   for (Milter& m : milters_) {
     if (!m.client || m.client->broken()) continue;

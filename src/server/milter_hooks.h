@@ -65,6 +65,9 @@ class MilterHooks {
   const Envelope& envelope() const { return envelope_; }
   // SMFIC_QUIT to each milter (ABORT first when a message is open).
   asio::awaitable<void> quit();
+  // Closes every milter connection now: a stage in progress ends at once
+  // (the shutdown grace period is over).
+  void cancel();
 
  private:
   struct Milter {

@@ -212,7 +212,9 @@ TEST(MilterSession, QuitAfterAbort) {
   Session s = negotiated();
   s.mail({"<a@b>"}, {});
   s.on_packet({'c', ""});
-  std::vector<Packet> ps = packets(s.abort() + s.quit());
+  std::string wire = s.abort();
+  wire += s.quit();
+  std::vector<Packet> ps = packets(wire);
   ASSERT_EQ(ps.size(), 2u);
   EXPECT_EQ(ps[0].code, 'A');
   EXPECT_EQ(ps[1].code, 'Q');
