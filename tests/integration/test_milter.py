@@ -197,6 +197,20 @@ class MilterTest(unittest.TestCase):
             # The transaction is over: DATA again needs a new MAIL.
             self.assertEqual(s.docmd("DATA")[0], 503)
 
+    def test_bdat(self):
+        """BDAT has no DATA command: the data stage goes at the last chunk."""
+        body = MESSAGE.encode()
+        for action, code in (("reply:554 5.7.1 no data today", 554), ("continue", 250)):
+            with self.subTest(action=action):
+                self.milter.set(data=action)
+                with self.smtp() as s:
+                    s.mail("a@remote.test")
+                    s.rcpt("olga@example.test")
+                    s.send(f"BDAT {len(body)} LAST\r\n".encode() + body)
+                    self.assertEqual(s.getreply()[0], code)
+                self.assertEqual(self.milter.events("data")[-1]["stage"], "data")
+        self.delivered("olga@example.test")
+
     def test_eom_refusals(self):
         cases = (("reject", 550, "5.7.1 Command rejected"),
                  ("tempfail", 451, "4.7.1 Service unavailable - try again later"),
@@ -304,8 +318,13 @@ class MilterTest(unittest.TestCase):
             s.mail("a@remote.test")
             s.rcpt("ned@example.test")
             self.assertEqual(s.data(MESSAGE)[0], 250)
-        self.assertGreaterEqual(len(self.milter.wait_event("close")), 1)
-        stages = [e["stage"] for e in self.milter.events()]
+        # QUIT ends the milter's connection: its close comes after the eom.
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            stages = [e["stage"] for e in self.milter.events()]
+            if "eom" in stages and stages[-1] == "close":
+                break
+            time.sleep(0.05)
         # One milter connection for the session: RSET sends ABORT, the next
         # MAIL goes on the same connection, QUIT closes it.
         session = stages[stages.index("mail"):]
