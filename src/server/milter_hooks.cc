@@ -356,7 +356,9 @@ asio::awaitable<std::optional<Reply>> MilterHooks::content(Milter& m, MilterSpoo
   }
   if (auto r = co_await step_out(ms.eoh(mm)); stop(r)) co_return r->code ? r : std::nullopt;
   std::string piece;
-  for (uint64_t at = 0; !ms.body_skipped();) {
+  // SMFIP_NOBODY: not a single chunk is read for this milter.
+  const bool body = !(ms.protocol() & milter::proto::kNoBody);
+  for (uint64_t at = 0; body && !ms.body_skipped() && !ms.message_done();) {
     if (Status st = spool.read_body(at, milter::kChunkSize, &piece); !st.ok()) {
       log_error("session={} milter spool read failed: {}", session_id_, st.message());
       co_return Reply(451, "4.3.0", "Local error in processing, try again later");
