@@ -17,6 +17,9 @@ counts, as the SMTP client sees it and as the Maildir receives the message:
            sends them ({client_addr}, j, i, {mail_addr}, {rcpt_addr}, ...)
   failure  milter unreachable: default_action tempfail (451 4.7.1) or
            accept (250, delivered)
+  order    two milters: the second sees the first's changes; the first
+           refusal wins
+  bdat     the data stage at the last BDAT chunk
 
 Skips without python3-milter, unless CI is set (then it fails).
 """
@@ -332,6 +335,55 @@ class MilterTest(unittest.TestCase):
         self.assertNotIn("connect", session)
         self.assertEqual(session[-2:], ["eom", "close"], stages)
         self.delivered("ned@example.test")
+
+
+class TwoMiltersTest(unittest.TestCase):
+    """Milters in the order configured: the second sees the message as the
+    first left it, and the first refusal wins."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not have_pymilter():
+            if os.environ.get("CI"):
+                raise AssertionError("python3-milter is required in CI")
+            raise unittest.SkipTest("python3-milter not installed")
+        cls.first, cls.second = ScriptedMilter(), ScriptedMilter()
+        extra = (milter_block(cls.first.port) +
+                 milter_block(cls.second.port).replace('"scripted"', '"second"'))
+        cls.t = Tern(kinds=("smtp",), accept_any_local_part=True, extra=extra)
+        cls.t.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.t.stop()
+        cls.t.cleanup()
+        cls.first.stop()
+        cls.second.stop()
+
+    def send(self, rcpt):
+        with smtplib.SMTP("127.0.0.1", self.t.port("smtp"), timeout=30) as s:
+            s.ehlo("client.test")
+            s.mail("a@remote.test")
+            self.assertEqual(s.rcpt(rcpt)[0], 250)
+            code, text = s.data(MESSAGE)
+            return code, text.decode()
+
+    def test_second_sees_the_first_changes(self):
+        self.first.set(eom_mods=[["addheader", "X-First", "was here"],
+                                 ["replacebody", "from the first\n"]])
+        self.second.set(eom_mods=[["addheader", "X-Second", "too"]])
+        self.assertEqual(self.send("quinn@example.test")[0], 250)
+        eoh = self.second.wait_event("eoh")[-1]
+        self.assertIn(["X-First", "was here"], eoh["headers"])
+        self.assertEqual(self.second.events("eom")[-1]["body"], "from the first\r\n")
+        msg = self.t.wait_messages("quinn@example.test", 1)[0].decode()
+        self.assertIn("\r\nX-First: was here\r\nX-Second: too\r\n", msg)
+
+    def test_first_refusal_wins(self):
+        self.first.set(eom="reply:550 5.7.1 first says no")
+        self.second.set()
+        self.assertEqual(self.send("rita@example.test"), (550, "5.7.1 first says no"))
+        self.assertEqual(self.second.events("eom"), [])
 
 
 class MilterFailureTest(unittest.TestCase):
