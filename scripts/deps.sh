@@ -36,6 +36,8 @@ if [ "$what" = test ]; then
          # test_dovecot_auth uses the auth-client socket of the same Dovecot.
          dovecot-lmtpd dovecot-sieve
          pebble  # test_acme: Let's Encrypt's ACME test server, on loopback
+         python3-milter  # test_milter: pymilter (libmilter) as the scripted milter
+         rspamd  # test_rspamd: rspamd's proxy worker in milter mode (no redis needed)
   )
 fi
 

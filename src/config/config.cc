@@ -780,6 +780,71 @@ void read_acme(const Reader& r, const toml::table& t, AcmeConfig* a) {
   }
 }
 
+// [[milter]] (docs/filtering.md): name, socket, listeners, default_action,
+// connect_timeout, command_timeout, eom_timeout.
+void read_milters(const Reader& r, const toml::node& n, Config* c) {
+  if (!n.is_array_of_tables()) r.wrong_type(n, "milter", "an array of tables ([[milter]])");
+  size_t index = 0;
+  for (const toml::node& e : *n.as_array()) {
+    const std::string base = fmt::format("milter[{}]", index++);
+    const toml::table& t = *e.as_table();
+    MilterConfig m;
+    for (auto&& [k, v] : t) {
+      const std::string key = base + "." + std::string(k.str());
+      const std::string_view name = k.str();
+      if (name == "name") {
+        m.name = r.nonempty_string(v, key);
+        for (const MilterConfig& o : c->milters)
+          if (o.name == m.name)
+            r.fail(v.source(), key, fmt::format("'{}' names an earlier milter", m.name));
+      } else if (name == "socket") {
+        m.socket = r.nonempty_string(v, key);
+        if (m.socket.starts_with("unix:")) {
+          m.unix_path = m.socket.substr(5);
+          if (m.unix_path.empty() || m.unix_path.front() != '/')
+            r.fail(v.source(), key,
+                   "unix: needs an absolute path (\"unix:/run/rspamd/milter.sock\")");
+        } else if (m.socket.starts_with("inet:")) {
+          const std::string err = parse_listen_address(m.socket.substr(5), &m.host, &m.port);
+          if (!err.empty()) r.fail(v.source(), key, "inet: " + err);
+          if (m.host.empty())
+            r.fail(v.source(), key, "inet: needs an IP address (\"inet:127.0.0.1:11332\")");
+        } else {
+          r.fail(v.source(), key,
+                 fmt::format("'{}' is not \"unix:/path\" or \"inet:IP:port\"", m.socket));
+        }
+      } else if (name == "listeners") {
+        m.listeners.clear();
+        r.strings(v, key, [&](const std::string&, const toml::node& e) {
+          m.listeners.push_back(listener_kind(r, e, key));
+        });
+      } else if (name == "default_action") {
+        const std::string s = r.string(v, key);
+        if (s == "tempfail") {
+          m.default_accept = false;
+        } else if (s == "accept") {
+          m.default_accept = true;
+        } else {
+          r.fail(v.source(), key,
+                 fmt::format("'{}' is not allowed; use \"tempfail\" or \"accept\"", s));
+        }
+      } else if (name == "connect_timeout") {
+        m.connect_timeout = r.duration(v, key, false, std::chrono::seconds(3600));
+      } else if (name == "command_timeout") {
+        m.command_timeout = r.duration(v, key, false, std::chrono::seconds(3600));
+      } else if (name == "eom_timeout") {
+        m.eom_timeout = r.duration(v, key, false, std::chrono::seconds(3600));
+      } else {
+        r.fail(k.source(), key, "unknown key");
+      }
+    }
+    if (m.socket.empty())
+      r.fail(t.source(), base + ".socket", "is required (\"unix:/path\" or \"inet:IP:port\")");
+    if (m.name.empty()) m.name = m.socket;
+    c->milters.push_back(std::move(m));
+  }
+}
+
 void read_root(const Reader& r, const toml::table& root, Config* c) {
   bool have_hostname = false;
   for (auto&& [k, v] : root) {
@@ -881,6 +946,8 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
       read_greylist(r, r.table(v, key), &c->greylist);
     } else if (key == "checks") {
       read_checks(r, r.table(v, key), &c->checks);
+    } else if (key == "milter") {
+      read_milters(r, v, c);
     } else {
       r.fail(k.source(), key, "unknown key");
     }

@@ -243,6 +243,26 @@ struct ChecksConfig {
   bool own_domain_sender_reject = false;  // own_domain_sender = "reject" | "off"
 };
 
+// [[milter]]: a content filter speaking the Sendmail/Postfix milter
+// protocol (milter/, server/milter_hooks.h, docs/filtering.md).
+struct MilterConfig {
+  std::string name;    // for logs; unique
+  std::string socket;  // as written: "unix:/path" or "inet:IP:port" ("inet:[::1]:11332")
+  // Parsed from socket: a unix path, or an IP literal and port.
+  std::string unix_path;
+  std::string host;
+  uint16_t port = 0;
+  std::vector<ListenerKind> listeners = {ListenerKind::kSmtp};  // where it applies
+  // When the milter cannot be reached or breaks the protocol: refuse with
+  // 451 4.7.1 (tempfail) or go on without it (accept).
+  bool default_accept = false;
+  // Postfix's milter_connect_timeout, milter_command_timeout and
+  // milter_content_timeout.
+  std::chrono::seconds connect_timeout{30};
+  std::chrono::seconds command_timeout{30};
+  std::chrono::seconds eom_timeout{300};
+};
+
 struct Config {
   std::string source = "<embedded>";  // the file it came from
   std::string hostname;               // default: the system's host name
@@ -288,6 +308,7 @@ struct Config {
   DnsblConfig dnsbl;
   GreylistConfig greylist;
   ChecksConfig checks;
+  std::vector<MilterConfig> milters;  // in order: each sees the message the one before left
 };
 
 // Thrown by load_config and parse_config; what() is

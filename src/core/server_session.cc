@@ -219,7 +219,7 @@ bool ServerSession::awaiting_command() const {
 void ServerSession::set_pending(Action::Kind kind) {
   pending_ = kind;
   if (kind == Action::kStartTls || kind == Action::kCheckAuth || kind == Action::kCheckSpf ||
-      kind == Action::kMessageEnd)
+      kind == Action::kFilter || kind == Action::kMessageEnd)
     state_ = State::kWaiting;  // until tls_started/auth_checked/spf_checked/message_stored
 }
 
@@ -481,6 +481,10 @@ void ServerSession::cmd_helo(std::string_view arg, bool esmtp) {
   if (!helo_name_ok(name))
     return reply(501, "5.5.4",
                  "Syntax: hostname too long (labels of at most 63 octets, 255 in all)");
+  if (options_.filter && !filter_passed_) {
+    filter_esmtp_ = esmtp;
+    return ask_filter(FilterStage::kHelo, arg, std::string(name));
+  }
   reset_transaction();  // RFC 5321 4.1.4: EHLO/HELO act as RSET
   helo_ = std::string(name);
   esmtp_ = esmtp;
@@ -534,6 +538,7 @@ void ServerSession::cmd_mail(std::string_view arg) {
                // member initializers through std::optional (its enclosing class is incomplete)
   tx_->id = env_->new_queue_id();
   tx_->mail = std::move(args);
+  if (options_.filter) return ask_filter(FilterStage::kMail, arg.substr(5), tx_->mail.from.str());
   reply(250, "2.1.0", "Sender <" + tx_->mail.from.str() + "> OK");
 }
 
@@ -575,6 +580,11 @@ void ServerSession::cmd_rcpt(std::string_view arg) {
         // RFC 3461 4.2: ORCPT keeps the address as the client gave it.
         if (args.orcpt.empty() && !args.to.needs_utf8()) args.orcpt = "rfc822;" + args.to.str();
         args.to = std::move(*check.rewrite);
+      }
+      if (options_.filter) {
+        filter_rcpt_ = std::move(args);
+        filter_who_ = who;
+        return ask_filter(FilterStage::kRcpt, arg.substr(3), who);
       }
       tx.rcpts.push_back(std::move(args));
       return reply(250, "2.1.5", "Recipient <" + who + "> OK");

@@ -14,6 +14,8 @@
 //     case kCheckAuth:    verify session.auth_request(); session.auth_checked(ok),
 //                         or session.auth_unavailable() when it cannot be said; break;
 //     case kCheckSpf:     evaluate session.spf_request(); session.spf_checked(outcome); break;
+//     case kFilter:       ask the milters about session.filter_request();
+//                         session.filter_checked(refusal or nullopt); break;
 //     case kMessageBegin: open a spool file for session.envelope(); break;
 //     case kMessageData:  append a.data to it; break;
 //     case kMessageEnd:   make it durable; session.message_stored(status)
@@ -83,6 +85,19 @@ struct SessionOptions {
   // of the session, so one connection cannot guess passwords forever.
   // (Malformed or cancelled exchanges count against max_errors.)
   size_t max_auth_failures = 3;
+  // Outside filters (milters, server/milter_hooks.h) decide HELO, MAIL,
+  // RCPT and DATA after the session's own checks passed (kFilter).
+  bool filter = false;
+};
+
+// What the session asks the outside filters (kFilter): the stage and what
+// the client sent, once the session itself would accept it.
+enum class FilterStage { kHelo, kMail, kRcpt, kData };
+struct FilterRequest {
+  FilterStage stage = FilterStage::kHelo;
+  std::string arg;       // HELO: the name; MAIL/RCPT: the text after "FROM:"/"TO:", as sent
+  std::string address;   // MAIL/RCPT: the address as parsed, without brackets ("" for <>)
+  std::string queue_id;  // MAIL onward: the transaction's queue id
 };
 
 // The results of RFC 7208 2.6 (as spf::Result; the session has no DNS).
@@ -274,6 +289,7 @@ class ServerSession {
       kStartTls,
       kCheckAuth,
       kCheckSpf,
+      kFilter,
       kMessageBegin,
       kMessageData,
       kMessageEnd,
@@ -312,6 +328,10 @@ class ServerSession {
   // After kCheckSpf: decides the RCPT that asked, then goes on with the
   // input that followed it (pipelined commands wait meanwhile).
   void spf_checked(const SpfOutcome& outcome);
+  // After kFilter: nullopt lets the command through (its usual reply);
+  // a reply refuses it instead (at RCPT that recipient only; a refused
+  // MAIL or DATA ends the transaction).
+  void filter_checked(std::optional<Reply> refusal);
   // After kMessageEnd: Ok -> 250 with the queue id; else 452 4.3.1 (storage
   // full: Status::storage_full), 451 4.3.0 (other transient) or 554.
   void message_stored(const Status& status);
@@ -334,6 +354,8 @@ class ServerSession {
   const Envelope& envelope() const { return env_out_; }
   const AuthRequest& auth_request() const { return auth_; }
   const SpfRequest& spf_request() const { return spf_request_; }
+  const FilterRequest& filter_request() const { return filter_request_; }
+  const std::optional<SessionTls>& tls() const { return tls_; }
   // This transaction's SPF outcome, once checked.
   const std::optional<SpfOutcome>& spf_outcome() const;
   const std::string& auth_user() const { return auth_user_; }
@@ -448,6 +470,8 @@ class ServerSession {
   void auth_plain(std::string_view b64);
   void auth_failed(Reply r);
   std::optional<Reply> spf_refusal(const Address& rcpt, RcptVerdict verdict) const;
+  void ask_filter(FilterStage stage, std::string_view arg, std::string address);
+  void start_data();
 
   void begin_message();
   void reset_transaction();
@@ -494,6 +518,12 @@ class ServerSession {
 
   AuthRequest auth_;
   SpfRequest spf_request_;
+  // kFilter: what is asked, and what waits for the answer.
+  FilterRequest filter_request_;
+  bool filter_passed_ = false;  // cmd_helo runs again once the filters agreed
+  bool filter_esmtp_ = false;
+  RcptArgs filter_rcpt_;
+  std::string filter_who_;
 
   // Buffers.
   std::string in_;

@@ -30,6 +30,12 @@ void ServerSession::cmd_data(std::string_view) {
   // RFC 3030 3: BINARYMIME content can only travel by BDAT.
   if (tx.mail.body == BodyType::kBinaryMime)
     return reply(503, "5.5.1", "BODY=BINARYMIME requires BDAT");
+  if (options_.filter) return ask_filter(FilterStage::kData, {}, {});
+  start_data();
+}
+
+void ServerSession::start_data() {
+  Tx& tx = *tx_;
   reply(Reply(354, "", "End data with <CR><LF>.<CR><LF>"));
   tx.data.emplace(options_.max_message_size, kMaxTextLine, options_.bare_newline);
   state_ = State::kData;

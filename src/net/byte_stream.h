@@ -56,6 +56,8 @@ class ByteStream {
   // address mapped into IPv6 as IPv4); "unknown" when not known.
   virtual std::string remote_ip() = 0;
   virtual std::string local_ip() = 0;
+  // The peer's port; 0 when not known (the milter macro {client_port}).
+  virtual uint16_t remote_port() { return 0; }
 };
 
 // How long an orderly close waits for the peer's close_notify: long enough

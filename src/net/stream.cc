@@ -155,6 +155,12 @@ std::string SmtpStream::local_ip() {
   return ec ? "unknown" : ip_text(ep);
 }
 
+uint16_t SmtpStream::remote_port() {
+  std::error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
 void SmtpStream::cancel() {
   std::error_code ec;
   socket_.cancel(ec);  // the pending operation ends with operation_aborted

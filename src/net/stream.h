@@ -72,6 +72,7 @@ class SmtpStream : public ByteStream {
   SSL* ssl() override { return tls_ ? tls_->native_handle() : nullptr; }
   std::string remote_ip() override;
   std::string local_ip() override;
+  uint16_t remote_port() override;
   asio::ip::tcp::socket& socket() { return socket_; }
 
  private:

@@ -73,6 +73,7 @@ SessionOptions Connection::session_options() const {
   o.spf_check = spf.enabled && sender_checked_;
   o.spf_reject_fail = spf.reject_fail;
   o.spf_defer_temperror = spf.defer_temperror;
+  o.filter = milters_apply(*config_, listener_.kind);
   return o;
 }
 
@@ -164,6 +165,7 @@ void Connection::force_close() {
   closing_ = true;
   end_reason_ = "shutdown";  // the grace period is over
   stream_->close();
+  if (milters_) milters_->cancel();
 }
 
 asio::awaitable<void> Connection::run() {
@@ -192,9 +194,12 @@ asio::awaitable<void> Connection::run() {
     tls = SessionTls{info.version, info.cipher};
     m.tls_handshakes.with({"inbound", info.version}).inc();
   }
-  if (!refuse) m.connections.with({kind, "accepted"}).inc();  // refusals: Server::admit
+  // DNSBL first: a listed client costs the milters nothing.
   std::optional<Reply> screened;
   if (!refuse && sender_checked_) screened = co_await screen_client();
+  milters_ = MilterHooks::make(config_, listener_.kind, session_id_, *stream_);
+  if (milters_ && !refuse && !screened) refuse = co_await milters_->connect();
+  if (!refuse) m.connections.with({kind, "accepted"}).inc();  // refusals: Server::admit
   if (screened)
     session_.start_refused(std::move(*screened));
   else
@@ -220,6 +225,9 @@ asio::awaitable<void> Connection::run() {
         case ServerSession::Action::kCheckSpf:
           co_await do_spf();
           break;
+        case ServerSession::Action::kFilter:
+          session_.filter_checked(co_await milters_->stage(session_));
+          break;
         case ServerSession::Action::kMessageBegin:
           do_message_begin();
           break;
@@ -244,6 +252,7 @@ asio::awaitable<void> Connection::run() {
     end_reason_ = "internal_error";
   }
   if (spool_) do_message_abort();
+  if (milters_) co_await milters_->quit();
   // Every end that leaves TLS usable (QUIT, a 421, a read timeout) sends
   // close_notify; after an I/O error or force_close() this only closes.
   co_await stream_->shutdown(kTlsCloseTimeout);
@@ -474,7 +483,8 @@ void Connection::do_message_begin() {
   inbound_.reset();
   if (sender_checked_ && session_.auth_user().empty())
     inbound_ = std::make_unique<InboundAuth>(*config_, now());
-  spool_status_ = deps_.store->begin(session_.envelope(), &spool_);
+  spool_status_ = milters_ ? milters_->begin(*deps_.store, session_.envelope(), &spool_)
+                           : deps_.store->begin(session_.envelope(), &spool_);
   if (!spool_status_.ok()) {
     log_error("session={} queue begin client={} id={} failed: {}", session_id_, ip_,
               session_.envelope().id, spool_status_.message());
@@ -495,7 +505,7 @@ void Connection::spool_write(std::string_view data) {
 }
 
 asio::awaitable<void> Connection::do_message_end() {
-  const Envelope& env = session_.envelope();
+  Envelope env = session_.envelope();
   std::string checks;
   if (inbound_) {
     spool_write(inbound_->finish());
@@ -523,6 +533,21 @@ asio::awaitable<void> Connection::do_message_end() {
   }
   if (std::string h = screen_header(); !h.empty() && spool_ && spool_status_.ok())
     spool_status_ = spool_->prepend(h);  // [checks] reverse_dns = "mark"
+  MilterHooks::End milter;
+  if (milters_ && spool_ && spool_status_.ok()) {
+    milter = co_await milters_->end(session_, spool_.get());
+    env = milters_->envelope();
+    checks += milter.note;
+    if (milter.refuse || milter.discard) {
+      spool_->abort();  // refused, or DISCARD: 250 with nothing kept
+      spool_.reset();
+      message_note_ = checks;
+      if (milter.refuse) session_.message_refused(*milter.refuse);
+      if (milter.discard) session_.message_stored(Status::Ok());
+      message_note_.clear();
+      co_return;
+    }
+  }
   Status st = spool_status_;
   if (st.ok() && spool_) {
     // fsync off the loop.
@@ -536,7 +561,7 @@ asio::awaitable<void> Connection::do_message_end() {
   session_.message_stored(st.ok() ? st : Status::Transient(st.message(), st.sys_errno()));
   message_note_.clear();
   if (!st.ok()) co_return;
-  deps_.handoff->enqueue(env);
+  if (!milter.quarantine) deps_.handoff->enqueue(env);  // quarantined: kept, not delivered
   metrics::server().messages_accepted.with({listener_kind_name(listener_.kind)}).inc();
   log_info("session={} message client={} id={} from={} rcpts={} size={} tls={} auth={}{} result={}",
            session_id_, ip_, env.id, log_value("<" + env.mail.from.str() + ">"), env.rcpts.size(),

@@ -24,6 +24,7 @@
 #include "screen/client_screen.h"
 #include "server/connection_deps.h"
 #include "server/inbound_auth.h"
+#include "server/milter_hooks.h"
 
 namespace tern {
 
@@ -93,6 +94,7 @@ class Connection : private SessionEnv {
   ServerSession session_;
   std::unique_ptr<SpoolWriter> spool_;
   std::unique_ptr<InboundAuth> inbound_;  // the message's checks, when sender_checked_
+  std::unique_ptr<MilterHooks> milters_;  // [[milter]]s of this listener, or null
   Status spool_status_;
   bool reading_ = false;
   bool closing_ = false;

@@ -8,7 +8,8 @@
 //        128 listener "submission"
 //   [1]  1 spf_reject_fail, 2 spf_defer_temperror, 4 implicit TLS,
 //        8 refuse the connection at start, 16 end with timeout() instead
-//        of eof(), 32 shutdown() halfway, 64 set_draining() halfway
+//        of eof(), 32 shutdown() halfway, 64 set_draining() halfway,
+//        128 milters (kFilter, refusing one time in three)
 //   [2]  max_recipients - 1 (mod 8); [3] max_errors - 1 (mod 25)
 //   [4..5] max_message_size / 16 (big endian)
 //   [6]  receive() chunk size - 1 (255: the whole input at once)
@@ -143,6 +144,13 @@ struct Runner {
           s->spf_checked(o);
           break;
         }
+        case Kind::kFilter:
+          // A milter refusing one time in three, with its own reply.
+          if (decide() % 3 == 0)
+            s->filter_checked(tern::Reply(550, "5.7.1", "Command rejected"));
+          else
+            s->filter_checked(std::nullopt);
+          break;
         case Kind::kMessageBegin:
           FUZZ_CHECK(!open);
           open = true;
@@ -200,6 +208,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   o.listener = (h[0] & 128) ? "submission" : "smtp";
   o.spf_reject_fail = h[1] & 1;
   o.spf_defer_temperror = h[1] & 2;
+  o.filter = h[1] & 128;
   o.max_recipients = 1 + h[2] % 8;
   o.max_errors = 1 + h[3] % 25;
   o.max_message_size = 16u * ((h[4] << 8) | h[5]);

@@ -120,6 +120,12 @@ struct Driver {
           }
           s.spf_checked(spf_answer);
           break;
+        case ServerSession::Action::kFilter: {
+          filter_requests.push_back(s.filter_request());
+          auto it = filter_answers.find(s.filter_request().stage);
+          s.filter_checked(it == filter_answers.end() ? std::nullopt : it->second);
+          break;
+        }
         case ServerSession::Action::kMessageBegin:
           ASSERT_FALSE(open);
           open = true;
@@ -184,7 +190,10 @@ struct Driver {
   std::vector<AuthRequest> auths;
   bool auth_unavailable = false;  // the password database is down: 454
   std::string auth_canonical;     // the database's name for the user ("": as typed)
-  SpfOutcome spf_answer;          // what every SPF check answers (kNone by default)
+  // kFilter: every request, and the refusal per stage (none: accepted).
+  std::vector<FilterRequest> filter_requests;
+  std::map<FilterStage, std::optional<Reply>> filter_answers;
+  SpfOutcome spf_answer;  // what every SPF check answers (kNone by default)
   std::vector<SpfRequest> spf_requests;
   bool hold_spf = false, spf_waiting = false;
   Status store_status;
