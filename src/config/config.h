@@ -216,6 +216,21 @@ struct AcmeConfig {
   std::chrono::seconds renew_after{0};
 };
 
+// [arc]: ARC (RFC 8617, docs/arc.md): verifying the chains of incoming
+// mail, sealing the copies an alias forwards to outside addresses, and the
+// sealers whose passing chains may override a DMARC fail.
+struct ArcConfig {
+  bool verify = true;    // arc= in Authentication-Results of mail on `smtp` listeners
+  bool seal = false;     // seal forwarded copies; needs `domain` and its key
+  std::string domain;    // d= of our seals; its key is <data_dir>/dkim/<domain>/<selector>.key
+  std::string selector;  // empty: the domain's key of `algorithm` in the DKIM key store
+  std::string algorithm = "rsa-sha256";  // or "ed25519-sha256"
+  // Sealer domains (AS d=) trusted to report the original authentication
+  // (RFC 8617 7.2.1): a DMARC fail is overridden when their chain passes
+  // and their ARC-Authentication-Results say dmarc=pass.
+  std::vector<std::string> trusted_sealers;
+};
+
 struct Config {
   std::string source = "<embedded>";  // the file it came from
   std::string hostname;               // default: the system's host name
@@ -258,6 +273,7 @@ struct Config {
   DeliveryConfig delivery;
   AuthConfig auth;
   AcmeConfig acme;
+  ArcConfig arc;
 };
 
 // Thrown by load_config and parse_config; what() is
