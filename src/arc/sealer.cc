@@ -100,10 +100,11 @@ std::string method_result(std::string_view payload, std::string_view method) {
     const std::string text = without_comments(part);
     const size_t eq = text.find('=');
     if (eq == std::string::npos) continue;
+    // method [ "/" version ] (RFC 8601 2.2), CFWS around each.
     std::string_view name = std::string_view(text).substr(0, eq);
+    name = name.substr(0, name.find('/'));
     while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
     while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
-    name = name.substr(0, name.find('/'));  // method "/" version (RFC 8601 2.2)
     if (!dkim::equals_ignore_case(name, method)) continue;
     std::string_view rest = std::string_view(text).substr(eq + 1);
     while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);

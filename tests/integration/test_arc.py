@@ -25,6 +25,7 @@ import shutil
 import smtplib
 import subprocess
 import tempfile
+import time
 import unittest
 
 from dns_server import DnsServer
@@ -179,17 +180,15 @@ class ArcTest(unittest.TestCase):
             self.fail(f"the peer did not get '{subject}'\n{t.tail_log(40)}")
         return find()
 
-    def stored(self, t, subject):
-        def find():
-            for m in t.wait_messages(LOCAL, 1, timeout=0.5):
-                if f"Subject: {subject}\r\n".encode() in m:
+    def stored(self, t, subject, timeout=10):
+        """The delivered copy of the message with `subject`."""
+        needle = f"Subject: {subject}\r\n".encode()
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for m in t.messages(LOCAL):
+                if needle in m:
                     return m
-            return None
-
-        for _ in range(40):
-            m = find()
-            if m is not None:
-                return m
+            time.sleep(0.05)
         self.fail(f"'{subject}' was not delivered\n{t.tail_log(40)}")
 
     def ours(self, raw):
