@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "arc/report.h"
 #include "arc/sealer.h"
 #include "arc/sets.h"
 #include "arc/verifier.h"
@@ -301,6 +302,34 @@ TEST(ArcSignature, SealTags) {
     ASSERT_TRUE(dkim::parse_tag_list(bad, &tags).ok()) << bad;
     EXPECT_FALSE(parse_seal(tags, &s).ok()) << bad;
   }
+}
+
+TEST(ArcReport, AuthenticationResultsAndTrustedSealers) {
+  const std::string one =
+      Hop(kMessage, "list.example", "spf=pass; dmarc=pass header.from=example.com");
+  const std::string two = Hop(one, "fwd.example", "arc=pass; dmarc=fail");
+  const ChainResult r = Verify(two);
+  ASSERT_EQ(r.status, ChainStatus::kPass) << r.reason;
+  const std::string ar = authres::build_header("mx.example.org", {arc_result(r, "192.0.2.1")});
+  EXPECT_NE(ar.find("arc=pass (i=2) header.oldest-pass=0 smtp.remote-ip=192.0.2.1"),
+            std::string::npos)
+      << ar;
+  EXPECT_NE(ar.find("arc.chain=\"list.example:fwd.example\""), std::string::npos) << ar;
+  // The most recent trusted sealer that says dmarc=pass vouches.
+  EXPECT_EQ(vouching_sealer(r, {"List.Example"}), "list.example");
+  EXPECT_EQ(vouching_sealer(r, {"fwd.example"}), "");  // its AAR says dmarc=fail
+  EXPECT_EQ(vouching_sealer(r, {}), "");
+  ChainResult failed = r;
+  failed.status = ChainStatus::kFail;
+  failed.reason = "ARC-Seal i=1: signature did not verify";
+  EXPECT_EQ(vouching_sealer(failed, {"list.example"}), "");
+  const std::string far = authres::build_header("mx.example.org", {arc_result(failed, "")});
+  EXPECT_NE(far.find("arc=fail (i=2) reason=\"ARC-Seal i=1: signature did not verify\""),
+            std::string::npos)
+      << far;
+  EXPECT_NE(
+      authres::build_header("mx.example.org", {arc_result(ChainResult{}, "")}).find("arc=none"),
+      std::string::npos);
 }
 
 }  // namespace
