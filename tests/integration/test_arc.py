@@ -15,7 +15,8 @@ What this proves:
     sealers; a tampered one gets arc=fail;
   - with [arc] trusted_sealers, a DMARC p=reject fail is overridden when the
     trusted sealer's chain passes and its AAR says dmarc=pass (RFC 8617
-    7.2.1), and only then.
+    7.2.1), and only then; the aggregate report row gives the reason
+    trusted_forwarder.
 """
 import email
 import email.policy
@@ -317,6 +318,16 @@ class ArcTest(unittest.TestCase):
         self.assertIn(f"dmarc=fail (p=reject dis=none", ar)
         self.assertIn("arc=pass", ar)
         self.assertTrue(t.wait_log("dmarc override: trusted ARC sealer " + HOP1), t.tail_log(40))
+        # The aggregate report row says why the policy was not applied
+        # (RFC 7489 appendix C PolicyOverrideType).
+        rows = []
+        ddir = os.path.join(t.data_dir, "dmarc")
+        for name in sorted(os.listdir(ddir)) if os.path.isdir(ddir) else []:
+            with open(os.path.join(ddir, name)) as f:
+                rows += [line for line in f if f"from={AUTHOR} " in line]
+        self.assertEqual(len(rows), 1, rows)
+        self.assertIn(" disp=none res=fail ", rows[0])
+        self.assertIn(" why=trusted_forwarder ", rows[0])
 
         # A sealer that is not trusted, or a trusted sealer whose AAR says the
         # original failed, changes nothing.
