@@ -688,6 +688,14 @@ void read_arc(const Reader& r, const toml::table& t, ArcConfig* a) {
           r.fail(e.source(), key, fmt::format("'{}' is not a valid domain name", s));
         a->trusted_sealers.push_back(ascii_lower(s));
       });
+    } else if (name == "trusted_forwarders") {
+      a->trusted_forwarders.clear();
+      r.strings(v, key, [&](const std::string& s, const toml::node& e) {
+        if (s.empty() || s.find_first_of(" \t\r\n") != std::string::npos) {
+          r.fail(e.source(), key, fmt::format("'{}' is not a user name", s));
+        }
+        a->trusted_forwarders.push_back(s);
+      });
     } else {
       r.fail(k.source(), key, "unknown key");
     }

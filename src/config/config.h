@@ -229,6 +229,9 @@ struct ArcConfig {
   // (RFC 8617 7.2.1): a DMARC fail is overridden when their chain passes
   // and their ARC-Authentication-Results say dmarc=pass.
   std::vector<std::string> trusted_sealers;
+  // AUTH users whose mail we relay outside and seal like a forwarded copy:
+  // forwarders of ours, such as a list server submitting through us.
+  std::vector<std::string> trusted_forwarders;
 };
 
 struct Config {

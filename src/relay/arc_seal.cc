@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace tern {
 
 std::shared_ptr<const ArcSealing> arc_sealing(const Config& config, const dkim::KeyStore& keys,
@@ -19,6 +21,7 @@ std::shared_ptr<const ArcSealing> arc_sealing(const Config& config, const dkim::
     s->selector = k.selector;
     s->authserv_id = config.hostname;
     s->key = k.key;
+    s->forwarders = a.trusted_forwarders;
     return s;
   }
   *problem = a.selector.empty()
@@ -29,7 +32,11 @@ std::shared_ptr<const ArcSealing> arc_sealing(const Config& config, const dkim::
   return nullptr;
 }
 
-bool should_seal(const Envelope& env) { return env.listener == "forward"; }
+bool should_seal(const Envelope& env, const ArcSealing& s) {
+  if (env.listener == "forward") return true;
+  if (env.auth_user.empty()) return false;
+  return std::find(s.forwarders.begin(), s.forwarders.end(), env.auth_user) != s.forwarders.end();
+}
 
 std::unique_ptr<arc::Sealer> make_sealer(const ArcSealing& s, int64_t now) {
   return std::make_unique<arc::Sealer>(s.key, arc::SealOptions{.domain = s.domain,

@@ -5,7 +5,10 @@
 // A message is sealed when [arc] seal is on and it is a copy an alias
 // forwards to an outside address (envelope listener "forward",
 // relay/plan.h forward_envelope): the case RFC 8617 1 was made for, where
-// SPF breaks and DKIM may not survive. Everything else keeps what it has.
+// SPF breaks and DKIM may not survive; or when it was submitted by one of
+// the AUTH users in [arc] trusted_forwarders (a list server relaying
+// through us, whose posts keep their authors' From and so are not
+// DKIM-signed by us). Everything else keeps what it has.
 //
 // Thread safety: ArcSealing is immutable; share it read-only.
 #pragma once
@@ -25,6 +28,7 @@ struct ArcSealing {
   std::string selector;     // s=
   std::string authserv_id;  // ours (the host name): the AAR copies our Authentication-Results
   dkim::PrivateKey key;
+  std::vector<std::string> forwarders;  // [arc] trusted_forwarders: AUTH users
 };
 
 // The sealing key [arc] names, from the DKIM key store: the domain's key
@@ -34,8 +38,8 @@ struct ArcSealing {
 std::shared_ptr<const ArcSealing> arc_sealing(const Config& config, const dkim::KeyStore& keys,
                                               std::string* problem);
 
-// True when `env` is a message to seal (see above).
-bool should_seal(const Envelope& env);
+// True when `env` is a message to seal with `s` (see above).
+bool should_seal(const Envelope& env, const ArcSealing& s);
 
 // A Sealer for one message sent at `now`.
 std::unique_ptr<arc::Sealer> make_sealer(const ArcSealing& s, int64_t now);

@@ -13,6 +13,8 @@ What this proves:
   - chains sealed by dkimpy (one and two hops) arriving at tern get
     arc=pass in tern's Authentication-Results, with the instance and the
     sealers; a tampered one gets arc=fail;
+  - mail a trusted forwarder (an AUTH user in [arc] trusted_forwarders)
+    sends outside is sealed, another user's is not;
   - with [arc] trusted_sealers, a DMARC p=reject fail is overridden when the
     trusted sealer's chain passes and its AAR says dmarc=pass (RFC 8617
     7.2.1), and only then; the aggregate report row gives the reason
@@ -49,6 +51,9 @@ HOP2 = f"hop2.{Z}"
 AUTHOR = f"author.{Z}"  # p=reject, no SPF, no DKIM: DMARC fails after a forward
 FWD = f"fwd@{SEAL}"
 LOCAL = f"box@{SEAL}"
+LIST = f"list@{SEAL}"  # a list server submitting through tern
+ALICE = f"alice@{SEAL}"
+PASSWORD = "arc test password"
 
 
 def unbound_line(zone_line):
@@ -120,23 +125,30 @@ class ArcTest(unittest.TestCase):
         cls.terns = {}
 
     @classmethod
-    def tern(cls, trusted=None):
-        """A tern sealing as SEAL; `trusted`: its [arc] trusted_sealers."""
-        key = repr(trusted)
+    def tern(cls, trusted=None, forwarder=False):
+        """A tern sealing as SEAL; `trusted`: its [arc] trusted_sealers;
+        `forwarder`: a submission listener too, LIST a trusted forwarder."""
+        key = repr((trusted, forwarder))
         if key in cls.terns:
             return cls.terns[key]
         extra = ("check_loopback = true\n"
+                 +
                  f'[dns]\nforward = ["{cls.dns.forward}"]\ntimeout = 2\n'
                  f'[relay]\nport = {cls.P}\nconnect_timeout = "2s"\n'
                  '[queue]\nretry = ["5m"]\n'
                  f'[arc]\nseal = true\ndomain = "{SEAL}"\n')
         if trusted is not None:
             extra += "trusted_sealers = [" + ", ".join(f'"{d}"' for d in trusted) + "]\n"
+        if forwarder:
+            extra += f'trusted_forwarders = ["{LIST}"]\n'
         data = os.path.join(cls.tmp, f"data{len(cls.terns)}")
         shutil.copytree(cls.data, data)
-        t = Tern(domains=[SEAL], hostname=HOST, kinds=("smtp",), extra=extra, data_dir=data,
+        kinds = ("smtp", "submission") if forwarder else ("smtp",)
+        t = Tern(domains=[SEAL], hostname=HOST, kinds=kinds, extra=extra, data_dir=data,
                  accept_any_local_part=True)
         cls.cleanups.append(t.cleanup)
+        if forwarder:
+            t.add_users({LIST: PASSWORD, ALICE: PASSWORD})
         t.write_aliases(f"{FWD}: far@{OUT}\n")
         t.start()
         cls.terns[key] = t
@@ -166,6 +178,12 @@ class ArcTest(unittest.TestCase):
             self.assertEqual(s.mail(mail_from)[0], 250)
             self.assertEqual(s.rcpt(rcpt)[0], 250)
             return s.data(data)
+
+    def submit(self, t, user, rcpt, data):
+        with smtplib.SMTP("127.0.0.1", t.port("submission"), timeout=30) as s:
+            s.starttls(context=t.ssl_context(check_hostname=False))
+            s.login(user, PASSWORD)
+            s.sendmail(user, [rcpt], data)
 
     def received(self, subject, timeout=10):
         needle = f"Subject: {subject}\r\n".encode()
@@ -268,6 +286,21 @@ class ArcTest(unittest.TestCase):
         cv, results, reason = self.arc_verify(m.data)
         self.assertEqual(cv, b"pass", f"{reason}\n{results}\n{m.data[:4000]}")
         self.assertEqual([r["as-domain"] for r in results], [SEAL.encode(), HOP1.encode()])
+
+    def test_mail_of_a_trusted_forwarder_is_sealed(self):
+        t = self.tern(forwarder=True)
+        author = f"author@other.{Z}"  # the list keeps its posts' From
+        self.submit(t, LIST, f"far@{OUT}", message(author, f"far@{OUT}", "list post"))
+        m = self.received("list post")
+        self.assertTrue(m.data.startswith(b"ARC-Seal: i=1; cv=none;"), m.data[:400])
+        # Submitted mail is not checked on arrival: the AAR says so.
+        self.assertIn(f"ARC-Authentication-Results: i=1; {HOST}; none\r\n".encode(), m.data)
+        cv, results, reason = self.arc_verify(m.data)
+        self.assertEqual(cv, b"pass", f"{reason}\n{m.data[:3000]}")
+        # Another user's mail is not sealed.
+        self.submit(t, ALICE, f"far@{OUT}", message(author, f"far@{OUT}", "user mail"))
+        m = self.received("user mail")
+        self.assertNotIn(b"ARC-Seal:", m.data)
 
     def test_chains_sealed_by_dkimpy_pass_at_tern(self):
         t = self.tern()

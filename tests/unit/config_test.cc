@@ -1005,6 +1005,7 @@ TEST(ConfigTest, ArcDefaultsKeysAndErrors) {
   EXPECT_EQ(d.arc.algorithm, "rsa-sha256");
   const Config c = Parse(
       "[arc]\nverify = false\nseal = true\ndomain = \"Example.TEST\"\nselector = \"arc\"\n"
+      "trusted_forwarders = [\"lists@example.test\"]\n"
       "algorithm = \"ed25519-sha256\"\ntrusted_sealers = [\"Google.com\", "
       "\"lists.example.org\"]\n");
   EXPECT_FALSE(c.arc.verify);
@@ -1012,6 +1013,7 @@ TEST(ConfigTest, ArcDefaultsKeysAndErrors) {
   EXPECT_EQ(c.arc.domain, "example.test");
   EXPECT_EQ(c.arc.selector, "arc");
   EXPECT_EQ(c.arc.algorithm, "ed25519-sha256");
+  EXPECT_EQ(c.arc.trusted_forwarders, std::vector<std::string>{"lists@example.test"});
   EXPECT_EQ(c.arc.trusted_sealers, (std::vector<std::string>{"google.com", "lists.example.org"}));
   const std::pair<std::string, std::string> errors[] = {
       {"[arc]\nseal = true\n", "key 'arc.domain': is required when arc.seal = true"},
@@ -1019,6 +1021,8 @@ TEST(ConfigTest, ArcDefaultsKeysAndErrors) {
       {"[arc]\nselector = \"a b\"\n", "key 'arc.selector': 'a b' is not a valid selector"},
       {"[arc]\nalgorithm = \"rsa-sha1\"\n", "key 'arc.algorithm': must be \"rsa-sha256\""},
       {"[arc]\ntrusted_sealers = [\"x y\"]\n", "key 'arc.trusted_sealers': 'x y' is not"},
+      {"[arc]\ntrusted_forwarders = [\"a list\"]\n",
+       "key 'arc.trusted_forwarders': 'a list' is not a user name"},
       {"[arc]\nsign = true\n", "key 'arc.sign': unknown key"},
   };
   for (const auto& [toml, want] : errors) {
