@@ -34,6 +34,8 @@ import unittest
 from dns_server import DnsServer
 from smtp_peer import SmtpPeer
 from tern_harness import TERN_BIN, Tern, free_port, main, root_opt_in
+from test_dkim_signing import unbound_line  # keygen output as unbound local-data
+from test_inbound_auth import rsa_key  # an RSA PEM and its key record
 
 try:
     import authres  # noqa: F401  python3-authres: dkimpy's arc_sign needs it
@@ -54,23 +56,6 @@ LOCAL = f"box@{SEAL}"
 LIST = f"list@{SEAL}"  # a list server submitting through tern
 ALICE = f"alice@{SEAL}"
 PASSWORD = "arc test password"
-
-
-def unbound_line(zone_line):
-    """keygen's `name. IN TXT ( "a" "b" )` as an unbound local-data line."""
-    name = zone_line.split()[0]
-    strings = " ".join(f'"{s}"' for s in re.findall(r'"([^"]*)"', zone_line))
-    return f"{name} 300 IN TXT {strings}"
-
-
-def rsa_key():
-    pem = subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
-                          "rsa_keygen_bits:2048"], capture_output=True, check=True).stdout
-    der = subprocess.run(["openssl", "pkey", "-pubout", "-outform", "DER"], input=pem,
-                         capture_output=True, check=True).stdout
-    import base64
-    text = f"v=DKIM1; k=rsa; p={base64.b64encode(der).decode()}"
-    return pem, " ".join(f'"{text[i:i + 255]}"' for i in range(0, len(text), 255))
 
 
 def message(sender, to, subject):
