@@ -90,11 +90,16 @@ class ArcTest(unittest.TestCase):
                             "arc", "--config", keygen_config], capture_output=True, timeout=60)
         assert p.returncode == 0, p.stderr
         tern_key = p.stdout.decode().strip()
+        p = subprocess.run([TERN_BIN, "dkim", "keygen", SEAL, "--type", "ed25519", "--selector",
+                            "arced", "--config", keygen_config], capture_output=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        tern_ed_key = p.stdout.decode().strip()
         cls.pem1, rec1 = rsa_key()
         cls.pem2, rec2 = rsa_key()
         cls.P = free_port()
         records = [
             unbound_line(tern_key),
+            unbound_line(tern_ed_key),
             f"h1._domainkey.{HOP1}. 300 IN TXT {rec1}",
             f"h2._domainkey.{HOP2}. 300 IN TXT {rec2}",
             f'_dmarc.{AUTHOR}. 300 IN TXT "v=DMARC1; p=reject"',
@@ -110,10 +115,10 @@ class ArcTest(unittest.TestCase):
         cls.terns = {}
 
     @classmethod
-    def tern(cls, trusted=None, forwarder=False):
+    def tern(cls, trusted=None, forwarder=False, ed25519=False):
         """A tern sealing as SEAL; `trusted`: its [arc] trusted_sealers;
         `forwarder`: a submission listener too, LIST a trusted forwarder."""
-        key = repr((trusted, forwarder))
+        key = repr((trusted, forwarder, ed25519))
         if key in cls.terns:
             return cls.terns[key]
         extra = ("check_loopback = true\n"
@@ -124,6 +129,8 @@ class ArcTest(unittest.TestCase):
                  f'[arc]\nseal = true\ndomain = "{SEAL}"\n')
         if trusted is not None:
             extra += "trusted_sealers = [" + ", ".join(f'"{d}"' for d in trusted) + "]\n"
+        if ed25519:
+            extra += 'algorithm = "ed25519-sha256"\n'
         if forwarder:
             extra += f'trusted_forwarders = ["{LIST}"]\n'
         data = os.path.join(cls.tmp, f"data{len(cls.terns)}")
@@ -256,6 +263,29 @@ class ArcTest(unittest.TestCase):
         # Changed after the seal: dkimpy says fail.
         cv, _, reason = self.arc_verify(m.data.replace(b"this travels", b"this was changed"))
         self.assertEqual(cv, b"fail", reason)
+
+    def test_ed25519_seal(self):
+        t = self.tern(ed25519=True)
+        sender = f"someone@other.{Z}"
+        code, msg = self.send(t, sender, FWD, message(sender, FWD, "sealed with ed25519"))
+        self.assertEqual(code, 250, msg)
+        m = self.received("sealed with ed25519")
+        self.assertTrue(m.data.startswith(b"ARC-Seal: i=1; cv=none; a=ed25519-sha256; d=" +
+                                          SEAL.encode() + b"; s=arced;"), m.data[:400])
+        # dkimpy's ARC knows only rsa-sha256 (RFC 8617 defines no other):
+        cv, _, reason = self.arc_verify(m.data)
+        self.assertEqual((cv, reason), (b"fail", "unknown signature algorithm: b'ed25519-sha256'"))
+        # so tern's own verifier checks it, with the key from DNS (RFC 8463).
+        code, msg = self.send(t, sender, LOCAL, m.data.replace(b"Subject: sealed with",
+                                                               b"Subject: back, sealed with"))
+        self.assertEqual(code, 250, msg)
+        ar = self.ours(self.stored(t, "back, sealed with ed25519"))
+        self.assertIn("arc=fail (i=1)", ar)  # the subject changed after the seal
+        code, msg = self.send(t, sender, LOCAL, m.data)
+        self.assertEqual(code, 250, msg)
+        ar = self.ours(self.stored(t, "sealed with ed25519"))
+        self.assertIn(f"arc=pass (i=1) header.oldest-pass=0 smtp.remote-ip=127.0.0.1 "
+                      f"arc.chain={SEAL}", ar)
 
     def test_sealed_chain_forwarded_gets_a_second_set(self):
         t = self.tern()
