@@ -328,7 +328,16 @@ class ArcTest(unittest.TestCase):
         self.assertIn(f'arc.chain={HOP1}', ar)
 
         two = self.hop(message(sender, LOCAL, "two hops"), HOP1, "h1", self.pem1, "spf=pass")
-        two = self.hop(two, HOP2, "h2", self.pem2, "spf=fail; arc=pass")
+        # The second hop with dkimpy's `arcsign` script, as a forwarder would run it.
+        two = f"Authentication-Results: {HOP2}; spf=fail; arc=pass\r\n".encode() + two
+        keyfile = os.path.join(self.tmp, "hop2.pem")
+        with open(keyfile, "wb") as f:
+            f.write(self.pem2)
+        p = subprocess.run(["arcsign", "h2", HOP2, keyfile, HOP2], input=two,
+                           capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(p.stdout.startswith(b"ARC-Seal: i=2; cv=pass;"), p.stdout[:300])
+        two = p.stdout
         self.assertEqual(self.arc_verify(two)[0], b"pass")
         code, msg = self.send(t, sender, LOCAL, two)
         self.assertEqual(code, 250, msg)
