@@ -29,7 +29,7 @@ if [ "$what" = test ]; then
   # pandoc (man pages), dpkg-dev (dpkg-shlibdeps) and lintian.
   pkgs+=(python3 swaks msmtp curl dovecot-imapd procps iproute2 unbound python3-aiosmtpd
          python3-dkim python3-nacl opendkim-tools git-email libmailtools-perl postfix
-         python3-spf python3-dnspython python3-yaml python3-authheaders testssl.sh
+         python3-spf python3-dnspython python3-yaml python3-authheaders python3-authres testssl.sh
          clang-14 libclang-rt-14-dev systemd pandoc dpkg-dev lintian
          prometheus  # test_metrics: promtool checks /metrics, a real Prometheus scrapes it
          # test_lmtp: Dovecot's LMTP server with the Sieve plugin (fileinto);

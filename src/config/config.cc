@@ -741,6 +741,53 @@ void read_auth(const Reader& r, const toml::table& t, AuthConfig* a) {
   }
 }
 
+void read_arc(const Reader& r, const toml::table& t, ArcConfig* a) {
+  for (auto&& [k, v] : t) {
+    const std::string key = "arc." + std::string(k.str());
+    const std::string_view name = k.str();
+    if (name == "verify") {
+      a->verify = r.boolean(v, key);
+    } else if (name == "seal") {
+      a->seal = r.boolean(v, key);
+    } else if (name == "domain") {
+      a->domain = ascii_lower(r.string(v, key));
+      if (!is_valid_domain(a->domain) || a->domain.find('.') == std::string::npos) {
+        r.fail(v.source(), key, fmt::format("'{}' is not a valid domain name", a->domain));
+      }
+    } else if (name == "selector") {
+      a->selector = ascii_lower(r.string(v, key));
+      if (!is_valid_domain(a->selector)) {
+        r.fail(v.source(), key, fmt::format("'{}' is not a valid selector", a->selector));
+      }
+    } else if (name == "algorithm") {
+      a->algorithm = r.string(v, key);
+      if (a->algorithm != "rsa-sha256" && a->algorithm != "ed25519-sha256") {
+        r.fail(v.source(), key, "must be \"rsa-sha256\" or \"ed25519-sha256\"");
+      }
+    } else if (name == "trusted_sealers") {
+      a->trusted_sealers.clear();
+      r.strings(v, key, [&](const std::string& s, const toml::node& e) {
+        if (!is_valid_domain(s))
+          r.fail(e.source(), key, fmt::format("'{}' is not a valid domain name", s));
+        a->trusted_sealers.push_back(ascii_lower(s));
+      });
+    } else if (name == "trusted_forwarders") {
+      a->trusted_forwarders.clear();
+      r.strings(v, key, [&](const std::string& s, const toml::node& e) {
+        if (s.empty() || s.find_first_of(" \t\r\n") != std::string::npos) {
+          r.fail(e.source(), key, fmt::format("'{}' is not a user name", s));
+        }
+        a->trusted_forwarders.push_back(s);
+      });
+    } else {
+      r.fail(k.source(), key, "unknown key");
+    }
+  }
+  if (a->seal && a->domain.empty()) {
+    r.fail(t.source(), "arc.domain", "is required when arc.seal = true");
+  }
+}
+
 void read_acme(const Reader& r, const toml::table& t, AcmeConfig* a) {
   for (auto&& [k, v] : t) {
     const std::string key = "acme." + std::string(k.str());
@@ -948,6 +995,8 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
       read_checks(r, r.table(v, key), &c->checks);
     } else if (key == "milter") {
       read_milters(r, v, c);
+    } else if (key == "arc") {
+      read_arc(r, r.table(v, key), &c->arc);
     } else {
       r.fail(k.source(), key, "unknown key");
     }

@@ -263,6 +263,24 @@ struct MilterConfig {
   std::chrono::seconds eom_timeout{300};
 };
 
+// [arc]: ARC (RFC 8617, docs/arc.md): verifying the chains of incoming
+// mail, sealing the copies an alias forwards to outside addresses, and the
+// sealers whose passing chains may override a DMARC fail.
+struct ArcConfig {
+  bool verify = true;    // arc= in Authentication-Results of mail on `smtp` listeners
+  bool seal = false;     // seal forwarded copies; needs `domain` and its key
+  std::string domain;    // d= of our seals; its key is <data_dir>/dkim/<domain>/<selector>.key
+  std::string selector;  // empty: the domain's key of `algorithm` in the DKIM key store
+  std::string algorithm = "rsa-sha256";  // or "ed25519-sha256"
+  // Sealer domains (AS d=) trusted to report the original authentication
+  // (RFC 8617 7.2.1): a DMARC fail is overridden when their chain passes
+  // and their ARC-Authentication-Results say dmarc=pass.
+  std::vector<std::string> trusted_sealers;
+  // AUTH users whose mail we relay outside and seal like a forwarded copy:
+  // forwarders of ours, such as a list server submitting through us.
+  std::vector<std::string> trusted_forwarders;
+};
+
 struct Config {
   std::string source = "<embedded>";  // the file it came from
   std::string hostname;               // default: the system's host name
@@ -309,6 +327,7 @@ struct Config {
   GreylistConfig greylist;
   ChecksConfig checks;
   std::vector<MilterConfig> milters;  // in order: each sees the message the one before left
+  ArcConfig arc;
 };
 
 // Thrown by load_config and parse_config; what() is

@@ -66,23 +66,26 @@ std::string_view field_value(const HeaderField& field) {
   return v;
 }
 
+std::string with_b_emptied(const HeaderField& field) {
+  // The tags are read again to find where the value sits.
+  TagList tags;
+  parse_tag_list(field_value(field), &tags);
+  std::string raw = field.raw;
+  if (const Tag* b = tags.find("b")) {
+    const size_t offset = field.raw.find(':') + 1;
+    raw.erase(offset + b->value_begin, b->value_end - b->value_begin);
+  }
+  return raw;
+}
+
 std::string header_hash_input(const std::vector<HeaderField>& fields, size_t index,
                               const Signature& sig) {
   std::string data;
   for (const HeaderField* h : select_fields(fields, sig.headers, index)) {
     data += canonicalize_header(sig.header_canon, h->raw);
   }
-  // The signature's own field, b= emptied: the tags are read again to find
-  // where its value sits.
-  const HeaderField& own = fields[index];
-  TagList tags;
-  parse_tag_list(field_value(own), &tags);
-  std::string raw = own.raw;
-  if (const Tag* b = tags.find("b")) {
-    const size_t offset = own.raw.find(':') + 1;
-    raw.erase(offset + b->value_begin, b->value_end - b->value_begin);
-  }
-  std::string canonical = canonicalize_header(sig.header_canon, raw);
+  // The signature's own field, b= emptied.
+  std::string canonical = canonicalize_header(sig.header_canon, with_b_emptied(fields[index]));
   if (canonical.size() >= 2 && canonical.compare(canonical.size() - 2, 2, "\r\n") == 0) {
     canonical.resize(canonical.size() - 2);
   }
@@ -96,7 +99,14 @@ bool is_same_or_subdomain(std::string_view name, std::string_view parent) {
   return name.size() == parent.size() || name[name.size() - parent.size() - 1] == '.';
 }
 
-Status parse_signature(const TagList& tags, Signature* out) {
+int parse_instance(std::string_view text) {
+  int v = 0;
+  if (text.empty() || text.size() > 2 || !parse_number(text, &v)) return 0;
+  return v >= 1 && v <= 50 ? v : 0;
+}
+
+Status parse_signature(const TagList& tags, Signature* out, SignatureKind kind) {
+  const bool arc = kind == SignatureKind::kArcMessage;
   Signature& s = *out;
   auto text = [&tags](std::string_view name) {
     const Tag* t = tags.find(name);
@@ -109,9 +119,16 @@ Status parse_signature(const TagList& tags, Signature* out) {
   s.selector = text("s");
   if (const Tag* b = tags.find("b")) s.b_text = strip_fws(b->value);
 
-  if (!tags.find("v")) return Status::Permanent("missing required tag v=");
-  if (s.version != "1")
-    return Status::Permanent(fmt::format("unsupported version v={}", s.version));
+  if (arc) {
+    const Tag* i = tags.find("i");
+    if (!i) return Status::Permanent("missing required tag i=");
+    s.instance = parse_instance(i->value);
+    if (s.instance == 0) return Status::Permanent(fmt::format("bad instance i={}", i->value));
+  } else {
+    if (!tags.find("v")) return Status::Permanent("missing required tag v=");
+    if (s.version != "1")
+      return Status::Permanent(fmt::format("unsupported version v={}", s.version));
+  }
   for (const char* required : {"a", "b", "bh", "d", "h", "s"}) {
     if (!tags.find(required))
       return Status::Permanent(fmt::format("missing required tag {}=", required));
@@ -146,10 +163,14 @@ Status parse_signature(const TagList& tags, Signature* out) {
                    [](const std::string& h) { return equals_ignore_case(h, "from"); })) {
     return Status::Permanent("From is not signed (h= lacks from)");
   }
+  if (arc && std::any_of(s.headers.begin(), s.headers.end(),
+                         [](const std::string& h) { return equals_ignore_case(h, "arc-seal"); })) {
+    return Status::Permanent("h= names ARC-Seal (RFC 8617 4.1.2)");
+  }
 
   // i=: [local-part] "@" domain, the domain d= or a subdomain (3.5, 6.1.1).
   // The local part may hold "@" when quoted, so the last "@" counts.
-  if (const Tag* i = tags.find("i")) {
+  if (const Tag* i = arc ? nullptr : tags.find("i")) {
     s.identity = std::string(i->value);
     const size_t at = s.identity.rfind('@');
     if (at == std::string::npos) return Status::Permanent("i= has no @");

@@ -38,6 +38,7 @@ struct Signature {
   std::optional<uint64_t> body_length;  // l=
   std::optional<int64_t> timestamp;     // t=
   std::optional<int64_t> expiration;    // x=
+  int instance = 0;                     // ARC-Message-Signature i= (RFC 8617 4.2.1); 0 for DKIM
 
   // "<s>._domainkey.<d>" in lower case: where the key record lives (3.6.2.1).
   std::string key_query() const;
@@ -50,10 +51,26 @@ struct Signature {
 // h= without "from" (RFC 6376 6.1.1, 5.4); an i= whose domain is neither d=
 // nor below it; l=, t= or x= not a decimal number; x= not after t=; q= not
 // offering dns/txt. Unknown tags are ignored (3.2).
-Status parse_signature(const TagList& tags, Signature* out);
+//
+// kArcMessage reads an ARC-Message-Signature instead (RFC 8617 4.1.2: the
+// DKIM-Signature syntax without v=, with i= the instance, 1..50): no v=
+// is needed, i= is required and read into `instance` (the identity is
+// "@" + d=), and h= must not name ARC-Seal.
+enum class SignatureKind { kDkim, kArcMessage };
+Status parse_signature(const TagList& tags, Signature* out,
+                       SignatureKind kind = SignatureKind::kDkim);
+
+// An ARC instance number (RFC 8617 4.2.1): 1*DIGIT from 1 to 50, or 0 when
+// `text` is not one.
+int parse_instance(std::string_view text);
 
 // The value of a header field: after the first colon, without the final CRLF.
 std::string_view field_value(const HeaderField& field);
+
+// `field` with its b= value (and the whitespace around it) emptied, as a
+// signature covers its own field (RFC 6376 3.7; RFC 8617 5.1.1). Unchanged
+// when its value is not a tag list or has no b=.
+std::string with_b_emptied(const HeaderField& field);
 
 // The header hash input (RFC 6376 3.7 step 2) of the signature `sig` read
 // from fields[index]: the fields h= selects (5.4.2, never fields[index]

@@ -6,59 +6,10 @@
 
 #include "core/ascii.h"
 #include "core/base64.h"
+#include "dkim/folder.h"
 #include "dkim/signature.h"
 
 namespace tern::dkim {
-namespace {
-
-// RFC 5322 2.1.1: lines SHOULD stay within 78 characters (CRLF excluded).
-constexpr size_t kWidth = 78;
-
-// Builds a header field, folding (CRLF SP) before a token that would pass
-// kWidth. Every fold sits where DKIM allows FWS: before a tag, around the
-// ":" of h=, or inside a base64 value (RFC 6376 3.2, 3.5).
-class Folder {
- public:
-  explicit Folder(std::string_view start) : out_(start), line_(start.size()) {}
-
-  // Appends `token`, after a space unless `glued`.
-  void add(std::string_view token, bool glued = false) {
-    const size_t need = token.size() + (glued ? 0 : 1);
-    if (line_ + need > kWidth && line_ > 1) {
-      fold();
-    } else if (!glued) {
-      out_ += ' ';
-      ++line_;
-    }
-    out_ += token;
-    line_ += token.size();
-  }
-
-  // Appends base64 text glued to what precedes, breaking it at the width.
-  void add_base64(std::string_view b64) {
-    while (!b64.empty()) {
-      if (line_ >= kWidth) fold();
-      const size_t n = std::min(kWidth - line_, b64.size());
-      out_ += b64.substr(0, n);
-      line_ += n;
-      b64.remove_prefix(n);
-    }
-  }
-
-  const std::string& text() const { return out_; }
-
- private:
-  void fold() {
-    out_ += "\r\n ";
-    line_ = 1;
-  }
-
-  std::string out_;
-  size_t line_;
-};
-
-}  // namespace
-
 const std::vector<std::string>& default_signed_headers() {
   static const std::vector<std::string> kHeaders = {"from",
                                                     "reply-to",
@@ -155,13 +106,16 @@ Status Signer::finish(std::string* field) {
   const std::vector<std::string> names = signed_names();
 
   // The field without its signature: b= comes last and empty (3.7 step 2).
-  Folder f(std::string(kSignatureField) + ":");
-  f.add("v=1;");
+  // An ARC-Message-Signature has i= (the instance) instead of v= and an
+  // identity (RFC 8617 4.1.2).
+  const bool ams = o.arc_instance > 0;
+  Folder f(std::string(ams ? "ARC-Message-Signature" : kSignatureField) + ":");
+  f.add(ams ? fmt::format("i={};", o.arc_instance) : std::string("v=1;"));
   f.add(fmt::format("a={};", algorithm_name(algorithm_for(key_.type()))));
   f.add(fmt::format("c={}/{};", canon_name(o.header_canon), canon_name(o.body_canon)));
   f.add(fmt::format("d={};", o.domain));
   f.add(fmt::format("s={};", o.selector));
-  if (!o.identity.empty()) f.add(fmt::format("i={};", o.identity));
+  if (!o.identity.empty() && !ams) f.add(fmt::format("i={};", o.identity));
   if (o.timestamp) f.add(fmt::format("t={};", *o.timestamp));
   if (o.expiration) f.add(fmt::format("x={};", *o.expiration));
   if (o.body_length) f.add(fmt::format("l={};", body_->hashed_length()));

@@ -51,6 +51,9 @@ struct SignOptions {
   // append to the body (RFC 6376 8.2). For tests of verifiers.
   bool body_length = false;
   size_t max_header = 1 << 20;  // octets of header section we accept
+  // Above 0: make an ARC-Message-Signature of this instance instead (RFC
+  // 8617 4.1.2: i= the instance first, no v=, `identity` unused).
+  int arc_instance = 0;
 };
 
 class Signer {

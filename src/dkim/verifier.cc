@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "core/ascii.h"
-#include "dkim/key_record.h"
+#include "dkim/key_check.h"
 #include "dkim/keys.h"
 
 namespace tern::dkim {
@@ -176,52 +176,14 @@ void Verifier::add_key(const std::string& query, KeyAnswer answer) {
 }
 
 void Verifier::check_key(const Entry& e, const KeyAnswer& answer, SignatureResult* r) const {
-  const std::string query = e.sig.key_query();
-  if (answer.status == KeyAnswer::Status::kTempFail) {
-    return decide(r, Result::kTempError, fmt::format("key lookup {}: {}", query, answer.error));
-  }
-  if (answer.status == KeyAnswer::Status::kNotFound || answer.records.empty()) {
-    return decide(r, Result::kPermError, fmt::format("no key for signature at {}", query));
-  }
-  // Several records: the first that parses as a key record is used (6.1.2
-  // lets the verifier choose).
-  KeyRecord key;
-  Status parsed = Status::Permanent("no key record");
-  for (const std::string& text : answer.records) {
-    if (Status s = parse_key_record(text, &key); s.ok()) {
-      parsed = s;
-      break;
-    } else if (&text == &answer.records.front()) {
-      parsed = s;
-    }
-  }
-  if (!parsed.ok()) return decide(r, Result::kPermError, parsed.message());
-  if (key.revoked()) return decide(r, Result::kPermError, "key revoked (empty p=)");
-  r->testing = key.testing;
-  const KeyType wanted = key_type_of(e.sig.algorithm);
-  if (key.type != wanted) {
-    return decide(r, Result::kPermError,
-                  fmt::format("key type k={} does not match a={}", key_type_name(key.type),
-                              e.sig.algorithm_text));
-  }
-  if (!key.allows_hash("sha256")) {
-    return decide(r, Result::kPermError, "key record does not allow sha256 (h=)");
-  }
-  // t=s: the i= domain must be d= itself (3.6.1).
   const std::string_view i_domain =
       std::string_view(e.sig.identity).substr(e.sig.identity.rfind('@') + 1);
-  if (key.strict && !equals_ignore_case(i_domain, e.sig.domain)) {
-    return decide(r, Result::kPermError, "key has t=s but i= is a subdomain of d=");
-  }
-  PublicKey pub;
-  if (Status s = PublicKey::from_record_data(key.type, key.public_key, &pub); !s.ok()) {
-    return decide(r, Result::kPermError, "bad public key: " + s.message());
-  }
-  r->key_bits = pub.bits();
-  if (key.type == KeyType::kRsa && pub.bits() < options_.min_rsa_bits) {
-    return decide(r, Result::kPolicy,
-                  fmt::format("RSA key of {} bits is too short (RFC 8301)", pub.bits()));
-  }
+  const KeyCheck k = dkim::check_key(answer, e.sig.key_query(), e.sig.algorithm, e.sig.domain,
+                                     i_domain, options_.min_rsa_bits);
+  r->testing = k.testing;
+  r->key_bits = k.key_bits;
+  if (k.result != Result::kPass) return decide(r, k.result, k.reason);
+  const PublicKey& pub = k.key;
   // Only with a usable key is a body that does not match a fail (6.1.3).
   if (!e.body_failure.empty()) return decide(r, Result::kFail, e.body_failure, Failure::kBodyHash);
   if (!pub.verify(e.header_data, e.sig.signature)) {

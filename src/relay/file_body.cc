@@ -149,17 +149,19 @@ Status scan_body_file(const std::string& path, uint64_t offset, BodyFacts* out) 
 Status scan_body_file(const std::string& path, uint64_t offset, const SignInput& sign,
                       ScanResult* out) {
   *out = ScanResult{};
-  if (!sign.keys || sign.keys->empty() || !sign.sender_ours) {
-    return scan_body_file(path, offset, &out->facts);
-  }
+  const bool dkim = sign.keys && !sign.keys->empty() && sign.sender_ours;
+  if (!dkim && !sign.arc) return scan_body_file(path, offset, &out->facts);
   BodyScanner scanner;
   SigningScan signing(sign);
+  std::unique_ptr<arc::Sealer> sealer = sign.arc ? make_sealer(*sign.arc, sign.now) : nullptr;
   Status s = read_file(path, offset, [&](std::string_view piece) {
     scanner.feed(piece);
-    signing.feed(piece);
+    if (dkim) signing.feed(piece);
+    if (sealer) sealer->write(piece);
   });
   if (!s.ok()) return s;
-  signing.finish(out);
+  if (dkim) signing.finish(out);
+  if (sealer) finish_seal(*sealer, *sign.arc, &out->prefix, &out->arc);
   // The fields are 7-bit text ending in CRLF: on the wire they add exactly
   // their length, whatever the file's last line looks like.
   out->facts.size = scanner.size() + out->prefix.size();

@@ -28,6 +28,7 @@
 #include "client/connection.h"
 #include "core/status.h"
 #include "dkim/key_store.h"
+#include "relay/arc_seal.h"
 #include "relay/remote_plan.h"
 
 namespace tern {
@@ -41,6 +42,8 @@ struct SignInput {
   std::shared_ptr<const dkim::KeyStore> keys;  // null or empty: nothing is signed
   bool sender_ours = false;                    // dkim::sender_is_ours(envelope)
   int64_t now = 0;                             // t=, seconds since the epoch
+  // Non-null: the message also gets our ARC set (relay/arc_seal.h), on top.
+  std::shared_ptr<const ArcSealing> arc;
 };
 
 struct ScanResult {
@@ -53,6 +56,7 @@ struct ScanResult {
   // keys at all or the sender is not ours.
   std::string dkim;
   bool is_signed = false;
+  std::string arc;  // with SignInput::arc: the seal made, or why none (for the log)
 };
 
 // As above, and signs: when `sign` has keys and the sender is ours, the

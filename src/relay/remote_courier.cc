@@ -195,6 +195,8 @@ asio::awaitable<CourierResult> RemoteCourier::deliver(std::shared_ptr<const Queu
   sign.keys = d.s->dkim_keys;
   sign.sender_ours = dkim::sender_is_ours(d.msg->envelope);
   sign.now = clock_();
+  if (d.s->arc_sealing && should_seal(d.msg->envelope, *d.s->arc_sealing))
+    sign.arc = d.s->arc_sealing;
   auto [scanned, scan] =
       co_await asio::co_spawn(blocking_, scan_on_pool(path, offset, sign), asio::use_awaitable);
   if (!scanned.ok()) {
@@ -207,6 +209,7 @@ asio::awaitable<CourierResult> RemoteCourier::deliver(std::shared_ptr<const Queu
   }
   d.body = scan.facts;
   d.prefix = std::move(scan.prefix);
+  if (!scan.arc.empty()) log_info("relay: {} arc: {}", d.id(), scan.arc);
   if (scan.is_signed) {
     log_info("relay: {} dkim=signed {}", d.id(), scan.dkim);
   } else if (!scan.dkim.empty()) {

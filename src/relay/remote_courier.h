@@ -85,6 +85,8 @@ namespace tern {
 
 // Everything the courier needs from the config, checked and loaded once:
 // a reload makes a new one.
+struct ArcSealing;  // relay/arc_seal.h
+
 struct RelaySettings {
   std::string helo_name;  // config.hostname
   SelfIdentity self;
@@ -105,6 +107,9 @@ struct RelaySettings {
   // signed. Not set by relay_settings() (server/relay_settings.h): the
   // caller loads them.
   std::shared_ptr<const dkim::KeyStore> dkim_keys;
+  // The ARC sealing key ([arc] seal, relay/arc_seal.h); null: nothing is
+  // sealed. Set with dkim_keys.
+  std::shared_ptr<const ArcSealing> arc_sealing;
 };
 
 // The addresses of this machine's network interfaces (getifaddrs).

@@ -7,6 +7,7 @@
 #include "dmarc/reporter.h"
 #include "net/awaitable.h"
 #include "queue/queue_id.h"
+#include "relay/arc_seal.h"
 #include "relay/inject.h"
 #include "server/queue_admin.h"
 #include "server/relay_settings.h"
@@ -57,6 +58,13 @@ std::shared_ptr<const RelaySettings> outbound_settings(const Config& config,
                                                        const std::string& dkim_dir) {
   RelaySettings s = relay_settings(config, local_addresses());
   s.dkim_keys = load_dkim_keys(dkim_dir);
+  std::string problem;
+  s.arc_sealing = arc_sealing(config, *s.dkim_keys, &problem);
+  if (!problem.empty()) log_warn("arc: {}", problem);
+  if (s.arc_sealing) {
+    log_info("arc: sealing forwarded mail as d={} s={}", s.arc_sealing->domain,
+             s.arc_sealing->selector);
+  }
   return std::make_shared<const RelaySettings>(std::move(s));
 }
 

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <random>
 
+#include "arc/dns_keys.h"
+#include "arc/report.h"
 #include "authres/header.h"
+#include "base/log.h"
 #include "dkim/dns_keys.h"
 #include "dmarc/evaluate.h"
 #include "metrics/server_metrics.h"
@@ -71,6 +74,17 @@ asio::awaitable<InboundVerdict> InboundAuth::decide(DnsLookup& dns, InboundInput
     v.summary += std::string(v.summary.empty() ? "" : " ") + "dkim=" + (dk.empty() ? "none" : dk);
   }
 
+  // ARC (RFC 8617 5.2): the chain's verdict, recorded for a later seal of
+  // ours (arc/sealer.h reads it back) and for DMARC's trusted sealers.
+  arc::ChainResult chain;
+  if (config_.arc.verify) {
+    co_await arc::fetch_keys(arc_, dns);
+    chain = arc_.result();
+    results.push_back(arc::arc_result(chain, in.client_ip));
+    v.summary +=
+        std::string(v.summary.empty() ? "" : " ") + "arc=" + arc::chain_status_name(chain.status);
+  }
+
   // DMARC of each distinct From domain; the strictest outcome counts, so a
   // second From field cannot hide a failing one (RFC 7489 6.6.1).
   if (config_.dmarc.enabled) {
@@ -82,12 +96,22 @@ asio::awaitable<InboundVerdict> InboundAuth::decide(DnsLookup& dns, InboundInput
       dmarc::Discovery d = co_await dmarc::discover(dns, domain);
       ids.from_domain = domain;
       dmarc::Evaluation e = dmarc::evaluate(d, ids, pct_sample());
+      // RFC 8617 7.2.1: a trusted sealer's word that the original passed.
+      const std::string sealer = e.result == dmarc::Result::kFail
+                                     ? arc::vouching_sealer(chain, config_.arc.trusted_sealers)
+                                     : "";
+      if (!sealer.empty()) {
+        log_info("dmarc override: trusted ARC sealer {} vouches for {}", sealer, domain);
+        e.applied = dmarc::Policy::kNone;
+      }
       dmarc::Policy mine = dmarc_disposition(config_.dmarc, e.applied);
       const bool found = d.status == dmarc::Discovery::Status::kFound;
       if (found) {
         dmarc::AggregateRow row = dmarc::make_row(now_, in.client_ip, ids, d, e, spf_scope);
         row.disposition = mine;  // what we did, after [dmarc] on_reject/on_quarantine
         if (mine != e.applied) row.override_reason = "local_policy";
+        if (!sealer.empty())
+          row.override_reason = "trusted_forwarder";  // RFC 7489 C PolicyOverride
         row.dkim.clear();
         for (const dkim::SignatureResult& sig : sigs)
           if (row.dkim.size() < dmarc::kMaxDkimResultsPerRow)

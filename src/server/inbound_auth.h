@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "arc/verifier.h"
 #include "authres/inbound.h"
 #include "config/config.h"
 #include "core/server_session.h"
@@ -53,8 +54,15 @@ class InboundAuth {
  public:
   InboundAuth(const Config& config, int64_t now);
 
-  std::string_view write(std::string_view chunk) { return filter_.write(chunk); }
-  std::string_view finish() { return filter_.finish(); }
+  // The ARC chain verifier sees the message as it arrived, like DKIM's.
+  std::string_view write(std::string_view chunk) {
+    if (config_.arc.verify) arc_.write(chunk);
+    return filter_.write(chunk);
+  }
+  std::string_view finish() {
+    if (config_.arc.verify) arc_.finish();
+    return filter_.finish();
+  }
 
   // REQUIRES: finish() was called.
   asio::awaitable<InboundVerdict> decide(DnsLookup& dns, InboundInputs in);
@@ -63,6 +71,7 @@ class InboundAuth {
   const Config& config_;
   int64_t now_;
   authres::InboundFilter filter_;
+  arc::ChainVerifier arc_;
 };
 
 }  // namespace tern

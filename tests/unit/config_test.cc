@@ -998,5 +998,38 @@ TEST(ConfigTest, AcmeErrors) {
   }
 }
 
+TEST(ConfigTest, ArcDefaultsKeysAndErrors) {
+  const Config d = Parse("");
+  EXPECT_TRUE(d.arc.verify);
+  EXPECT_FALSE(d.arc.seal);
+  EXPECT_EQ(d.arc.algorithm, "rsa-sha256");
+  const Config c = Parse(
+      "[arc]\nverify = false\nseal = true\ndomain = \"Example.TEST\"\nselector = \"arc\"\n"
+      "trusted_forwarders = [\"lists@example.test\"]\n"
+      "algorithm = \"ed25519-sha256\"\ntrusted_sealers = [\"Google.com\", "
+      "\"lists.example.org\"]\n");
+  EXPECT_FALSE(c.arc.verify);
+  EXPECT_TRUE(c.arc.seal);
+  EXPECT_EQ(c.arc.domain, "example.test");
+  EXPECT_EQ(c.arc.selector, "arc");
+  EXPECT_EQ(c.arc.algorithm, "ed25519-sha256");
+  EXPECT_EQ(c.arc.trusted_forwarders, std::vector<std::string>{"lists@example.test"});
+  EXPECT_EQ(c.arc.trusted_sealers, (std::vector<std::string>{"google.com", "lists.example.org"}));
+  const std::pair<std::string, std::string> errors[] = {
+      {"[arc]\nseal = true\n", "key 'arc.domain': is required when arc.seal = true"},
+      {"[arc]\ndomain = \"localhost\"\n", "key 'arc.domain': 'localhost' is not a valid domain"},
+      {"[arc]\nselector = \"a b\"\n", "key 'arc.selector': 'a b' is not a valid selector"},
+      {"[arc]\nalgorithm = \"rsa-sha1\"\n", "key 'arc.algorithm': must be \"rsa-sha256\""},
+      {"[arc]\ntrusted_sealers = [\"x y\"]\n", "key 'arc.trusted_sealers': 'x y' is not"},
+      {"[arc]\ntrusted_forwarders = [\"a list\"]\n",
+       "key 'arc.trusted_forwarders': 'a list' is not a user name"},
+      {"[arc]\nsign = true\n", "key 'arc.sign': unknown key"},
+  };
+  for (const auto& [toml, want] : errors) {
+    SCOPED_TRACE(toml);
+    EXPECT_NE(ErrorOf(toml + kListener).find(want), std::string::npos) << ErrorOf(toml + kListener);
+  }
+}
+
 }  // namespace
 }  // namespace tern
