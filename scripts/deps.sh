@@ -11,6 +11,7 @@ pkgs=(g++ cmake ninja-build pkg-config libasio-dev libssl-dev libsodium-dev
       libcpp-httplib-dev    # HTTP endpoints: metrics, ACME HTTP-01 (src/http)
       libsystemd-dev        # sd_notify and journald fields (src/server/service_notify.h, base/log)
       libcurl4-openssl-dev  # outbound HTTPS: the ACME client (src/http/client.h)
+      dns-root-data         # the default DNSSEC trust anchor, /usr/share/dns/root.key (docs/tls.md)
 )
 if [ "$what" = test ]; then
   # Peers of tests/integration: smtplib/imaplib (python3), swaks, msmtp,
@@ -38,6 +39,10 @@ if [ "$what" = test ]; then
          pebble  # test_acme: Let's Encrypt's ACME test server, on loopback
          python3-milter  # test_milter: pymilter (libmilter) as the scripted milter
          rspamd  # test_rspamd: rspamd's proxy worker in milter mode (no redis needed)
+         # test_dane: DNSSEC-signed zones (ldnsutils: ldns-keygen, ldns-signzone)
+         # served by nsd behind a validating unbound (dnssec_zone.py); test
+         # certificates and TLSA digests made with python3-cryptography.
+         nsd ldnsutils python3-cryptography
   )
 fi
 
@@ -49,7 +54,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: installing ${missing[*]}" >&2
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update
-  # Services installed for the tests (unbound, postfix, dovecot, opendkim)
+  # Services installed for the tests (unbound, nsd, postfix, dovecot, opendkim)
   # must not start system daemons on ports 25/53/143: the tests run their
   # own on free loopback ports. policy-rc.d keeps them from starting, and
   # postfix is installed unconfigured.
@@ -64,5 +69,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
   if [[ " ${missing[*]} " == *" unbound "* && -d /run/systemd/system ]]; then
     $SUDO systemctl disable --now unbound.service unbound-resolvconf.service || true
+  fi
+  if [[ " ${missing[*]} " == *" nsd "* && -d /run/systemd/system ]]; then
+    $SUDO systemctl disable --now nsd.service || true
   fi
 fi

@@ -9,6 +9,7 @@
 #include <asio/local/stream_protocol.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "client/dane_verify.h"
 #include "net/awaitable.h"
 
 namespace tern {
@@ -125,7 +126,17 @@ uint64_t ClientConnection::add(OutboundMessage message, std::unique_ptr<BodySour
 asio::awaitable<std::string> ClientConnection::handshake() {
   if (!tls_.context) co_return "TLS is not configured";
   std::error_code ec;
-  co_await stream_->client_handshake(tls_.context, tls_.peer_name, command_timeout_, ec);
+  std::string refused;  // DANE or names that cannot be armed: no handshake at all
+  auto prepare = [this, &refused](SSL* ssl) {
+    if (!tls_.tlsa.empty()) {
+      refused = arm_dane(ssl, tls_.peer_name, tls_.tlsa, tls_.match_names);
+    } else if (!tls_.match_names.empty()) {
+      refused = arm_names(ssl, tls_.match_names);
+    }
+    return refused;
+  };
+  co_await stream_->client_handshake(tls_.context, tls_.peer_name, command_timeout_, ec, prepare);
+  if (!refused.empty()) co_return refused;
   if (ec) {
     co_return ec == asio::error::timed_out ? std::string("TLS handshake timed out")
                                            : "TLS handshake failed: " + ec.message();
@@ -133,6 +144,12 @@ asio::awaitable<std::string> ClientConnection::handshake() {
   tls_state_.active = true;
   tls_state_.info = tls_info(stream_->ssl());
   tls_state_.check = check_peer(stream_->ssl());
+  if (!tls_.tlsa.empty() && tls_state_.check.verified && tls_state_.check.dane.empty()) {
+    // Never happens with OpenSSL's DANE armed; a guard against PKIX
+    // passing for DANE should the library's behaviour change.
+    tls_state_.check.verified = false;
+    tls_state_.check.detail = "not authenticated by a TLSA record";
+  }
   if (tls_.require_verified && !tls_state_.check.verified) {
     co_return fmt::format("certificate of {} not trusted: {}", tls_.peer_name,
                           tls_state_.check.detail);

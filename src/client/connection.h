@@ -32,6 +32,7 @@
 
 #include "client/tls_client.h"
 #include "core/client_session.h"
+#include "dns/lookup.h"
 #include "net/stream.h"
 #include "tls/tls.h"
 
@@ -68,6 +69,13 @@ struct ClientTlsSetup {
   // Fail the connection (Failure::Cause::kTls) when the certificate does
   // not check out; when false, the result is only reported (tls_state()).
   bool require_verified = true;
+  // DANE (RFC 7672): when not empty, the certificate is checked against
+  // these TLSA records (client/dane_verify.h: arm_dane, with peer_name as
+  // the TLSA base domain) instead of the system store.
+  std::vector<TlsaRecord> tlsa;
+  // Names the certificate may match instead of peer_name (".example.org":
+  // any subdomain); with `tlsa`, names for DANE-TA(2) besides peer_name.
+  std::vector<std::string> match_names;
 };
 
 // What TLS the connection ended up with, for logs and Received headers.

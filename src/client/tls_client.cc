@@ -1,8 +1,11 @@
 #include "client/tls_client.h"
 
+#include <fmt/format.h>
 #include <openssl/err.h>
 
 #include <stdexcept>
+
+#include "client/dane_verify.h"
 
 namespace tern {
 
@@ -26,6 +29,9 @@ std::shared_ptr<asio::ssl::context> make_client_tls_context(const ClientTlsOptio
   // Never abort the handshake here: check_peer() decides afterwards, so the
   // caller can tell "not verified" from "no TLS" and choose what to do.
   SSL_CTX_set_verify(native, SSL_VERIFY_NONE, nullptr);
+  // DANE (RFC 7672) is armed per connection (client/dane_verify.h); the
+  // context only has to allow it.
+  if (!enable_dane(native)) throw std::runtime_error("tls: OpenSSL refuses to enable DANE");
   return ctx;
 }
 
@@ -47,6 +53,12 @@ PeerCheck check_peer(const SSL* ssl) {
   }
   out.verified = true;
   out.detail = "verified";
+  uint8_t usage = 0, selector = 0, matching = 0;
+  // >= 0: the depth of the certificate a TLSA record matched.
+  if (SSL_get0_dane_tlsa(const_cast<SSL*>(ssl), &usage, &selector, &matching, nullptr, nullptr) >=
+      0) {
+    out.dane = fmt::format("{} {} {}", usage, selector, matching);
+  }
   return out;
 }
 

@@ -33,6 +33,9 @@ struct PeerCheck {
   // "verified", or why not: "self-signed certificate", "hostname mismatch",
   // "certificate has expired", "no certificate".
   std::string detail;
+  // Authenticated by a TLSA record (client/dane_verify.h): the record's
+  // "usage selector matching" ("3 1 1"); "" otherwise.
+  std::string dane;
 };
 
 // After SmtpStream::client_handshake (which arms the name check): did the

@@ -518,9 +518,75 @@ void read_dns(const Reader& r, const toml::table& t, DnsConfig* d) {
       });
     } else if (k.str() == "timeout") {
       d->timeout = r.duration(v, key, false);
+    } else if (k.str() == "dnssec") {
+      d->dnssec = r.boolean(v, key);
+    } else if (k.str() == "trust_anchor") {
+      d->trust_anchor = r.nonempty_string(v, key);
     } else {
       r.fail(k.source(), key, "unknown key");
     }
+  }
+}
+
+// [[tls_policy]] (docs/tls.md): checked here, interpreted by relay/dane.h.
+void read_tls_policies(const Reader& r, const toml::node& n, Config* c) {
+  if (!n.is_array_of_tables()) {
+    r.wrong_type(n, "tls_policy", "an array of tables ([[tls_policy]])");
+  }
+  static const std::set<std::string> kLevels = {"none",      "may",    "encrypt", "dane",
+                                                "dane-only", "verify", "secure"};
+  std::set<std::string> seen;
+  size_t index = 0;
+  for (const toml::node& e : *n.as_array()) {
+    const std::string base = fmt::format("tls_policy[{}]", index++);
+    const toml::table& t = *e.as_table();
+    TlsPolicyConfig p;
+    const toml::node* match = nullptr;
+    for (auto&& [k, v] : t) {
+      const std::string key = base + "." + std::string(k.str());
+      if (k.str() == "domain") {
+        p.domain = ascii_lower(r.nonempty_string(v, key));
+        const std::string bare = p.domain.starts_with(".") ? p.domain.substr(1) : p.domain;
+        if (!is_valid_domain(bare)) {
+          r.fail(v.source(), key,
+                 fmt::format("'{}' is not a domain name (\".example.org\" for its subdomains)",
+                             p.domain));
+        }
+        if (!seen.insert(p.domain).second) {
+          r.fail(v.source(), key, fmt::format("'{}' has an earlier [[tls_policy]]", p.domain));
+        }
+      } else if (k.str() == "level") {
+        p.level = r.string(v, key);
+        if (!kLevels.contains(p.level)) {
+          r.fail(v.source(), key,
+                 fmt::format("'{}' is not a level; use \"none\", \"may\", \"encrypt\", "
+                             "\"dane\", \"dane-only\", \"verify\" or \"secure\"",
+                             p.level));
+        }
+      } else if (k.str() == "match") {
+        match = &v;
+        r.strings(v, key, [&](const std::string& m, const toml::node& at) {
+          const std::string name = ascii_lower(m);
+          const std::string bare = name.starts_with(".") ? name.substr(1) : name;
+          if (name != "hostname" && name != "nexthop" && name != "dot-nexthop" &&
+              !is_valid_domain(bare)) {
+            r.fail(at.source(), key,
+                   fmt::format("'{}' is not \"hostname\", \"nexthop\", \"dot-nexthop\" or a "
+                               "domain name",
+                               m));
+          }
+          p.match.push_back(name);
+        });
+      } else {
+        r.fail(k.source(), key, "unknown key (domain, level, match)");
+      }
+    }
+    if (p.domain.empty()) r.fail(t.source(), base + ".domain", "is required");
+    if (p.level.empty()) r.fail(t.source(), base + ".level", "is required");
+    if (match && p.level != "verify" && p.level != "secure") {
+      r.fail(match->source(), base + ".match", "applies to levels \"verify\" and \"secure\" only");
+    }
+    c->tls_policies.push_back(std::move(p));
   }
 }
 
@@ -969,6 +1035,8 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
       read_limits(r, r.table(v, key), &c->limits);
     } else if (key == "dns") {
       read_dns(r, r.table(v, key), &c->dns);
+    } else if (key == "tls_policy") {
+      read_tls_policies(r, v, c);
     } else if (key == "queue") {
       read_queue(r, r.table(v, key), &c->queue);
     } else if (key == "relay") {
@@ -1005,6 +1073,13 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
     r.fail(toml::source_region{}, "listener", "at least one [[listener]] is required");
   }
   if (!have_hostname) c->hostname = system_hostname();
+  for (const TlsPolicyConfig& p : c->tls_policies) {
+    if (!c->dns.dnssec && (p.level == "dane" || p.level == "dane-only")) {
+      r.fail(
+          toml::source_region{}, "tls_policy",
+          fmt::format("level \"{}\" for {} needs DNSSEC ([dns] dnssec = true)", p.level, p.domain));
+    }
+  }
   if (c->acme.enabled && !c->tls_certificate.empty())
     r.fail(toml::source_region{}, "acme.enabled",
            "cannot be used with tls.certificate (choose one)");

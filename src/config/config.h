@@ -67,6 +67,18 @@ struct DnsConfig {
   // Empty: the nameservers of /etc/resolv.conf.
   std::vector<std::string> forward;
   std::chrono::seconds timeout{10};  // per query
+  // DNSSEC validation of the server's lookups (DANE, RFC 7672): on by
+  // default, with Debian's root key (dns-root-data). The upstream servers
+  // must pass DNSSEC records on (most do; see docs/tls.md).
+  bool dnssec = true;
+  std::string trust_anchor = "/usr/share/dns/root.key";  // DS/DNSKEY, zone-file form
+};
+
+// [[tls_policy]]: TLS towards one destination domain (relay/tls_requirement.h).
+struct TlsPolicyConfig {
+  std::string domain;              // lower case; ".example.org" for every subdomain
+  std::string level;               // none, may, encrypt, dane, dane-only, verify, secure (checked)
+  std::vector<std::string> match;  // verify/secure only: hostname, nexthop, dot-nexthop, names
 };
 
 // [queue]: retrying, giving up and warning (relay/schedule.h), and how many
@@ -314,6 +326,7 @@ struct Config {
   // 0: every AUTH runs argon2.
   std::chrono::seconds auth_cache{3600};
   DnsConfig dns;
+  std::vector<TlsPolicyConfig> tls_policies;  // [[tls_policy]], in file order
   QueueConfig queue;
   RelayConfig relay;
   SpfConfig spf;

@@ -26,10 +26,22 @@ enum class DnsStatus {
   kNoData,    // the name exists but has no record of that type (NOERROR, empty answer)
   kNxDomain,  // the name does not exist (RCODE 3), or is not a valid domain name
   kTempFail,  // SERVFAIL, REFUSED, timeout, network or resolver error: try again later
-  // When DNSSEC validation is switched on (DANE, RFC 7672), a bogus answer
-  // will be reported as kTempFail with `error` naming the validation
-  // failure: RFC 7672 2.1.1 treats it as a reason to defer, not to bounce.
+  // When DNSSEC validation is on (DANE, RFC 7672), a bogus answer is
+  // kTempFail with security kBogus and `error` naming the validation
+  // failure: RFC 7672 2.1.1 treats it as a reason to defer, never as "no
+  // record".
 };
+
+// What DNSSEC validation (RFC 4033 5, RFC 4035 4.3) said of an answer.
+// Without validation every answer is kInsecure.
+enum class DnsSecurity {
+  kInsecure,  // not signed (or not validated): usable, but proves nothing
+  kSecure,    // validated up to a trust anchor; also a proven NXDOMAIN/NODATA
+  kBogus,     // should be signed but does not validate: status is kTempFail
+};
+
+// "insecure", "secure", "bogus".
+const char* dns_security_name(DnsSecurity s);
 
 // "ok", "no data", "NXDOMAIN", "temporary failure".
 const char* dns_status_name(DnsStatus s);
@@ -46,6 +58,17 @@ struct MxRecord {
 // 3.3, joins with nothing; DKIM keys likewise).
 using TxtRecord = std::vector<std::string>;
 
+// One TLSA record (RFC 6698 2.1): certificate usage, selector, matching
+// type and the certificate association data (binary, not hex).
+struct TlsaRecord {
+  uint8_t usage = 0;     // 0 PKIX-TA, 1 PKIX-EE, 2 DANE-TA, 3 DANE-EE (RFC 7218)
+  uint8_t selector = 0;  // 0 Cert, 1 SPKI
+  uint8_t matching = 0;  // 0 Full, 1 SHA2-256, 2 SHA2-512
+  std::string data;
+
+  friend bool operator==(const TlsaRecord&, const TlsaRecord&) = default;
+};
+
 template <typename T>
 struct DnsResult {
   DnsStatus status = DnsStatus::kTempFail;
@@ -57,14 +80,18 @@ struct DnsResult {
   // Why, for anything but kOk: "SERVFAIL", "timed out after 10s",
   // "NXDOMAIN"; for logs and bounce texts.
   std::string error;
+  DnsSecurity security = DnsSecurity::kInsecure;
 
   bool ok() const { return status == DnsStatus::kOk; }
+  bool secure() const { return security == DnsSecurity::kSecure; }
+  bool bogus() const { return security == DnsSecurity::kBogus; }
 };
 
 using MxResult = DnsResult<MxRecord>;
 using AddressResult = DnsResult<asio::ip::address>;  // A gives v4, AAAA gives v6
 using TxtResult = DnsResult<TxtRecord>;
 using NameResult = DnsResult<std::string>;  // PTR targets
+using TlsaResult = DnsResult<TlsaRecord>;
 
 // The lookups tern needs. Each returns when the answer is in, or with
 // kTempFail when the implementation's deadline passes; none throws.
@@ -80,6 +107,10 @@ class DnsLookup {
   virtual asio::awaitable<TxtResult> txt(std::string name) = 0;
   // The PTR records of `address` (queried at reverse_name(address)).
   virtual asio::awaitable<NameResult> ptr(asio::ip::address address) = 0;
+  // The TLSA records at `name` ("_25._tcp.mx.example.org", RFC 6698 3).
+  // Not pure, so that fakes without DANE need not care: the default says
+  // kNoData, insecure (no DANE).
+  virtual asio::awaitable<TlsaResult> tlsa(std::string name);
 };
 
 }  // namespace tern

@@ -94,6 +94,7 @@ std::optional<Route> route_without_dns(std::string_view domain) {
 MxPlan plan_mx(std::string_view domain, const MxResult& mx, const RandomBelow& random,
                size_t max_hosts) {
   MxPlan plan;
+  plan.mx_secure = mx.secure();
   switch (mx.status) {
     case DnsStatus::kTempFail:
       plan.status = RouteStatus::kRetry;
@@ -152,21 +153,26 @@ Route assemble_route(std::string_view domain, const MxPlan& plan,
   if (plan.status != RouteStatus::kOk) {
     Route r = failed(plan.status, std::string(domain), plan.reply);
     r.implicit_mx = plan.implicit_mx;
+    r.mx_secure = plan.mx_secure;
     return r;
   }
   Route route;
   route.domain = std::string(domain);
   route.implicit_mx = plan.implicit_mx;
+  route.mx_secure = plan.mx_secure;
   std::set<asio::ip::address> seen;
   size_t total = 0;
   std::string temporary_problem, permanent_problem;  // the first of each, for the reply
   for (size_t i = 0; i < lookups.size() && i < plan.targets.size(); ++i) {
     const MxTarget& target = plan.targets[i];
     const HostLookup& l = lookups[i];
-    RouteHost host{target.host, target.preference, {}};
+    RouteHost host{target.host, target.preference, {}, true};
     const AddressResult& first = options.ipv6_first ? l.aaaa : l.a;
     const AddressResult& second = options.ipv6_first ? l.a : l.aaaa;
     for (const AddressResult* result : {&first, &second}) {
+      // A failed lookup proves nothing either: with one family bogus or
+      // unanswered, the host is not treated as secure.
+      if (!result->secure()) host.secure = false;
       if (result->status != DnsStatus::kOk) continue;
       for (const asio::ip::address& address : result->records) {
         if (total >= options.max_addresses) break;

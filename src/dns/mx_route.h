@@ -79,14 +79,20 @@ struct RouteHost {
   std::string name;         // lower-case host name; the literal ("[192.0.2.1]") for literals
   uint16_t preference = 0;  // 0 for the implicit MX and for literals
   std::vector<asio::ip::address> addresses;  // in the order to try
+  // Every address answer used for this host (AAAA and A, CNAMEs included)
+  // was DNSSEC-secure (RFC 7672 2.2.2: only then is its TLSA looked up).
+  bool secure = false;
 
   friend bool operator==(const RouteHost&, const RouteHost&) = default;
 };
 
 struct Route {
   RouteStatus status = RouteStatus::kRetry;
-  std::string domain;            // lower-cased, as routed
-  bool implicit_mx = false;      // the domain had no MX record
+  std::string domain;        // lower-cased, as routed
+  bool implicit_mx = false;  // the domain had no MX record
+  // The MX answer (or, for the implicit MX, the proof that there is none)
+  // was DNSSEC-secure (RFC 7672 2.2.1).
+  bool mx_secure = false;
   std::vector<RouteHost> hosts;  // kOk: in the order to try; otherwise empty
   // For anything but kOk: the reply to record for the recipients, e.g.
   // "556 5.1.10 Recipient address has null MX (example.org)".
@@ -109,6 +115,7 @@ struct MxTarget {
 struct MxPlan {
   RouteStatus status = RouteStatus::kRetry;
   bool implicit_mx = false;
+  bool mx_secure = false;         // the MX answer was DNSSEC-secure
   std::vector<MxTarget> targets;  // kOk: at most max_hosts, best first; else empty
   Reply reply;                    // for anything but kOk
 };

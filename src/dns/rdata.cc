@@ -97,6 +97,16 @@ std::optional<std::string> parse_ptr(std::string_view rdata) {
   return name;
 }
 
+std::optional<TlsaRecord> parse_tlsa(std::string_view rdata) {
+  if (rdata.size() < 4) return std::nullopt;  // three octets and some data
+  TlsaRecord t;
+  t.usage = static_cast<uint8_t>(rdata[0]);
+  t.selector = static_cast<uint8_t>(rdata[1]);
+  t.matching = static_cast<uint8_t>(rdata[2]);
+  t.data = std::string(rdata.substr(3));
+  return t;
+}
+
 std::string reverse_name(const asio::ip::address& address) {
   asio::ip::address a = address;
   if (a.is_v6() && a.to_v6().is_v4_mapped()) {

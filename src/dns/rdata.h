@@ -31,6 +31,10 @@ std::optional<TxtRecord> parse_txt(std::string_view rdata);           // >= 1 <l
 std::optional<asio::ip::address> parse_a(std::string_view rdata);     // 4 octets
 std::optional<asio::ip::address> parse_aaaa(std::string_view rdata);  // 16 octets
 std::optional<std::string> parse_ptr(std::string_view rdata);         // one name
+// RFC 6698 2.1: usage, selector, matching type (one octet each), then the
+// association data (at least one octet). Any values are accepted here:
+// which are usable is DANE's business (relay/dane.h).
+std::optional<TlsaRecord> parse_tlsa(std::string_view rdata);
 
 // The name to query for the PTR records of `address`: "4.3.2.1.in-addr.arpa"
 // for 1.2.3.4 (RFC 1035 3.5), 32 nibbles then "ip6.arpa" for IPv6 (RFC 3596

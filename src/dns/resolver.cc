@@ -10,6 +10,9 @@
 #include <unbound.h>
 
 #include <asio/steady_timer.hpp>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <stdexcept>
 
 #include "dns/rdata.h"
@@ -24,6 +27,7 @@ constexpr int kTypePtr = 12;
 constexpr int kTypeMx = 15;
 constexpr int kTypeTxt = 16;
 constexpr int kTypeAaaa = 28;
+constexpr int kTypeTlsa = 52;  // RFC 6698 7.1
 constexpr int kClassIn = 1;
 
 // RFC 1035 4.1.1, RFC 6895 2.3.
@@ -56,6 +60,8 @@ const char* type_name(int type) {
       return "TXT";
     case kTypeAaaa:
       return "AAAA";
+    case kTypeTlsa:
+      return "TLSA";
     default:
       return "?";
   }
@@ -79,6 +85,26 @@ std::string seconds_text(std::chrono::milliseconds d) {
 
 }  // namespace
 
+const char* dns_security_name(DnsSecurity s) {
+  switch (s) {
+    case DnsSecurity::kInsecure:
+      return "insecure";
+    case DnsSecurity::kSecure:
+      return "secure";
+    case DnsSecurity::kBogus:
+      return "bogus";
+  }
+  return "?";
+}
+
+asio::awaitable<TlsaResult> DnsLookup::tlsa(std::string name) {
+  TlsaResult r;
+  r.status = DnsStatus::kNoData;
+  r.canonical_name = normalize_name(name);
+  r.error = "no TLSA record";
+  co_return r;
+}
+
 const char* dns_status_name(DnsStatus s) {
   switch (s) {
     case DnsStatus::kOk:
@@ -99,6 +125,7 @@ struct Resolver::Answer {
   std::string canonical_name;
   uint32_t ttl = 0;
   std::string error;
+  DnsSecurity security = DnsSecurity::kInsecure;
 };
 
 struct Resolver::Query {
@@ -122,7 +149,23 @@ Resolver::Resolver(asio::io_context& io, ResolverOptions options)
     // (127.0.0.53, a local Unbound, the tests' server).
     check(ub_ctx_set_option(ctx_, "do-not-query-localhost:", "no"), "do-not-query-localhost");
     // No validator without a trust anchor; see the DNSSEC note in the header.
-    check(ub_ctx_set_option(ctx_, "module-config:", "iterator"), "module-config");
+    if (options.trust_anchor.empty()) {
+      check(ub_ctx_set_option(ctx_, "module-config:", "iterator"), "module-config");
+    } else {
+      check(ub_ctx_set_option(ctx_, "module-config:", "validator iterator"), "module-config");
+      // A static anchor: RFC 5011 updates would need a file we may write;
+      // Debian's dns-root-data package keeps the root key current.
+      // libunbound reads the file only at the first query; an unreadable
+      // one would fail every lookup then, so it is refused here.
+      if (!std::ifstream(options.trust_anchor)) {
+        throw std::runtime_error(fmt::format(
+            "DNSSEC trust anchor '{}' cannot be read: {} (install dns-root-data, or set [dns] "
+            "trust_anchor, or dnssec = false)",
+            options.trust_anchor, std::strerror(errno)));
+      }
+      check(ub_ctx_add_ta_file(ctx_, options.trust_anchor.c_str()),
+            "DNSSEC trust anchor '" + options.trust_anchor + "'");
+    }
     // libunbound answers some names itself (unbound.conf(5), "default
     // zones"). The upstream resolver is the one authority here, so only
     // localhost, .onion (RFC 7686 2: must not leak) and .invalid (RFC 6761
@@ -179,7 +222,12 @@ void Resolver::on_answer(void* arg, int err, ub_result* r) {
   } else {
     a.ttl = r->ttl > 0 ? static_cast<uint32_t>(r->ttl) : 0;
     if (r->canonname) a.canonical_name = normalize_name(r->canonname);
-    if (r->rcode == 3) {
+    if (r->bogus) {
+      // RFC 4035 5.5, RFC 7672 2.1.1: not "no record", a reason to wait.
+      a.security = DnsSecurity::kBogus;
+      a.error = fmt::format("DNSSEC validation failed for {}: {}", type_name(q->type),
+                            r->why_bogus ? r->why_bogus : "bogus");
+    } else if (r->rcode == 3) {
       a.status = DnsStatus::kNxDomain;
       a.error = "NXDOMAIN";
     } else if (r->rcode != 0) {
@@ -191,6 +239,7 @@ void Resolver::on_answer(void* arg, int err, ub_result* r) {
       a.status = DnsStatus::kNoData;
       a.error = fmt::format("no {} record", type_name(q->type));
     }
+    if (r->secure && !r->bogus) a.security = DnsSecurity::kSecure;
   }
   if (r) ub_resolve_free(r);
   q->done = true;
@@ -258,6 +307,7 @@ asio::awaitable<DnsResult<T>> Resolver::lookup(std::string name, int type, Parse
   r.canonical_name = std::move(a.canonical_name);
   r.ttl = a.ttl;
   r.error = std::move(a.error);
+  r.security = a.security;
   for (const std::string& rdata : a.rdata) {
     std::optional<T> v = parse(rdata);
     if (!v) {
@@ -286,6 +336,10 @@ asio::awaitable<AddressResult> Resolver::aaaa(std::string name) {
 
 asio::awaitable<TxtResult> Resolver::txt(std::string name) {
   co_return co_await lookup<TxtRecord>(std::move(name), kTypeTxt, parse_txt);
+}
+
+asio::awaitable<TlsaResult> Resolver::tlsa(std::string name) {
+  co_return co_await lookup<TlsaRecord>(std::move(name), kTypeTlsa, parse_tlsa);
 }
 
 asio::awaitable<NameResult> Resolver::ptr(asio::ip::address address) {

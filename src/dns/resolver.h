@@ -11,10 +11,13 @@
 // has a deadline (options.timeout), after which it is cancelled and
 // reported as kTempFail.
 //
-// DNSSEC: not validated for now (no trust anchor, iterator module only),
-// so every answer is "insecure". DANE (RFC 7672) will need a trust anchor
-// (ub_ctx_add_ta_autr), the validator module and the `secure` flag of
-// ub_result carried into DnsResult; bogus answers then become kTempFail.
+// DNSSEC: with a trust anchor (options.trust_anchor), libunbound's
+// validator checks every answer (RFC 4035 5) and DnsResult::security says
+// secure, insecure or bogus; a bogus answer is kTempFail with the reason
+// (RFC 7672 2.1.1: defer, never "no record"). Upstream servers must then
+// return DNSSEC records (libunbound sets the DO bit): a forwarder that
+// strips RRSIGs makes every signed answer bogus. Without a trust anchor
+// nothing is validated and every answer is insecure.
 //
 // Thread safety: one Resolver per io_context, run by ONE thread. Every
 // lookup must be started from that thread, and the Resolver must be
@@ -45,6 +48,10 @@ struct ResolverOptions {
   std::string resolv_conf = "/etc/resolv.conf";
   // Deadline of each query, from its start to its answer.
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};
+  // DNSSEC trust anchor file: DS or DNSKEY records in zone-file form, as
+  // Debian's dns-root-data ships (/usr/share/dns/root.key), or a test
+  // zone's key. Empty: no validation.
+  std::string trust_anchor;
 };
 
 class Resolver final : public DnsLookup {
@@ -61,6 +68,7 @@ class Resolver final : public DnsLookup {
   asio::awaitable<AddressResult> aaaa(std::string name) override;
   asio::awaitable<TxtResult> txt(std::string name) override;
   asio::awaitable<NameResult> ptr(asio::ip::address address) override;
+  asio::awaitable<TlsaResult> tlsa(std::string name) override;
 
  private:
   struct Answer;  // one query's outcome, RDATA still raw

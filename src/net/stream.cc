@@ -106,7 +106,8 @@ asio::awaitable<void> SmtpStream::handshake(std::shared_ptr<asio::ssl::context> 
 asio::awaitable<void> SmtpStream::client_handshake(std::shared_ptr<asio::ssl::context> ctx,
                                                    const std::string& server_name,
                                                    std::chrono::steady_clock::duration timeout,
-                                                   std::error_code& ec) {
+                                                   std::error_code& ec,
+                                                   std::function<std::string(SSL*)> prepare) {
   ec.clear();
   ctx_ = std::move(ctx);
   tls_.emplace(socket_, *ctx_);
@@ -121,6 +122,11 @@ asio::awaitable<void> SmtpStream::client_handshake(std::shared_ptr<asio::ssl::co
     // No partial wildcards ("w*.example.com"): RFC 6125 6.4.3 allows refusing them.
     SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
     SSL_set1_host(ssl, server_name.c_str());
+  }
+  if (prepare && !prepare(ssl).empty()) {
+    ec = std::make_error_code(std::errc::invalid_argument);
+    tls_usable_ = false;
+    co_return;
   }
   timer_.expires_after(timeout);
   auto res = co_await (tls_->async_handshake(asio::ssl::stream_base::client, use_tuple) ||

@@ -20,6 +20,7 @@
 #include <asio.hpp>
 #include <asio/ssl.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,11 +52,14 @@ class SmtpStream : public ByteStream {
   // certificate against it (a host name against DNS names, an IP literal
   // against IP addresses in subjectAltName; RFC 6125). The handshake does
   // not fail on a bad certificate: the caller reads the verdict afterwards
-  // (client/tls_client.h: check_peer) and decides.
+  // (client/tls_client.h: check_peer) and decides. `prepare`, when set,
+  // runs on the new SSL before the handshake (DANE, other names) and may
+  // refuse it by returning why (ec is then EINVAL, nothing sent).
   asio::awaitable<void> client_handshake(std::shared_ptr<asio::ssl::context> ctx,
                                          const std::string& server_name,
                                          std::chrono::steady_clock::duration timeout,
-                                         std::error_code& ec);
+                                         std::error_code& ec,
+                                         std::function<std::string(SSL*)> prepare = {});
   // Aborts a pending read or write (used by shutdown).
   void cancel() override;
   // Orderly close. Under TLS, unless an error left the session unusable,

@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "client/tls_client.h"
 #include "metrics/server_metrics.h"
+#include "relay/dane.h"
 #include "relay/file_body.h"
 #include "relay/plan.h"
 
@@ -52,6 +53,25 @@ void count_tls(const ClientTlsState& t, bool handshake_failed) {
   if (!t.active) return;
   m.tls_handshakes.with({"outbound", t.info.version}).inc();
   m.tls_peer_verification.with({"outbound", t.check.verified ? "verified" : "unverified"}).inc();
+}
+
+// " policy=dane(dane) dane=verified(3 1 1)": the host's requirement, with
+// the DANE state after the handshake. "" for the smarthost and for plain
+// opportunistic TLS without DNSSEC.
+std::string policy_text(const std::map<std::string, TlsRequirement>& tls, const std::string& host,
+                        const ClientTlsState& state) {
+  auto it = tls.find(host);
+  if (it == tls.end()) return "";
+  TlsRequirement r = it->second;
+  // Plain opportunistic TLS with nothing to say about DANE (no DNSSEC, no
+  // policy): the line stays as it always was.
+  if (r.level == TlsLevel::kMay && r.source == TlsSource::kDefault && r.dane == "none") return "";
+  if (r.level == TlsLevel::kDane) {
+    r.dane = !state.check.dane.empty() ? "verified(" + state.check.dane + ")"
+             : state.active            ? "failed(" + state.check.detail + ")"
+                                       : "failed(no TLS)";
+  }
+  return " " + requirement_text(r);
 }
 
 const char* status_word(RcptResult::Kind k) {
@@ -150,6 +170,8 @@ struct RemoteCourier::Delivery {
   RcptResult retry;  // why the pending ones are not done
   bool any_delivered = false;
   bool all_dsn = true;
+  // Each MX host's TLS requirement (relay/dane.h); empty for the smarthost.
+  std::map<std::string, TlsRequirement> tls;
 
   const std::string& id() const { return msg->envelope.id; }
   std::string rcpt(size_t pos) const { return msg->envelope.rcpts[rcpts[pos]].to.str(); }
@@ -231,8 +253,13 @@ asio::awaitable<CourierResult> RemoteCourier::deliver(std::shared_ptr<const Queu
       d.pending.clear();
     } else {
       const uint16_t port = smarthost ? d.s->smarthost_port : d.s->port;
+      if (!smarthost) {
+        d.tls = co_await route_requirements(
+            *dns_, r, destination_tls(d.s->tls_policies, r.domain, d.s->default_tls_level), port);
+      }
       for (const Hop& hop : route_hops(r, port)) {
         if (d.pending.empty()) break;
+        if (skip_for_tls(d, hop)) continue;
         co_await try_hop(d, hop, false);
       }
     }
@@ -244,6 +271,17 @@ asio::awaitable<CourierResult> RemoteCourier::deliver(std::shared_ptr<const Queu
   }
   d.out.next_hop_dsn = d.any_delivered && d.all_dsn;
   co_return std::move(d.out);
+}
+
+bool RemoteCourier::skip_for_tls(Delivery& d, const Hop& hop) {
+  auto it = d.tls.find(hop.host);
+  if (it == d.tls.end() || it->second.failure.empty()) return false;
+  d.retry.kind = RcptResult::Kind::kTransient;
+  d.retry.reply = requirement_failure_reply(hop.host, it->second);
+  d.retry.remote_mta = hop.host;
+  log_info("relay: {} {}={} {} status=next-host ({})", d.id(), d.via, hop_text(hop),
+           requirement_text(it->second), it->second.failure);
+  return true;
 }
 
 asio::awaitable<Route> RemoteCourier::route(const Destination& dest, const RelaySettings& s) {
@@ -280,6 +318,7 @@ asio::awaitable<void> RemoteCourier::try_hop(Delivery& d, Hop hop, bool plaintex
   o.eight_bit = EightBitPolicy::kRefuse;
   ClientTlsSetup tls;
   tls.peer_name = hop.tls_name;
+  bool mandatory = true;  // a failed handshake must not be retried in plaintext
   if (smarthost) {
     o.tls = s.smarthost_implicit_tls ? TlsPolicy::kImplicit : TlsPolicy::kRequired;
     o.tls_fallback_plain = false;
@@ -287,10 +326,11 @@ asio::awaitable<void> RemoteCourier::try_hop(Delivery& d, Hop hop, bool plaintex
     tls.context = s.smarthost_tls;
     tls.require_verified = true;
   } else {
-    o.tls = plaintext ? TlsPolicy::kNone : TlsPolicy::kOpportunistic;
-    o.tls_fallback_plain = true;
-    tls.context = s.mx_tls;
-    tls.require_verified = false;
+    auto it = d.tls.find(hop.host);
+    const TlsRequirement req = it == d.tls.end() ? TlsRequirement{} : it->second;
+    configure_hop_tls(req, hop.tls_name, s.mx_tls, &o, &tls);
+    if (plaintext) o.tls = TlsPolicy::kNone;  // only ever asked for under kMay (below)
+    mandatory = tls_mandatory(req);
   }
   auto conn = std::make_shared<ClientConnection>(loop_, o, tls);
   std::vector<asio::ip::tcp::endpoint> endpoints{hop.endpoint};
@@ -311,7 +351,7 @@ asio::awaitable<void> RemoteCourier::try_hop(Delivery& d, Hop hop, bool plaintex
   }
   PooledConnection pc{conn, hop, 0};
   const bool tls_broken = co_await send_on(d, std::move(pc));
-  if (tls_broken && !plaintext && !smarthost && !d.pending.empty()) {
+  if (tls_broken && !plaintext && !mandatory && !d.pending.empty()) {
     log_info("relay: {} {}={} TLS handshake failed; trying once more in plaintext", d.id(), d.via,
              hop_text(hop));
     co_await try_hop(d, hop, true);
@@ -340,7 +380,8 @@ asio::awaitable<bool> RemoteCourier::send_on(Delivery& d, PooledConnection pc) {
     got = std::move(none);
   }
   const HopOutcome h = settle(*got, pc.hop.host);
-  const std::string tls = tls_text(pc.conn->tls_state());
+  const std::string tls =
+      tls_text(pc.conn->tls_state()) + policy_text(d.tls, pc.hop.host, pc.conn->tls_state());
   if (pc.messages == 1)
     count_tls(pc.conn->tls_state(), h.tls_handshake_failed);  // a new connection
   const std::string where = hop_text(pc.hop);

@@ -20,9 +20,15 @@
 //   4. puts the connection back in the pool (while it has sent fewer than
 //      [relay] max_messages_per_connection messages), or QUITs.
 //
-// TLS towards MX hosts is opportunistic (RFC 7435, RFC 3207): STARTTLS
-// whenever offered, the certificate checked against the MX host name and
-// the verdict logged, never enforced. A STARTTLS that the server refuses
+// TLS towards MX hosts follows each host's TlsRequirement (relay/dane.h,
+// relay/tls_requirement.h): DANE where the host publishes secure TLSA
+// records, a [[tls_policy]] entry where one applies, else opportunistic
+// (RFC 7435, RFC 3207): STARTTLS whenever offered, the certificate checked
+// against the MX host name and the verdict logged, never enforced. A host
+// whose requirement cannot be met (a bogus TLSA answer, dane-only without
+// TLSA) is skipped with 4.7.5; a host that must do TLS (encrypt, dane,
+// verify) and fails STARTTLS or the check is given up, never tried in
+// plaintext. Under opportunistic TLS, a STARTTLS that the server refuses
 // (not 220) continues in plaintext on the same connection; a handshake
 // that fails after the 220 leaves the connection unusable, so the same
 // address is tried once more, in plaintext (as Postfix does with
@@ -57,7 +63,10 @@
 //
 // Every delivery is logged, one line per recipient:
 //   relay: ID to=<rcpt> mx=host[address]:port tls=TLSv1.3/CIPHER
-//     cert=verified|unverified(why) status=sent|deferred|bounced (reply)
+//     cert=verified|unverified(why) policy=LEVEL(ORIGIN) dane=STATE
+//     status=sent|deferred|bounced (reply)
+// (dane=verified(3 1 1) when a TLSA record authenticated the server; see
+// TlsRequirement::dane for the other states)
 // and each host given up on as "relay: ID mx=... status=next-host (why)".
 //
 // Threading: deliver() runs on the loop that owns the Resolver and the
@@ -70,6 +79,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -80,6 +90,7 @@
 #include "relay/connection_pool.h"
 #include "relay/courier.h"
 #include "relay/remote_plan.h"
+#include "relay/tls_requirement.h"
 
 namespace tern {
 
@@ -94,7 +105,11 @@ struct RelaySettings {
   std::chrono::seconds connect_timeout{30};
   size_t max_messages_per_connection = 100;
   ClientTimeouts timeouts;                     // [relay] command_timeout, data_timeout
-  std::shared_ptr<asio::ssl::context> mx_tls;  // the system store; checks are only logged
+  std::shared_ptr<asio::ssl::context> mx_tls;  // the system store, DANE enabled
+  // [[tls_policy]] entries, and the level of destinations without one:
+  // kDane when DNSSEC is validated ([dns] dnssec), else kMay.
+  std::vector<TlsPolicyEntry> tls_policies;
+  TlsPolicyLevel default_tls_level = TlsPolicyLevel::kMay;
 
   // Smarthost; empty host: MX routing.
   std::string smarthost;  // the name (or bare IP) as configured
@@ -157,6 +172,9 @@ class RemoteCourier : public Courier {
   // handshake failed (the caller may try the host in plaintext).
   asio::awaitable<bool> send_on(Delivery& d, PooledConnection pc);
   asio::awaitable<Route> route(const Destination& dest, const RelaySettings& s);
+  // True when `hop`'s TLS requirement cannot be met at all (relay/dane.h):
+  // the host is skipped, and its reason kept for the deferral.
+  bool skip_for_tls(Delivery& d, const Hop& hop);
 
   asio::any_io_executor loop_;
   asio::any_io_executor blocking_;

@@ -26,6 +26,7 @@ ResolverOptions resolver_options(const DnsConfig& dns) {
   ResolverOptions o;
   o.forwarders = dns.forward;
   o.timeout = dns.timeout;
+  if (dns.dnssec) o.trust_anchor = dns.trust_anchor;  // DANE (docs/tls.md)
   return o;
 }
 

@@ -33,6 +33,16 @@ RelaySettings relay_settings(const Config& config,
   s.timeouts.data_block = s.timeouts.data_end = r.data_timeout;
   s.max_messages_per_connection = std::max<size_t>(r.max_messages_per_connection, 1);
   s.mx_tls = make_client_tls_context(ClientTlsOptions{});
+  // DANE where published (docs/tls.md); without validation no answer is
+  // secure, so "may" says the same more plainly.
+  s.default_tls_level = config.dns.dnssec ? TlsPolicyLevel::kDane : TlsPolicyLevel::kMay;
+  for (const TlsPolicyConfig& p : config.tls_policies) {
+    TlsPolicyEntry e;
+    e.domain = p.domain;
+    e.level = parse_tls_policy_level(p.level).value_or(TlsPolicyLevel::kMay);  // checked at load
+    e.match = p.match;
+    s.tls_policies.push_back(std::move(e));
+  }
   if (!r.smarthost.empty()) {
     s.smarthost = r.smarthost_host;
     s.smarthost_port = r.smarthost_port;

@@ -615,6 +615,59 @@ TEST(ConfigTest, DnsForwarders) {
   EXPECT_EQ(Parse("[dns]\ntimeout = 3\n").dns.timeout, seconds(3));
 }
 
+TEST(ConfigTest, DnssecAndTlsPolicies) {
+  Config c = Parse("");
+  EXPECT_TRUE(c.dns.dnssec);  // DANE by default (docs/tls.md)
+  EXPECT_EQ(c.dns.trust_anchor, "/usr/share/dns/root.key");
+  c = Parse("[dns]\ndnssec = false\ntrust_anchor = \"/tmp/t.key\"\n");
+  EXPECT_FALSE(c.dns.dnssec);
+  EXPECT_EQ(c.dns.trust_anchor, "/tmp/t.key");
+  c = Parse(
+      "[[tls_policy]]\ndomain = \"Example.ORG\"\nlevel = \"verify\"\n"
+      "match = [\"hostname\", \"nexthop\", \".Example.net\"]\n"
+      "[[tls_policy]]\ndomain = \".example.net\"\nlevel = \"dane-only\"\n");
+  ASSERT_EQ(c.tls_policies.size(), 2u);
+  EXPECT_EQ(c.tls_policies[0].domain, "example.org");
+  EXPECT_EQ(c.tls_policies[0].level, "verify");
+  EXPECT_EQ(c.tls_policies[0].match,
+            (std::vector<std::string>{"hostname", "nexthop", ".example.net"}));
+  EXPECT_EQ(c.tls_policies[1].domain, ".example.net");
+  EXPECT_EQ(c.tls_policies[1].level, "dane-only");
+}
+
+TEST(ConfigTest, TlsPolicyErrors) {
+  const std::string entry = "[[tls_policy]]\n";
+  for (const auto& [text, want] : std::vector<std::pair<std::string, std::string>>{
+           {entry + "domain = \"x.org\"\nlevel = \"fingerprint\"\n",
+            "t.toml:3:9: key 'tls_policy[0].level': 'fingerprint' is not a level; use \"none\", "
+            "\"may\", \"encrypt\", \"dane\", \"dane-only\", \"verify\" or \"secure\""},
+           {entry + "level = \"may\"\n", "key 'tls_policy[0].domain': is required"},
+           {entry + "domain = \"x.org\"\n", "key 'tls_policy[0].level': is required"},
+           {entry + "domain = \"not a domain\"\nlevel = \"may\"\n",
+            "t.toml:2:10: key 'tls_policy[0].domain': 'not a domain' is not a domain name "
+            "(\".example.org\" for its subdomains)"},
+           {entry + "domain = \"x.org\"\nlevel = \"may\"\n" + entry +
+                "domain = \"X.org\"\nlevel = \"none\"\n",
+            "t.toml:5:10: key 'tls_policy[1].domain': 'x.org' has an earlier [[tls_policy]]"},
+           {entry + "domain = \"x.org\"\nlevel = \"encrypt\"\nmatch = [\"hostname\"]\n",
+            "key 'tls_policy[0].match': applies to levels \"verify\" and \"secure\" only"},
+           {entry + "domain = \"x.org\"\nlevel = \"verify\"\nmatch = [\"a b\"]\n",
+            "t.toml:4:10: key 'tls_policy[0].match': 'a b' is not \"hostname\", \"nexthop\", "
+            "\"dot-nexthop\" or a domain name"},
+           {entry + "domain = \"x.org\"\nlevel = \"may\"\nnext_hop = \"[mx.x.org]:25\"\n",
+            "t.toml:4:1: key 'tls_policy[0].next_hop': unknown key (domain, level, match)"},
+           {"[dns]\ndnssec = false\n" + entry + "domain = \"x.org\"\nlevel = \"dane\"\n",
+            "key 'tls_policy': level \"dane\" for x.org needs DNSSEC ([dns] dnssec = true)"},
+           {"tls_policy = 1\n",
+            "t.toml:1:14: key 'tls_policy': must be an array of tables ([[tls_policy]]), not an "
+            "integer"},
+       }) {
+    SCOPED_TRACE(text);
+    const std::string e = ErrorOf(text + kListener);
+    EXPECT_NE(e.find(want), std::string::npos) << e;
+  }
+}
+
 TEST(ConfigTest, SyntaxErrorNamesFileLineAndColumn) {
   const std::string e = ErrorOf("vrfy = true\nhostname = \n");
   EXPECT_EQ(e.rfind("t.toml:2:", 0), 0u) << e;
@@ -717,6 +770,9 @@ TEST(ConfigTest, ExampleFileHasTheDefaults) {
   const DnsConfig dns;
   EXPECT_EQ(c.dns.forward, dns.forward);
   EXPECT_EQ(c.dns.timeout, dns.timeout);
+  EXPECT_EQ(c.dns.dnssec, dns.dnssec);
+  EXPECT_EQ(c.dns.trust_anchor, dns.trust_anchor);
+  EXPECT_TRUE(c.tls_policies.empty());  // the example's entry is commented out
   const QueueConfig q;
   EXPECT_EQ(c.queue.retry, q.retry);
   EXPECT_EQ(c.queue.max_age, q.max_age);

@@ -117,6 +117,36 @@ TEST(MxRouteTest, SortsByPreferenceAndListsIpv6First) {
   EXPECT_EQ(r.hosts[2], (RouteHost{"c.example.org", 30, {Ip("2001:db8::c")}}));
 }
 
+TEST(MxRouteTest, CarriesDnssecSecurity) {
+  // RFC 7672 2.2: DANE needs a secure MX RRset and secure host addresses.
+  auto secure = [](auto r) {
+    r.security = DnsSecurity::kSecure;
+    return r;
+  };
+  FakeDns dns;
+  dns.mx_answers["example.org"] =
+      secure(Ok<MxRecord>({{10, "a.example.org"}, {20, "b.example.org"}, {30, "c.example.org"}}));
+  dns.aaaa_answers["a.example.org"] = secure(Failed(DnsStatus::kNoData, "no AAAA record"));
+  dns.a_answers["a.example.org"] = secure(Ok<asio::ip::address>({Ip("192.0.2.1")}));
+  dns.Host("b.example.org", {}, {Ip("192.0.2.2")});  // an unsigned zone
+  dns.aaaa_answers["c.example.org"] = secure(Failed(DnsStatus::kNoData, "no AAAA record"));
+  dns.a_answers["c.example.org"] = Ok<asio::ip::address>({Ip("192.0.2.3")});  // one family insecure
+  const Route r = Resolve(dns, "example.org");
+  ASSERT_EQ(r.status, RouteStatus::kOk);
+  EXPECT_TRUE(r.mx_secure);
+  ASSERT_EQ(r.hosts.size(), 3u);
+  EXPECT_TRUE(r.hosts[0].secure);
+  EXPECT_FALSE(r.hosts[1].secure);
+  EXPECT_FALSE(r.hosts[2].secure);
+  // Without validation nothing is secure.
+  FakeDns plain;
+  plain.mx_answers["example.org"] = Ok<MxRecord>({{10, "a.example.org"}});
+  plain.Host("a.example.org", {}, {Ip("192.0.2.1")});
+  const Route p = Resolve(plain, "example.org");
+  EXPECT_FALSE(p.mx_secure);
+  EXPECT_FALSE(p.hosts.at(0).secure);
+}
+
 TEST(MxRouteTest, Ipv4FirstWhenAsked) {
   FakeDns dns;
   dns.mx_answers["example.org"] = Ok<MxRecord>({{10, "a.example.org"}});

@@ -89,6 +89,29 @@ TEST(RdataTest, ReverseNames) {
             "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.0.0.0.0.1.2.3.4.ip6.arpa");
 }
 
+TEST(RdataTest, Tlsa) {
+  // RFC 6698 2.3's example shape: 3 1 1 and a SHA-256 digest.
+  const std::string digest(32, '\xab');
+  auto t = parse_tlsa("\x03\x01\x01"s + digest);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->usage, 3);
+  EXPECT_EQ(t->selector, 1);
+  EXPECT_EQ(t->matching, 1);
+  EXPECT_EQ(t->data, digest);
+  // Odd values are kept: usability is DANE's decision, not the parser's.
+  t = parse_tlsa("\xff\x00\x02x"s);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->usage, 255);
+  EXPECT_EQ(t->matching, 2);
+  EXPECT_EQ(t->data, "x");
+}
+
+TEST(RdataTest, RefusesShortTlsa) {
+  EXPECT_EQ(parse_tlsa(""), std::nullopt);
+  EXPECT_EQ(parse_tlsa("\x03\x01\x01"s), std::nullopt);  // no association data
+  EXPECT_EQ(parse_tlsa("\x03"s), std::nullopt);
+}
+
 TEST(RdataTest, NormalizesNames) {
   EXPECT_EQ(normalize_name("Example.ORG."), "example.org");
   EXPECT_EQ(normalize_name("example.org"), "example.org");

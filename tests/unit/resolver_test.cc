@@ -11,6 +11,8 @@
 #include <asio/co_spawn.hpp>
 #include <asio/ip/udp.hpp>
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <optional>
 #include <stdexcept>
 
@@ -119,7 +121,40 @@ TEST(ResolverTest, StartUpErrors) {
   }
 }
 
+TEST(ResolverTest, TrustAnchorMustBeReadable) {
+  asio::io_context io;
+  ResolverOptions o = Unused();
+  o.trust_anchor = "/nonexistent/root.key";
+  try {
+    Resolver r(io, o);
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/root.key"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ResolverTest, ValidatingResolverStillAnswersLocalNames) {
+  // An anchor for a zone nobody serves: local names are insecure, not bogus.
+  const std::string path = ::testing::TempDir() + "/tern_resolver_test.key";
+  {
+    std::ofstream f(path);
+    f << "example. IN DS 31589 8 2 "
+         "CDE0D742D6998AA554A92D890F8184C698CFAC8A26FA59875A990C03E576343C\n";
+  }
+  asio::io_context io;
+  ResolverOptions o = Unused();
+  o.trust_anchor = path;
+  Resolver dns(io, o);
+  const AddressResult a = Await(io, dns.a("localhost"));
+  ASSERT_EQ(a.status, DnsStatus::kOk) << a.error;
+  EXPECT_EQ(a.security, DnsSecurity::kInsecure);
+  std::remove(path.c_str());
+}
+
 TEST(ResolverTest, StatusNames) {
+  EXPECT_STREQ(dns_security_name(DnsSecurity::kSecure), "secure");
+  EXPECT_STREQ(dns_security_name(DnsSecurity::kInsecure), "insecure");
+  EXPECT_STREQ(dns_security_name(DnsSecurity::kBogus), "bogus");
   EXPECT_STREQ(dns_status_name(DnsStatus::kOk), "ok");
   EXPECT_STREQ(dns_status_name(DnsStatus::kNoData), "no data");
   EXPECT_STREQ(dns_status_name(DnsStatus::kNxDomain), "NXDOMAIN");
