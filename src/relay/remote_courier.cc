@@ -22,6 +22,7 @@
 #include "metrics/server_metrics.h"
 #include "relay/file_body.h"
 #include "relay/plan.h"
+#include "relay/sts_fetch.h"
 
 namespace tern {
 namespace {
@@ -150,6 +151,8 @@ struct RemoteCourier::Delivery {
   RcptResult retry;  // why the pending ones are not done
   bool any_delivered = false;
   bool all_dsn = true;
+  bool tried_any = false;  // a host was connected to (not skipped by MTA-STS)
+  StsState sts;            // the domain's MTA-STS policy, if any (MX routing only)
 
   const std::string& id() const { return msg->envelope.id; }
   std::string rcpt(size_t pos) const { return msg->envelope.rcpts[rcpts[pos]].to.str(); }
@@ -213,8 +216,18 @@ asio::awaitable<CourierResult> RemoteCourier::deliver(std::shared_ptr<const Queu
     log_info("relay: {} dkim=none ({})", d.id(), scan.dkim);
   }
 
+  if (!smarthost && sts_ && !dest.domain.starts_with("[")) {
+    d.sts = co_await sts_->lookup(dest.domain);
+  }
   if (std::optional<PooledConnection> pc = pool_.take(d.key)) {
-    co_await use_pooled(d, std::move(*pc));
+    // A connection opened under an older (or no) policy must satisfy the one now.
+    const StsHopRule rule = sts_hop_rule(d.sts, pc->hop.host);
+    const ClientTlsState& t = pc->conn->tls_state();
+    if (rule.usable && (!rule.require_tls || (t.active && t.check.verified))) {
+      co_await use_pooled(d, std::move(*pc));
+    } else {
+      pool_.close(std::move(pc->conn));
+    }
   }
   if (!d.pending.empty()) {
     Route r = co_await route(dest, *d.s);
@@ -270,6 +283,16 @@ asio::awaitable<void> RemoteCourier::use_pooled(Delivery& d, PooledConnection pc
 asio::awaitable<void> RemoteCourier::try_hop(Delivery& d, Hop hop, bool plaintext) {
   const RelaySettings& s = *d.s;
   const bool smarthost = !s.smarthost.empty();
+  const StsHopRule sts = sts_hop_rule(d.sts, hop.host);
+  if (!sts.usable) {  // RFC 8461 4.1: not a host the policy names
+    if (!d.tried_any)
+      d.retry.reply =
+          Reply(451, "4.7.0", fmt::format("MTA-STS: no MX host of {} matches its policy", d.key));
+    log_info("relay: {} {}={} {} status=next-host (not in the MTA-STS policy)", d.id(), d.via,
+             hop_text(hop), sts_log_field(sts, std::nullopt));
+    co_return;
+  }
+  d.tried_any = true;
   ClientSessionOptions o;
   o.helo_name = s.helo_name;
   o.timeouts = s.timeouts;
@@ -288,6 +311,11 @@ asio::awaitable<void> RemoteCourier::try_hop(Delivery& d, Hop hop, bool plaintex
     o.tls_fallback_plain = true;
     tls.context = s.mx_tls;
     tls.require_verified = false;
+    if (sts.require_tls) {  // RFC 8461 4.2: STARTTLS with a certificate valid for the MX name
+      o.tls = TlsPolicy::kRequired;
+      o.tls_fallback_plain = false;
+      tls.require_verified = true;
+    }
   }
   auto conn = std::make_shared<ClientConnection>(loop_, o, tls);
   std::vector<asio::ip::tcp::endpoint> endpoints{hop.endpoint};
@@ -308,7 +336,7 @@ asio::awaitable<void> RemoteCourier::try_hop(Delivery& d, Hop hop, bool plaintex
   }
   PooledConnection pc{conn, hop, 0};
   const bool tls_broken = co_await send_on(d, std::move(pc));
-  if (tls_broken && !plaintext && !smarthost && !d.pending.empty()) {
+  if (tls_broken && !plaintext && !smarthost && !sts.require_tls && !d.pending.empty()) {
     log_info("relay: {} {}={} TLS handshake failed; trying once more in plaintext", d.id(), d.via,
              hop_text(hop));
     co_await try_hop(d, hop, true);
@@ -337,7 +365,9 @@ asio::awaitable<bool> RemoteCourier::send_on(Delivery& d, PooledConnection pc) {
     got = std::move(none);
   }
   const HopOutcome h = settle(*got, pc.hop.host);
-  const std::string tls = tls_text(pc.conn->tls_state());
+  std::string tls = tls_text(pc.conn->tls_state());
+  const std::string sts = sts_log_field(sts_hop_rule(d.sts, pc.hop.host), pc.conn->tls_state());
+  if (!sts.empty()) tls += " " + sts;
   if (pc.messages == 1)
     count_tls(pc.conn->tls_state(), h.tls_handshake_failed);  // a new connection
   const std::string where = hop_text(pc.hop);

@@ -55,9 +55,15 @@
 // "relay: ID dkim=signed d=... s=..." (or "dkim=none (why)" for mail of
 // ours that could not be signed).
 //
+// MTA-STS (relay/sts_policy.h): with a policy in enforce mode, MX hosts
+// that do not match it are skipped and the others must offer STARTTLS and
+// a certificate verified for the MX name (no plaintext retry); in testing
+// mode delivery is as above and failures are logged ("sts=testing(...)").
+//
 // Every delivery is logged, one line per recipient:
 //   relay: ID to=<rcpt> mx=host[address]:port tls=TLSv1.3/CIPHER
-//     cert=verified|unverified(why) status=sent|deferred|bounced (reply)
+//     cert=verified|unverified(why) [sts=enforce(matched)]
+//     status=sent|deferred|bounced (reply)
 // and each host given up on as "relay: ID mx=... status=next-host (why)".
 //
 // Threading: deliver() runs on the loop that owns the Resolver and the
@@ -80,6 +86,7 @@
 #include "relay/connection_pool.h"
 #include "relay/courier.h"
 #include "relay/remote_plan.h"
+#include "relay/sts_policy.h"
 
 namespace tern {
 
@@ -141,6 +148,11 @@ class RemoteCourier : public Courier {
 
   ConnectionPool& pool() { return pool_; }
 
+  // MTA-STS (RFC 8461, relay/sts_policy.h): policies come from `sts`
+  // (which must outlive the courier); null, the default: none. Not for
+  // smarthost delivery, which has its own required TLS.
+  void set_mta_sts(class StsPolicies* sts) { sts_ = sts; }
+
   // How long an idle connection waits for the next message.
   static constexpr std::chrono::seconds kIdleTime{5};
 
@@ -160,6 +172,7 @@ class RemoteCourier : public Courier {
   RandomBelow random_;
   std::function<int64_t()> clock_;  // unix seconds, for DKIM t=
   ConnectionPool pool_;
+  class StsPolicies* sts_ = nullptr;
 };
 
 }  // namespace tern

@@ -22,7 +22,8 @@ Knobs (attributes; change them at any time, they apply to the next command):
   no_ehlo      set of EHLO keywords not to offer ("8BITMIME", "SMTPUTF8",
                "STARTTLS").
   tls          True (the default): STARTTLS offered, with a self-signed
-               certificate made by openssl at start.
+               certificate made by openssl at start, or `cert` (a
+               (certificate, key) pair of paths) when given.
 
 What it saw: `connections` (accepted TCP connections), `transactions` (MAIL
 commands), `messages` (Message(mail_from, rcpts, data, peer, tls) for each
@@ -145,7 +146,7 @@ class _Controller(Controller):
 
 
 class SmtpPeer:
-    def __init__(self, host, port, hostname="peer.test", tls=True):
+    def __init__(self, host, port, hostname="peer.test", tls=True, cert=None):
         self.host, self.port = host, port
         self.lock = threading.Lock()
         self.banner = None
@@ -162,7 +163,7 @@ class SmtpPeer:
         self.tmp = tempfile.mkdtemp(prefix="tern-peer-")
         kw = {}
         if tls:
-            cert, key = self_signed(self.tmp, hostname)
+            cert, key = cert or self_signed(self.tmp, hostname)
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             ctx.load_cert_chain(cert, key)
             kw["tls_context"] = ctx
