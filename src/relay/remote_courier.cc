@@ -217,7 +217,8 @@ asio::awaitable<CourierResult> RemoteCourier::deliver(std::shared_ptr<const Queu
   }
 
   if (!smarthost && sts_ && !dest.domain.starts_with("[")) {
-    d.sts = co_await sts_->lookup(dest.domain);
+    std::string domain = dest.domain;
+    d.sts = co_await sts_->lookup(domain);
   }
   if (std::optional<PooledConnection> pc = pool_.take(d.key)) {
     // A connection opened under an older (or no) policy must satisfy the one now.

@@ -75,7 +75,7 @@ asio::awaitable<std::optional<sts::CachedPolicy>> StsPolicies::cached(const std:
   co_return c;
 }
 
-asio::awaitable<void> StsPolicies::store(const std::string& domain, sts::CachedPolicy c) {
+asio::awaitable<void> StsPolicies::store(const std::string& domain, const sts::CachedPolicy& c) {
   memory_[domain] = c;
   const std::string path = cache_path(domain);
   if (path.empty()) co_return;
@@ -176,7 +176,10 @@ asio::awaitable<StsState> StsPolicies::lookup(std::string domain) {
   if (p) {
     log_info("mta-sts: {} policy id={} mode={} max_age={} fetched", domain, record.id,
              sts::mode_name(p->mode), p->max_age);
-    co_await store(domain, sts::CachedPolicy{record.id, *p, now});
+    // A named object, not a temporary in the co_await expression: GCC 12
+    // destroys some of those twice (remote_courier.cc copies for the same reason).
+    const sts::CachedPolicy fresh{record.id, *p, now};
+    co_await store(domain, fresh);
     out.policy = std::move(p);
     out.source = "fetched";
     co_return out;

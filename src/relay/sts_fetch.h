@@ -69,7 +69,7 @@ class StsPolicies {
 
  private:
   asio::awaitable<std::optional<sts::CachedPolicy>> cached(const std::string& domain);
-  asio::awaitable<void> store(const std::string& domain, sts::CachedPolicy c);
+  asio::awaitable<void> store(const std::string& domain, const sts::CachedPolicy& c);
 
   asio::any_io_executor blocking_;
   DnsLookup* dns_;
