@@ -178,12 +178,14 @@ class MtaStsServeTest(unittest.TestCase):
     def test_check_good_domain(self):
         p = self.check(D)
         out = p.stdout
-        self.assertEqual(p.returncode, 0, out + p.stderr)
+        # SPF, DKIM and DMARC are not set up here (test_check.py covers
+        # them): they fail; the transport-security findings must not.
+        self.assertIn(p.returncode, (0, 1), out + p.stderr)
         self.finding(out, "ok", "sts", f"_mta-sts.{D} has MTA-STS id={POLICY_ID}")
         self.finding(out, "ok", "sts", f"policy mode=enforce mx={HOST},*.mx.{D} max_age=86400")
         self.finding(out, "ok", "tlsrpt", f'"v=TLSRPTv1; rua=mailto:tls-reports@{D}"')
         for line in out.splitlines():
-            self.assertFalse(re.match(r"^(warn|FAIL) +(sts|tlsrpt)", line), out)
+            self.assertFalse(re.match(r"^(warn|FAIL) +(sts|tlsrpt|dane)", line), out)
         # Whichever certificate the reload test left: the check reads the file.
         self.finding(out, "ok", "dane",
                      f"_25._tcp.{HOST}. IN TLSA 3 1 1 {spki_sha256(self.cert)}")
