@@ -1,7 +1,7 @@
 """MTA-STS (RFC 8461) on the outbound relay, against real servers: unbound
 on loopback (dns_server.py) with the _mta-sts TXT records, MX and address
 records of test domains; an HTTPS policy server (policy_server.py) whose
-certificate a test CA (test_ca.py) signed; aiosmtpd MX hosts (smtp_peer.py)
+certificate a test CA (local_ca.py) signed; aiosmtpd MX hosts (smtp_peer.py)
 with certificates of that CA, a wrong-name one, none, or a self-signed one.
 tern trusts the test CA for the policy fetch ([mta_sts] ca_file) and for MX
 hosts (SSL_CERT_FILE, which OpenSSL reads besides the system store), and
@@ -36,7 +36,7 @@ from dns_server import DnsServer
 from policy_server import PolicyServer
 from smtp_peer import SmtpPeer
 from tern_harness import Tern, free_port, main
-from test_ca import TestCa
+from local_ca import TestCa
 
 Z = "sts.test"
 A = f"a.{Z}"

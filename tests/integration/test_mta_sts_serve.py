@@ -1,7 +1,7 @@
 """Serving our own MTA-STS policy ([mta_sts] serve, RFC 8461 3.2, 3.3) and
 `tern check DOMAIN`'s transport-security findings, against real servers:
 tern serves the policy over HTTPS with a certificate of a test CA
-(test_ca.py); Python's ssl fetches it as a sender would (the CA trusted,
+(local_ca.py); Python's ssl fetches it as a sender would (the CA trusted,
 the name mta-sts.<domain> checked); unbound on loopback (dns_server.py)
 publishes the records; `tern check` fetches the policy from tern itself.
 
@@ -33,7 +33,7 @@ import unittest
 
 from dns_server import DnsServer
 from tern_harness import TERN_BIN, Tern, free_port, main
-from test_ca import TestCa
+from local_ca import TestCa
 
 D = "example.test"
 BAD = "bad.test"
