@@ -21,7 +21,8 @@ What this proves:
     cache file takes the new id);
   - testing mode delivers despite an untrusted certificate and logs
     "sts=testing(certificate-not-trusted)";
-  - a redirect from the policy server is not followed: no policy;
+  - a redirect from the policy server is not followed, a policy over 64 KiB
+    and one served as text/html are refused: no policy;
   - a domain without _mta-sts delivers as before, without an sts= field.
 """
 import os
@@ -44,7 +45,7 @@ ALICE = f"alice@{A}"
 PASSWORD = "sts test password"
 
 DOMAINS = ["good", "wrongname", "notls", "mismatch", "cached", "idchange", "testing",
-           "redirect", "plain"]
+           "redirect", "plain", "huge", "html"]
 
 
 def policy(mode, *mx, max_age=86400):
@@ -56,7 +57,8 @@ def records():
     r = []
     mx_address = {"good": "127.0.0.21", "wrongname": "127.0.0.22", "notls": "127.0.0.23",
                   "mismatch": "127.0.0.21", "cached": "127.0.0.23", "idchange": "127.0.0.23",
-                  "testing": "127.0.0.24", "redirect": "127.0.0.23", "plain": "127.0.0.23"}
+                  "testing": "127.0.0.24", "redirect": "127.0.0.23", "plain": "127.0.0.23",
+                  "huge": "127.0.0.23", "html": "127.0.0.23"}
     for d in DOMAINS:
         r.append(f"{d}.{Z}. 300 IN MX 10 mx.{d}.{Z}.")
         r.append(f"mx.{d}.{Z}. 300 IN A {mx_address[d]}")
@@ -107,6 +109,12 @@ class MtaStsTest(unittest.TestCase):
         # cached: nothing to fetch (404); idchange: a testing policy now.
         cls.web.policies[f"mta-sts.idchange.{Z}"] = policy("testing", f"mx.idchange.{Z}")
         cls.web.policies[f"mta-sts.testing.{Z}"] = policy("testing", f"mx.testing.{Z}")
+        # Over the 64 KiB limit (a valid policy, padded with unknown keys),
+        # and the wrong media type: both refused, so no policy.
+        cls.web.policies[f"mta-sts.huge.{Z}"] = (policy("enforce", f"mx.huge.{Z}") +
+                                                  "x: " + "y" * 70000 + "\r\n")
+        cls.web.replies[f"mta-sts.html.{Z}"] = (200, policy("enforce", f"mx.html.{Z}"),
+                                                 "text/html")
         cls.web.replies[f"mta-sts.redirect.{Z}"] = (
             301, f"https://mta-sts.good.{Z}:{cls.HP}/.well-known/mta-sts.txt", "text/plain")
 
@@ -276,6 +284,24 @@ class MtaStsTest(unittest.TestCase):
         self.assertNotIn("sts=", line)
         self.assert_log(f"mta-sts: redirect.{Z} policy fetch failed "
                         "(HTTP 301 (redirects are not followed))")
+
+    def test_oversized_policy_refused(self):
+        rcpt = f"bob@huge.{Z}"
+        submit(self.a, rcpt, "huge")
+        line = self.final_line(rcpt)
+        self.assertIn("status=sent", line)  # no policy: the enforce one was never accepted
+        self.assertNotIn("sts=", line)
+        self.assert_log(f"mta-sts: huge.{Z} policy fetch failed (response larger than 65536 "
+                        "octets)")
+
+    def test_wrong_media_type_refused(self):
+        rcpt = f"bob@html.{Z}"
+        submit(self.a, rcpt, "html")
+        line = self.final_line(rcpt)
+        self.assertIn("status=sent", line)
+        self.assertNotIn("sts=", line)
+        self.assert_log(f"mta-sts: html.{Z} policy fetch failed (media type 'text/html' is not "
+                        "text/plain)")
 
     def test_no_policy_unchanged(self):
         rcpt = f"bob@plain.{Z}"
