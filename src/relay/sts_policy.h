@@ -14,7 +14,11 @@
 //
 // DANE (RFC 7672) takes precedence where both apply (RFC 8461 2): for an
 // MX host with a usable TLSA RRset the DANE requirement replaces this
-// one; the caller decides which requirement a hop gets.
+// one; the caller decides which requirement a hop gets. With a per-hop
+// TLS requirement (level, names, source), the rule maps as: when nothing
+// stronger decided the host (no config entry, no DANE), require_tls gives
+// "verify" with names {mx_host} and source MTA-STS, and !usable a failure
+// ("not in the MTA-STS policy of DOMAIN") that skips the host.
 //
 // Pure functions; thread-safe.
 #pragma once
