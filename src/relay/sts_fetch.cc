@@ -143,7 +143,8 @@ asio::awaitable<StsState> StsPolicies::lookup(std::string domain) {
   if (!settings_.enabled) co_return out;
   domain = ascii_lower(domain);
   if (!domain.empty() && domain.back() == '.') domain.pop_back();
-  TxtResult txt = co_await dns_->txt("_mta-sts." + domain);
+  const std::string record_name = "_mta-sts." + domain;  // named: GCC 12 and prvalue arguments
+  TxtResult txt = co_await dns_->txt(record_name);
   sts::RecordState state = sts::RecordState::kAbsent;
   sts::RecordResult record;
   if (txt.status == DnsStatus::kTempFail) {
