@@ -15,17 +15,22 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
+#include <asio/thread_pool.hpp>
 #include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "acme/cert.h"
 #include "check/doctor.h"
 #include "commands.h"
 #include "core/ascii.h"
 #include "dkim/keys.h"
 #include "dns/resolver.h"
+#include "fs/file_io.h"
+#include "relay/sts_fetch.h"
+#include "sts/publish.h"
 
 namespace tern {
 namespace {
@@ -76,6 +81,34 @@ void print(const std::string& domain, const std::string& hostname, const std::st
               warned == 1 ? "warning" : "warnings", ok);
 }
 
+// The TLSA 3 1 1 data of the certificate the listeners serve (ACME's,
+// the configured one, or the self-signed one) and of a key staged by
+// `tern acme rollkey`.
+void read_server_keys(const Config& config, check::DoctorOptions* options) {
+  std::string path = config.tls_certificate;
+  if (config.acme.enabled) {
+    path = config.data_dir + "/acme/chain.pem";
+  } else if (path.empty()) {
+    path = config.data_dir + "/tls/cert.pem";
+  }
+  std::string pem;
+  bool missing = false;
+  Status s = read_file(path, &pem, &missing);
+  if (!s.ok() || missing) {
+    options->cert_missing = s.ok();
+    options->cert_problem = missing ? path + " does not exist yet" : s.message();
+  } else {
+    options->tlsa_current = check::tlsa_3_1_1_of_certificate(pem, &options->cert_problem);
+    if (!options->cert_problem.empty()) options->cert_problem = path + ": " + options->cert_problem;
+  }
+  if (config.acme.enabled) {
+    std::string next;
+    if (read_file(config.data_dir + "/acme/key.next.pem", &next, &missing).ok() && !missing) {
+      if (auto key = acme::EcKey::from_pem(next)) options->tlsa_next = acme::tlsa_3_1_1(*key);
+    }
+  }
+}
+
 void run_check(const CheckOptions& o) {
   std::string domain = ascii_lower(o.domain);
   if (!domain.empty() && domain.back() == '.') domain.pop_back();
@@ -99,10 +132,25 @@ void run_check(const CheckOptions& o) {
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
 
+  // Transport security (check/doctor.h: sts, tlsrpt, dane).
+  if (config.mta_sts.serve) {
+    options.served_sts_policy =
+        sts::make_policy(config.mta_sts.mode, config.mta_sts.mx, config.mta_sts.max_age);
+  }
+  read_server_keys(config, &options);
   std::vector<check::Finding> findings;
   asio::io_context io(1);
+  asio::thread_pool blocking(1);
   try {
     Resolver dns(io, resolver);
+    StsSettings sts;
+    sts.fetch_timeout = config.mta_sts.fetch_timeout;
+    sts.ca_file = config.mta_sts.ca_file;
+    sts.https_port = config.mta_sts.https_port;
+    StsPolicies policies(io, blocking.get_executor(), &dns, sts, [] { return int64_t{0}; });
+    options.fetch_sts_policy = [&policies](std::string d, std::string* error) {
+      return policies.fetch(std::move(d), error);
+    };
     asio::co_spawn(io, check::run_checks(dns, domain, options),
                    [&findings](std::exception_ptr e, std::vector<check::Finding> f) {
                      if (e) std::rethrow_exception(e);
@@ -123,7 +171,9 @@ void run_check(const CheckOptions& o) {
 void add_check_command(CLI::App& app) {
   auto o = std::make_shared<CheckOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "check", "Check what DOMAIN publishes in DNS for mail (MX, PTR, SPF, DKIM, DMARC)");
+      "check",
+      "Check what DOMAIN publishes in DNS for mail (MX, PTR, SPF, DKIM, DMARC, MTA-STS, "
+      "TLS-RPT, DANE)");
   cmd->add_option("DOMAIN", o->domain, "The mail domain, e.g. example.org")->required();
   cmd->add_option("-c,--config", o->config, "TOML config file (default: built-in)");
   cmd->footer(

@@ -65,6 +65,23 @@ void add_serve_command(CLI::App& app) {
           acme_http->bind(at.host, at.port);
         }
       }
+      // [mta_sts] serve: our policy over HTTPS, port 443 by default, so bound now too.
+      std::unique_ptr<http::Server> sts_http;
+      auto sts_cert = std::make_shared<CertificateSlot>();
+      if (config.mta_sts.serve) {
+        sts_http = std::make_unique<http::Server>("mta-sts", http::ServerLimits{},
+                                                  certificate_slot_tls(sts_cert));
+        const http::HostPort at = http::parse_listen_address(config.mta_sts.listen);
+        if (config.mta_sts.listen.front() == ':') {
+          try {
+            sts_http->bind("::", at.port);
+          } catch (const std::runtime_error&) {
+            sts_http->bind(at.host, at.port);
+          }
+        } else {
+          sts_http->bind(at.host, at.port);
+        }
+      }
       if (plan->change) {
         if (Status s = prepare_data_dir(config, plan->account); !s.ok())
           throw std::runtime_error(s.message());
@@ -77,6 +94,7 @@ void add_serve_command(CLI::App& app) {
       Server server(std::move(config), *path, std::move(listeners));
       if (metrics_http) server.serve_metrics(std::move(metrics_http));
       if (acme_http) server.use_acme_listener(std::move(acme_http));
+      if (sts_http) server.serve_mta_sts(std::move(sts_http), sts_cert);
       // The thread pools exist now: none may have kept root.
       if (plan->change) {
         if (Status s = verify_threads(plan->account); !s.ok())

@@ -19,7 +19,13 @@
 //         DOMAIN" published, and is the published key this key;
 //   dmarc the record at _dmarc.DOMAIN (RFC 7489 6.6.3), or of the
 //         organizational domain when DOMAIN is below it: none, several,
-//         unparsable, p=none (monitoring only), pct below 100, no rua=.
+//         unparsable, p=none (monitoring only), pct below 100, no rua=;
+//   sts   MTA-STS (RFC 8461, doctor_transport.cc): the _mta-sts TXT record,
+//         the policy fetched over HTTPS, every MX host matched by it, and
+//         (with [mta_sts] serve) the record and policy we serve;
+//   tlsrpt the _smtp._tls TXT record (RFC 8460 3): present, one, valid;
+//   dane  the TLSA 3 1 1 record of the key this server serves (RFC 7672),
+//         and a warning when a next key is staged (tern acme rollkey).
 //
 // run_checks never throws for DNS trouble: a lookup that fails for now is a
 // finding of its own ("could not look up ...").
@@ -30,12 +36,15 @@
 
 #include <asio/awaitable.hpp>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "dkim/keys.h"
 #include "dns/lookup.h"
+#include "sts/policy.h"
 
 namespace tern::check {
 
@@ -79,12 +88,30 @@ struct DoctorOptions {
   // Lines from load_local_keys: each becomes a dkim warning.
   std::vector<std::string> key_problems;
   int64_t now = 0;  // seconds since the epoch (SPF's %{t})
+
+  // Fetches a domain's MTA-STS policy over HTTPS (relay/sts_fetch.h);
+  // nullopt with *error set when it cannot. Unset: the policy is not fetched.
+  std::function<asio::awaitable<std::optional<sts::Policy>>(std::string domain, std::string* error)>
+      fetch_sts_policy;
+  std::optional<sts::Policy> served_sts_policy;  // [mta_sts] serve: the policy we serve
+  // The TLSA 3 1 1 data (64 hex digits) of the key the server serves, and
+  // of a staged next key (tern acme rollkey); "" when none. cert_problem
+  // says why the first is unknown.
+  std::string tlsa_current;
+  std::string tlsa_next;
+  std::string cert_problem;
+  bool cert_missing = false;  // the certificate file does not exist (yet)
 };
 
 // Runs every check for `domain` (a domain name, any case) and returns the
 // findings in the order above. REQUIRES: `dns` outlives the awaitable.
 asio::awaitable<std::vector<Finding>> run_checks(DnsLookup& dns, std::string domain,
                                                  DoctorOptions options);
+
+// The TLSA 3 1 1 data (RFC 6698 2.1: SHA-256 of the SubjectPublicKeyInfo,
+// 64 lower-case hex digits) of the first certificate in `pem`; "" with
+// *error set when there is none.
+std::string tlsa_3_1_1_of_certificate(std::string_view pem, std::string* error);
 
 // True when some finding is kFail.
 bool any_failed(const std::vector<Finding>& findings);

@@ -46,5 +46,8 @@ bool same_name(std::string_view a, std::string_view b);
 asio::awaitable<void> check_spf(State& s);
 asio::awaitable<void> check_dkim(State& s);
 asio::awaitable<void> check_dmarc(State& s);
+asio::awaitable<void> check_sts(State& s);
+asio::awaitable<void> check_tlsrpt(State& s);
+void check_dane(State& s);
 
 }  // namespace tern::check::internal

@@ -17,6 +17,7 @@
 #include "core/cidr.h"
 #include "core/lmtp_address.h"
 #include "screen/dnsbl.h"
+#include "sts/policy.h"
 
 namespace tern {
 namespace {
@@ -958,6 +959,54 @@ void read_milters(const Reader& r, const toml::node& n, Config* c) {
   }
 }
 
+void read_mta_sts(const Reader& r, const toml::table& t, MtaStsConfig* m) {
+  for (auto&& [k, v] : t) {
+    const std::string key = "mta_sts." + std::string(k.str());
+    const std::string_view name = k.str();
+    if (name == "enabled") {
+      m->enabled = r.boolean(v, key);
+    } else if (name == "cache_dir") {
+      m->cache_dir = r.nonempty_string(v, key);
+    } else if (name == "fetch_timeout") {
+      m->fetch_timeout = r.duration(v, key, false, std::chrono::seconds(300));
+    } else if (name == "ca_file") {
+      m->ca_file = r.string(v, key);
+    } else if (name == "https_port") {
+      const size_t p = r.positive(v, key);
+      if (p > 65535) r.fail(v.source(), key, "must be a port number (1-65535)");
+      m->https_port = static_cast<uint16_t>(p);
+    } else if (name == "serve") {
+      m->serve = r.boolean(v, key);
+    } else if (name == "listen") {
+      m->listen = r.nonempty_string(v, key);
+      const std::string err = parse_listen_address(m->listen, &m->listen_host, &m->listen_port);
+      if (!err.empty()) r.fail(v.source(), key, err);
+    } else if (name == "mode") {
+      m->mode = r.string(v, key);
+      if (m->mode != "enforce" && m->mode != "testing" && m->mode != "none")
+        r.fail(
+            v.source(), key,
+            fmt::format("'{}' is not allowed; use \"enforce\", \"testing\" or \"none\"", m->mode));
+    } else if (name == "mx") {
+      m->mx.clear();
+      r.strings(v, key, [&](const std::string& s, const toml::node& e) {
+        if (!sts::valid_mx_pattern(s))
+          r.fail(e.source(), key,
+                 fmt::format("'{}' is not a host name or *.domain (RFC 8461 3.2)", s));
+        m->mx.push_back(ascii_lower(s));
+      });
+    } else if (name == "max_age") {
+      const size_t a = r.positive(v, key);
+      if (a > sts::kMaxMaxAge)
+        r.fail(v.source(), key,
+               fmt::format("must be at most {} seconds (RFC 8461 3.2)", sts::kMaxMaxAge));
+      m->max_age = static_cast<uint32_t>(a);
+    } else {
+      r.fail(k.source(), key, "unknown key");
+    }
+  }
+}
+
 void read_root(const Reader& r, const toml::table& root, Config* c) {
   bool have_hostname = false;
   for (auto&& [k, v] : root) {
@@ -1065,6 +1114,8 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
       read_milters(r, v, c);
     } else if (key == "arc") {
       read_arc(r, r.table(v, key), &c->arc);
+    } else if (key == "mta_sts") {
+      read_mta_sts(r, r.table(v, key), &c->mta_sts);
     } else {
       r.fail(k.source(), key, "unknown key");
     }
@@ -1084,6 +1135,8 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
     r.fail(toml::source_region{}, "acme.enabled",
            "cannot be used with tls.certificate (choose one)");
   if (c->relay.srs_domain.empty()) c->relay.srs_domain = c->hostname;
+  if (c->mta_sts.cache_dir.empty()) c->mta_sts.cache_dir = c->data_dir + "/mta-sts";
+  if (c->mta_sts.mx.empty()) c->mta_sts.mx = {ascii_lower(c->hostname)};
   if (c->dmarc.report_org.empty()) c->dmarc.report_org = c->hostname;
   if (c->dmarc.report_email.empty()) c->dmarc.report_email = "postmaster@" + c->hostname;
 }

@@ -293,6 +293,25 @@ struct ArcConfig {
   std::vector<std::string> trusted_forwarders;
 };
 
+// [mta_sts]: MTA-STS (RFC 8461, docs/mta-sts.md). The client side applies
+// recipient domains' policies to outbound mail (relay/sts_fetch.h); the
+// server side publishes ours at https://mta-sts.<domain>/.well-known/mta-sts.txt.
+struct MtaStsConfig {
+  bool enabled = true;                     // apply recipient domains' policies
+  std::string cache_dir;                   // default: <data_dir>/mta-sts
+  std::chrono::seconds fetch_timeout{20};  // the whole HTTPS fetch of a policy
+  std::string ca_file;        // trusted besides the system store for policy fetches (tests)
+  uint16_t https_port = 443;  // FOR TESTS: the port policies are fetched from
+  // Serving our own policy.
+  bool serve = false;
+  std::string listen = ":443";  // "HOST:PORT" of the HTTPS listener
+  std::string listen_host;      // parsed from listen ("" = every address)
+  uint16_t listen_port = 443;
+  std::string mode = "testing";  // enforce | testing | none
+  std::vector<std::string> mx;   // patterns; default: the hostname
+  uint32_t max_age = 604800;     // seconds (a week), at most 31557600
+};
+
 struct Config {
   std::string source = "<embedded>";  // the file it came from
   std::string hostname;               // default: the system's host name
@@ -341,6 +360,7 @@ struct Config {
   ChecksConfig checks;
   std::vector<MilterConfig> milters;  // in order: each sees the message the one before left
   ArcConfig arc;
+  MtaStsConfig mta_sts;
 };
 
 // Thrown by load_config and parse_config; what() is

@@ -83,6 +83,8 @@ Transfer::Transfer(const ClientRequest& req, const ClientLimits& limits)
   curl_easy_setopt(c, CURLOPT_USERAGENT, "tern/" TERN_VERSION);
   curl_easy_setopt(c, CURLOPT_PRIVATE, this);
   if (!limits.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, limits.ca_file.c_str());
+  for (const std::string& r : limits.resolve) resolve_ = curl_slist_append(resolve_, r.c_str());
+  if (resolve_) curl_easy_setopt(c, CURLOPT_RESOLVE, resolve_);
   if (req.method == "HEAD") {
     curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
   } else if (req.method == "POST") {
@@ -100,8 +102,10 @@ Transfer::Transfer(const ClientRequest& req, const ClientLimits& limits)
 }
 
 Transfer::~Transfer() {
-  curl_slist_free_all(headers_);
   if (handle_) curl_easy_cleanup(handle_);
+  // After the handle: curl reads the lists until then.
+  curl_slist_free_all(headers_);
+  curl_slist_free_all(resolve_);
 }
 
 ClientResponse Transfer::finish(CURLcode rc) {

@@ -43,6 +43,10 @@ struct ClientLimits {
   std::chrono::seconds timeout{30};        // the whole request, connect included
   bool follow_redirects = false;           // ACME never needs them
   std::string ca_file;                     // PEM bundle; "" = the system store
+  // CURLOPT_RESOLVE entries ("mta-sts.example.com:443:192.0.2.1,[2001:db8::1]"):
+  // names already resolved through tern's own resolver, so curl does not ask
+  // the system's (MTA-STS policy fetches, relay/sts_fetch.h).
+  std::vector<std::string> resolve;
 };
 
 struct ClientResponse {

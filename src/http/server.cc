@@ -90,13 +90,18 @@ void apply(const Response& from, httplib::Response& to) {
 }  // namespace
 
 struct Server::Impl {
-  httplib::Server server;
+  explicit Impl(const TlsSetup& tls)
+      : owned(tls ? std::make_unique<httplib::SSLServer>([&tls](SSL_CTX& ctx) { return tls(&ctx); })
+                  : std::make_unique<httplib::Server>()),
+        server(*owned) {}
+  std::unique_ptr<httplib::Server> owned;
+  httplib::Server& server;
   std::thread thread;
   bool bound = false;
 };
 
-Server::Server(std::string name, ServerLimits limits)
-    : name_(std::move(name)), impl_(std::make_unique<Impl>()) {
+Server::Server(std::string name, ServerLimits limits, TlsSetup tls)
+    : name_(std::move(name)), impl_(std::make_unique<Impl>(tls)) {
   auto& s = impl_->server;
   s.new_task_queue = [limits] { return new BoundedPool(limits.threads, limits.queued); };
   s.set_read_timeout(limits.read_timeout);
@@ -127,6 +132,7 @@ void Server::get_prefix(const std::string& prefix, Handler handler) {
 
 std::uint16_t Server::bind(const std::string& host, std::uint16_t port) {
   auto& s = impl_->server;
+  if (!s.is_valid()) throw std::runtime_error(name_ + ": the TLS set-up failed");
   int bound = port == 0 ? s.bind_to_any_port(host) : (s.bind_to_port(host, port) ? port : -1);
   if (bound <= 0) {
     throw std::runtime_error(name_ + ": cannot listen on " + host + ":" + std::to_string(port) +

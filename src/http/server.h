@@ -1,5 +1,5 @@
 // A small HTTP/1.1 server for tern's own endpoints: Prometheus /metrics,
-// ACME HTTP-01 challenges, and later the MTA-STS policy. It wraps
+// ACME HTTP-01 challenges, and (over HTTPS) the MTA-STS policy. It wraps
 // cpp-httplib (Debian's libcpp-httplib) rather than parsing HTTP here, and
 // adds what an endpoint exposed to the internet (port 80 for ACME) needs:
 // a bounded worker pool that pushes back on accept when full, short read
@@ -16,6 +16,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+
+typedef struct ssl_ctx_st SSL_CTX;
 
 namespace tern::http {
 
@@ -43,9 +45,15 @@ struct ServerLimits {
   int keep_alive_requests = 5;
 };
 
+// HTTPS: called once with the server's fresh SSL_CTX to load a
+// certificate or install a certificate callback; false makes the server
+// unusable (bind() throws).
+using TlsSetup = std::function<bool(SSL_CTX*)>;
+
 class Server {
  public:
-  explicit Server(std::string name, ServerLimits limits = {});
+  // Plain HTTP, or HTTPS when `tls` is set (cpp-httplib's SSLServer).
+  explicit Server(std::string name, ServerLimits limits = {}, TlsSetup tls = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

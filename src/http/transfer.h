@@ -39,6 +39,7 @@ class Transfer {
   ClientResponse response_;
   Sink sink_;
   curl_slist* headers_ = nullptr;
+  curl_slist* resolve_ = nullptr;
   char errbuf_[CURL_ERROR_SIZE] = {0};
 };
 

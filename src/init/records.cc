@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "dns/rdata.h"
+#include "sts/publish.h"
 
 namespace tern::init {
 namespace {
@@ -99,10 +100,21 @@ std::string render_records(const RecordInputs& in) {
   if (any_private) {
     out += fmt::format("; (and the same for the public address: <reverse name>. IN PTR {}.)\n", h);
   }
-  out +=
+  // The policy [mta_sts] serves by default (config.h: MtaStsConfig).
+  const sts::Policy policy = sts::make_policy("testing", {h}, 604800);
+  out += fmt::format(
       "\n"
-      "; MTA-STS (RFC 8461) and TLS-RPT (RFC 8460) are not printed: tern init will\n"
-      "; add them once tern can serve them.\n";
+      "; MTA-STS (RFC 8461): tells senders that mail for {0} goes over TLS\n"
+      "; verified for {1}. tern serves the policy (mode testing, mx {1}) over\n"
+      "; HTTPS when [mta_sts] serve = true; its certificate must then cover\n"
+      "; mta-sts.{0} (add it to [acme] names). The id changes whenever the\n"
+      "; policy does: `tern check {0}` prints the one to publish.\n"
+      "mta-sts.{0}. IN CNAME {1}.\n"
+      "{2}\n"
+      "\n"
+      "; TLS-RPT (RFC 8460) is not printed: tern init will add it once tern\n"
+      "; can receive the reports.\n",
+      d, h, sts::txt_record_line(d, policy));
   return out;
 }
 

@@ -12,8 +12,10 @@
 //             with the way on to quarantine and reject          RFC 7489 6.3
 //   PTR       REVERSE. IN PTR HOSTNAME., to ask the address's owner (the
 //             hosting provider) for; a placeholder without an address
-//   MTA-STS and TLS-RPT (RFC 8461, RFC 8460): a comment that they come when
-//   tern serves them; no record is printed for them yet.
+//   MTA-STS   mta-sts.DOMAIN. IN CNAME HOSTNAME. and _mta-sts.DOMAIN. IN TXT
+//             "v=STSv1; id=..." for the policy [mta_sts] serves by default
+//             (sts/publish.h)                                  RFC 8461 3
+//   TLS-RPT (RFC 8460): a comment that it comes later.
 //
 // No I/O: the addresses and the DKIM line are inputs. Thread safety: pure.
 #pragma once

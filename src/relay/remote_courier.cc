@@ -23,6 +23,7 @@
 #include "relay/dane.h"
 #include "relay/file_body.h"
 #include "relay/plan.h"
+#include "relay/sts_fetch.h"
 
 namespace tern {
 namespace {
@@ -172,6 +173,8 @@ struct RemoteCourier::Delivery {
   bool all_dsn = true;
   // Each MX host's TLS requirement (relay/dane.h); empty for the smarthost.
   std::map<std::string, TlsRequirement> tls;
+  bool tried_any = false;  // a host was connected to (not skipped by MTA-STS)
+  StsState sts;            // the domain's MTA-STS policy, if any (MX routing only)
 
   const std::string& id() const { return msg->envelope.id; }
   std::string rcpt(size_t pos) const { return msg->envelope.rcpts[rcpts[pos]].to.str(); }
@@ -238,8 +241,19 @@ asio::awaitable<CourierResult> RemoteCourier::deliver(std::shared_ptr<const Queu
     log_info("relay: {} dkim=none ({})", d.id(), scan.dkim);
   }
 
+  if (!smarthost && sts_ && !dest.domain.starts_with("[")) {
+    std::string domain = dest.domain;
+    d.sts = co_await sts_->lookup(domain);
+  }
   if (std::optional<PooledConnection> pc = pool_.take(d.key)) {
-    co_await use_pooled(d, std::move(*pc));
+    // A connection opened under an older (or no) policy must satisfy the one now.
+    const StsHopRule rule = sts_hop_rule(d.sts, pc->hop.host);
+    const ClientTlsState& t = pc->conn->tls_state();
+    if (rule.usable && (!rule.require_tls || (t.active && t.check.verified))) {
+      co_await use_pooled(d, std::move(*pc));
+    } else {
+      pool_.close(std::move(pc->conn));
+    }
   }
   if (!d.pending.empty()) {
     Route r = co_await route(dest, *d.s);
@@ -256,6 +270,7 @@ asio::awaitable<CourierResult> RemoteCourier::deliver(std::shared_ptr<const Queu
       if (!smarthost) {
         d.tls = co_await route_requirements(
             *dns_, r, destination_tls(d.s->tls_policies, r.domain, d.s->default_tls_level), port);
+        apply_sts(d, dest.domain);
       }
       for (const Hop& hop : route_hops(r, port)) {
         if (d.pending.empty()) break;
@@ -271,6 +286,31 @@ asio::awaitable<CourierResult> RemoteCourier::deliver(std::shared_ptr<const Queu
   }
   d.out.next_hop_dsn = d.any_delivered && d.all_dsn;
   co_return std::move(d.out);
+}
+
+// RFC 8461 2: where a [[tls_policy]] entry or DANE decided a host's TLS,
+// the MTA-STS policy has no say over it (neither its mx patterns nor its
+// TLS); elsewhere it applies as sts_hop_rule() says.
+StsHopRule RemoteCourier::sts_rule(const Delivery& d, const std::string& host) {
+  auto it = d.tls.find(host);
+  if (it != d.tls.end() && it->second.source != TlsSource::kDefault &&
+      it->second.source != TlsSource::kSts)
+    return StsHopRule{};
+  return sts_hop_rule(d.sts, host);
+}
+
+// An enforced MTA-STS policy makes each host it names kVerify for that
+// name (RFC 8461 4.2), where nothing stronger decided (sts_may_decide).
+void RemoteCourier::apply_sts(Delivery& d, const std::string& domain) {
+  for (auto& [host, req] : d.tls) {
+    if (!sts_may_decide(req)) continue;
+    const StsHopRule rule = sts_hop_rule(d.sts, host);
+    if (!rule.require_tls) continue;
+    req.level = TlsLevel::kVerify;
+    req.names = {host};
+    req.source = TlsSource::kSts;
+    req.origin = "sts " + domain;
+  }
 }
 
 bool RemoteCourier::skip_for_tls(Delivery& d, const Hop& hop) {
@@ -311,6 +351,16 @@ asio::awaitable<void> RemoteCourier::use_pooled(Delivery& d, PooledConnection pc
 asio::awaitable<void> RemoteCourier::try_hop(Delivery& d, Hop hop, bool plaintext) {
   const RelaySettings& s = *d.s;
   const bool smarthost = !s.smarthost.empty();
+  const StsHopRule sts = sts_rule(d, hop.host);
+  if (!sts.usable) {  // RFC 8461 4.1: not a host the policy names
+    if (!d.tried_any)
+      d.retry.reply =
+          Reply(451, "4.7.0", fmt::format("MTA-STS: no MX host of {} matches its policy", d.key));
+    log_info("relay: {} {}={} {} status=next-host (not in the MTA-STS policy)", d.id(), d.via,
+             hop_text(hop), sts_log_field(sts, std::nullopt));
+    co_return;
+  }
+  d.tried_any = true;
   ClientSessionOptions o;
   o.helo_name = s.helo_name;
   o.timeouts = s.timeouts;
@@ -326,6 +376,7 @@ asio::awaitable<void> RemoteCourier::try_hop(Delivery& d, Hop hop, bool plaintex
     tls.context = s.smarthost_tls;
     tls.require_verified = true;
   } else {
+    // An MTA-STS policy in enforce mode made its hosts kVerify (apply_sts).
     auto it = d.tls.find(hop.host);
     const TlsRequirement req = it == d.tls.end() ? TlsRequirement{} : it->second;
     configure_hop_tls(req, hop.tls_name, s.mx_tls, &o, &tls);
@@ -380,8 +431,10 @@ asio::awaitable<bool> RemoteCourier::send_on(Delivery& d, PooledConnection pc) {
     got = std::move(none);
   }
   const HopOutcome h = settle(*got, pc.hop.host);
-  const std::string tls =
+  std::string tls =
       tls_text(pc.conn->tls_state()) + policy_text(d.tls, pc.hop.host, pc.conn->tls_state());
+  const std::string sts = sts_log_field(sts_rule(d, pc.hop.host), pc.conn->tls_state());
+  if (!sts.empty()) tls += " " + sts;
   if (pc.messages == 1)
     count_tls(pc.conn->tls_state(), h.tls_handshake_failed);  // a new connection
   const std::string where = hop_text(pc.hop);

@@ -61,10 +61,15 @@
 // "relay: ID dkim=signed d=... s=..." (or "dkim=none (why)" for mail of
 // ours that could not be signed).
 //
+// MTA-STS (relay/sts_policy.h): with a policy in enforce mode, MX hosts
+// that do not match it are skipped and the others must offer STARTTLS and
+// a certificate verified for the MX name (no plaintext retry); in testing
+// mode delivery is as above and failures are logged ("sts=testing(...)").
+//
 // Every delivery is logged, one line per recipient:
 //   relay: ID to=<rcpt> mx=host[address]:port tls=TLSv1.3/CIPHER
 //     cert=verified|unverified(why) policy=LEVEL(ORIGIN) dane=STATE
-//     status=sent|deferred|bounced (reply)
+//     [sts=enforce(matched)] status=sent|deferred|bounced (reply)
 // (dane=verified(3 1 1) when a TLSA record authenticated the server; see
 // TlsRequirement::dane for the other states)
 // and each host given up on as "relay: ID mx=... status=next-host (why)".
@@ -90,6 +95,7 @@
 #include "relay/connection_pool.h"
 #include "relay/courier.h"
 #include "relay/remote_plan.h"
+#include "relay/sts_policy.h"
 #include "relay/tls_requirement.h"
 
 namespace tern {
@@ -161,6 +167,11 @@ class RemoteCourier : public Courier {
 
   ConnectionPool& pool() { return pool_; }
 
+  // MTA-STS (RFC 8461, relay/sts_policy.h): policies come from `sts`
+  // (which must outlive the courier); null, the default: none. Not for
+  // smarthost delivery, which has its own required TLS.
+  void set_mta_sts(class StsPolicies* sts) { sts_ = sts; }
+
   // How long an idle connection waits for the next message.
   static constexpr std::chrono::seconds kIdleTime{5};
 
@@ -175,6 +186,9 @@ class RemoteCourier : public Courier {
   // True when `hop`'s TLS requirement cannot be met at all (relay/dane.h):
   // the host is skipped, and its reason kept for the deferral.
   bool skip_for_tls(Delivery& d, const Hop& hop);
+  // MTA-STS next to the TLS requirements (RFC 8461 2: DANE and config first).
+  static StsHopRule sts_rule(const Delivery& d, const std::string& host);
+  static void apply_sts(Delivery& d, const std::string& domain);
 
   asio::any_io_executor loop_;
   asio::any_io_executor blocking_;
@@ -183,6 +197,7 @@ class RemoteCourier : public Courier {
   RandomBelow random_;
   std::function<int64_t()> clock_;  // unix seconds, for DKIM t=
   ConnectionPool pool_;
+  class StsPolicies* sts_ = nullptr;
 };
 
 }  // namespace tern

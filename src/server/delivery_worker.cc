@@ -78,6 +78,18 @@ LmtpSettings lmtp_settings(const Config& config) {
   return s;
 }
 
+// [mta_sts] for outbound mail: null when switched off.
+std::unique_ptr<StsPolicies> mta_sts(asio::io_context& io, asio::thread_pool& pool, DnsLookup* dns,
+                                     const MtaStsConfig& c) {
+  if (!c.enabled) return nullptr;
+  StsSettings s;
+  s.cache_dir = c.cache_dir;
+  s.fetch_timeout = c.fetch_timeout;
+  s.ca_file = c.ca_file;
+  s.https_port = c.https_port;
+  return std::make_unique<StsPolicies>(io, pool.get_executor(), dns, s, unix_seconds);
+}
+
 }  // namespace
 
 SchedulerOptions scheduler_options(const Config& config) {
@@ -109,6 +121,7 @@ DeliveryWorker::DeliveryWorker(asio::io_context& io, asio::thread_pool& pool, Qu
           }),
       resolver_(std::make_unique<Resolver>(io, resolver_options(directory->config()->dns))),
       dns_config_(directory->config()->dns),
+      sts_(mta_sts(io, pool, resolver_.get(), directory->config()->mta_sts)),
       remote_(io.get_executor(), pool.get_executor(), resolver_.get(),
               outbound_settings(*directory->config(), dkim_dir_)),
       scheduler_(
@@ -132,7 +145,9 @@ DeliveryWorker::DeliveryWorker(asio::io_context& io, asio::thread_pool& pool, Qu
                return handle_queue_request(scheduler_, std::move(request));
              }),
       dmarc_log_(data_dir + "/dmarc"),
-      report_timer_(io) {}
+      report_timer_(io) {
+  remote_.set_mta_sts(sts_.get());
+}
 
 DeliveryWorker::~DeliveryWorker() { stop(); }
 

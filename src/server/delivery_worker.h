@@ -29,6 +29,7 @@
 #include "relay/local_courier.h"
 #include "relay/remote_courier.h"
 #include "relay/scheduler.h"
+#include "relay/sts_fetch.h"
 #include "server/admin_socket.h"
 #include "server/directory.h"
 
@@ -87,6 +88,7 @@ class DeliveryWorker {
   LocalCourier local_;
   std::unique_ptr<Resolver> resolver_;  // on the loop; before remote_, which uses it
   DnsConfig dns_config_;                // as started: [dns] changes need a restart
+  std::unique_ptr<StsPolicies> sts_;    // [mta_sts] (null when off); before remote_
   RemoteCourier remote_;
   Scheduler scheduler_;
   AdminServer admin_;

@@ -16,6 +16,7 @@
 #include "server/fd_reserve.h"
 #include "server/file_access.h"
 #include "server/service_notify.h"
+#include "sts/publish.h"
 #include "tls/tls.h"
 
 namespace tern {
@@ -117,6 +118,7 @@ Server::Server(Config config, std::string config_path, std::vector<BoundListener
   tls_files_seen_ = tls_files_signature(config);
   tls_ = make_server_tls_context(tls_options(config));
   publish_certificate_expiry(tls_.get());
+  if (sts_cert_) sts_cert_->set(tls_);
   set_trusted(config);
   for (BoundListener& l : listeners) {
     asio::ip::tcp::acceptor acc(io_);
@@ -133,6 +135,7 @@ Server::Server(Config config, std::string config_path, std::vector<BoundListener
 }
 
 Server::~Server() {
+  if (sts_http_) sts_http_->stop();
   if (acme_) acme_->stop();
   if (acme_http_) acme_http_->stop();
   if (metrics_http_) metrics_http_->stop();
@@ -199,6 +202,18 @@ void Server::use_acme_listener(std::unique_ptr<http::Server> listener) {
   });
 }
 
+void Server::serve_mta_sts(std::unique_ptr<http::Server> listener,
+                           std::shared_ptr<CertificateSlot> cert) {
+  sts_http_ = std::move(listener);
+  sts_cert_ = std::move(cert);
+  sts_cert_->set(tls_);
+  const MtaStsConfig& m = directory_.config()->mta_sts;
+  const sts::Policy policy = sts::make_policy(m.mode, m.mx, m.max_age);
+  serve_mta_sts_policy(*sts_http_, policy);
+  log_info("mta-sts: serving policy id={} mode={} mx={} max_age={}", sts::policy_id(policy), m.mode,
+           fmt::join(m.mx, ","), m.max_age);
+}
+
 std::optional<acme::ManagerStatus> Server::acme_status() const {
   if (!acme_) return std::nullopt;
   return acme_->status();
@@ -208,6 +223,7 @@ void Server::swap_acme_certificate() {
   try {
     tls_ = make_server_tls_context(tls_options(*directory_.config()));
     publish_certificate_expiry(tls_.get());
+    if (sts_cert_) sts_cert_->set(tls_);
     log_info("acme: listeners serve the new certificate from now on");
   } catch (const std::exception& e) {
     log_error("acme: cannot use the new certificate, keeping the old one: {}", e.what());
@@ -233,6 +249,10 @@ int Server::run() {
     log_info("listening kind=acme-http-01 port={}", acme_http_->port());
     acme_http_->start();
   }
+  if (sts_http_) {
+    log_info("listening kind=mta-sts-https port={}", sts_http_->port());
+    sts_http_->start();
+  }
   if (acme_) acme_->start();
   log_info("tern {} started hostname={} data_dir={} domains={} config={}", TERN_VERSION,
            config->hostname, config->data_dir, fmt::join(config->domains, ","), config->source);
@@ -241,6 +261,7 @@ int Server::run() {
   notify_ready(ready_status());
   start_watchdog(io_);
   io_.run();
+  if (sts_http_) sts_http_->stop();
   if (acme_) acme_->stop();
   if (acme_http_) acme_http_->stop();
   if (metrics_http_) metrics_http_->stop();
@@ -305,6 +326,7 @@ asio::awaitable<void> Server::watch_tls_files() {
     try {
       tls_ = make_server_tls_context(tls_options(*config));
       publish_certificate_expiry(tls_.get());
+      if (sts_cert_) sts_cert_->set(tls_);
       log_info("tls: certificate files changed; listeners serve the new certificate from {}",
                config->tls_certificate);
     } catch (const std::exception& e) {
@@ -353,6 +375,7 @@ bool Server::reload() {
     tls_ = std::move(ctx);
     set_log_format(fresh->log_format);
     publish_certificate_expiry(tls_.get());
+    if (sts_cert_) sts_cert_->set(tls_);
     tls_files_seen_ = tls_files_signature(*fresh);
     set_trusted(*fresh);
     worker_.reconfigure(*fresh);

@@ -36,6 +36,7 @@
 #include "server/delivery_worker.h"
 #include "server/directory.h"
 #include "server/listeners.h"
+#include "server/mta_sts_http.h"
 #include "tls/tls.h"
 
 namespace tern::http {
@@ -64,6 +65,9 @@ class Server : private ClientLimits, private MailHandoff {
   // [acme]: the HTTP-01 listener, bound by the caller before the privilege
   // drop; served from run() on. REQUIRES: before run(), acme.enabled.
   void use_acme_listener(std::unique_ptr<http::Server> listener);
+  // [mta_sts] serve: `listener` (HTTPS, bound) answers our policy with the
+  // certificate the listeners serve, which `cert` follows (mta_sts_http.h).
+  void serve_mta_sts(std::unique_ptr<http::Server> listener, std::shared_ptr<CertificateSlot> cert);
   // The certificate manager's state, for metrics (nullopt without [acme]).
   std::optional<acme::ManagerStatus> acme_status() const;
 
@@ -179,6 +183,8 @@ class Server : private ClientLimits, private MailHandoff {
   bool grace_over_ = false;
   asio::steady_timer grace_timer_{io_};
   std::unique_ptr<http::Server> metrics_http_;  // stopped first in ~Server
+  std::shared_ptr<CertificateSlot> sts_cert_;   // follows tls_ for sts_http_
+  std::unique_ptr<http::Server> sts_http_;      // [mta_sts] serve
 };
 
 }  // namespace tern

@@ -78,6 +78,7 @@ class CheckTest(unittest.TestCase):
             'good.test. 300 IN TXT "v=spf1 mx -all"',
             'good.test. 300 IN TXT "some-verification=abc"',
             '_dmarc.good.test. 300 IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@good.test"',
+            '_smtp._tls.good.test. 300 IN TXT "v=TLSRPTv1; rua=mailto:tls@good.test"',
             # bad.test: an MX elsewhere without reverse DNS, two SPF records,
             # someone else's DKIM key (above), no DMARC.
             "bad.test. 300 IN MX 10 mx.bad.test.",
@@ -156,6 +157,9 @@ class CheckTest(unittest.TestCase):
         self.finding(p.stdout, "ok", "dkim", "selector s-rsa (rsa key")
         self.finding(p.stdout, "ok", "dkim", "selector s-ed (ed25519 key")
         self.finding(p.stdout, "ok", "dmarc", "p=reject")
+        self.finding(p.stdout, "ok", "sts", "good.test has no MTA-STS record")
+        self.finding(p.stdout, "ok", "tlsrpt", '"v=TLSRPTv1; rua=mailto:tls@good.test"')
+        self.finding(p.stdout, "ok", "dane", "this server has no certificate yet")
         self.assertIn("0 failed, 0 warnings", p.stdout)
         # Case and a trailing dot do not matter.
         self.check("Good.Test.", want_rc=0)

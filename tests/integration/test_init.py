@@ -116,7 +116,8 @@ class InitTest(unittest.TestCase):
         # The machine's address, or a placeholder when it has none that the
         # internet could reach (a test machine may have only private ones).
         self.assertRegex(out, rf"\. IN PTR {re.escape(H)}\.\n")
-        self.assertIn("MTA-STS (RFC 8461) and TLS-RPT (RFC 8460) are not printed", out)
+        self.record_line(out, f"mta-sts.{D}. IN CNAME {H}.")
+        self.assertRegex(out, rf'\n_mta-sts\.{re.escape(D)}\. IN TXT "v=STSv1; id=[0-9a-f]{{32}}"\n')
         for step in (f"tern user add you@{D} --config {self.config}",
                      f"tern serve --config {self.config}", f"tern check {D}"):
             self.assertIn(step, out)

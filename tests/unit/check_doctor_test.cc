@@ -183,6 +183,7 @@ struct GoodDomain {
     dns.Txt("good.test", {"google-site-verification=abc"});
     dns.Txt("sel._domainkey.good.test", {dkim::key_record_text(key)});
     dns.Txt("_dmarc.good.test", {"v=DMARC1; p=reject; ", "rua=mailto:dmarc@good.test"});
+    dns.Txt("_smtp._tls.good.test", {"v=TLSRPTv1; rua=mailto:tls@good.test"});
     options.hostname = "mail.good.test";
     options.dkim_keys.push_back({"sel", key, "/data/dkim/good.test/sel.key", true});
     options.now = 1767225600;
@@ -574,6 +575,61 @@ TEST(CheckDoctor, LocalKeys) {
   EXPECT_TRUE(load_local_keys(tmp.path(), "none.test", &problems).empty());
   EXPECT_TRUE(load_local_keys(tmp.path() + "/nothing", "good.test", &problems).empty());
   EXPECT_TRUE(problems.empty());
+}
+
+// MTA-STS (RFC 8461) and TLS-RPT (RFC 8460) findings, with a fake fetch.
+TEST(CheckDoctor, MtaStsAndTlsRpt) {
+  GoodDomain g;
+  g.dns.Mx("good.test", {{10, "mail.good.test"}, {20, "backup.other.test"}});
+  g.dns.Addr("backup.other.test", "192.0.2.20");
+  g.dns.Txt("_mta-sts.good.test", {"v=STSv1; id=abc1"});
+  g.dns.Txt("_smtp._tls.good.test", {"v=TLSRPTv1; rua=ftp://x"});
+  sts::Policy served;
+  served.mode = sts::Mode::kEnforce;
+  served.mx = {"mail.good.test"};
+  served.max_age = 86400;
+  g.options.served_sts_policy = served;
+  g.options.fetch_sts_policy =
+      [served](std::string domain, std::string*) -> asio::awaitable<std::optional<sts::Policy>> {
+    EXPECT_EQ(domain, "good.test");
+    co_return served;
+  };
+  const std::vector<Finding> f = Check(g.dns, "good.test", g.options);
+  EXPECT_NE(Find(f, "sts", "has MTA-STS id=abc1"), nullptr) << Dump(f);
+  const Finding* stale = Find(f, "sts", "the published id abc1 is not the id");
+  ASSERT_NE(stale, nullptr) << Dump(f);
+  EXPECT_EQ(stale->level, Level::kWarn);
+  const Finding* mx = Find(f, "sts", "MX host backup.other.test is not in the policy");
+  ASSERT_NE(mx, nullptr) << Dump(f);
+  EXPECT_EQ(mx->level, Level::kFail);
+  EXPECT_EQ(Find(f, "sts", "MX host mail.good.test"), nullptr) << Dump(f);
+  const Finding* rpt = Find(f, "tlsrpt", "has 2 TLS-RPT records");  // GoodDomain has one
+  ASSERT_NE(rpt, nullptr) << Dump(f);
+  EXPECT_EQ(rpt->level, Level::kFail);
+}
+
+TEST(CheckDoctor, MtaStsFetchFailsAndDaneNextKey) {
+  GoodDomain g;
+  g.dns.Txt("_mta-sts.good.test", {"v=STSv1; id=abc1"});
+  g.options.fetch_sts_policy =
+      [](std::string, std::string* error) -> asio::awaitable<std::optional<sts::Policy>> {
+    *error = "HTTP 404";
+    co_return std::nullopt;
+  };
+  g.options.tlsa_current = std::string(64, 'a');
+  g.options.tlsa_next = std::string(64, 'b');
+  const std::vector<Finding> f = Check(g.dns, "good.test", g.options);
+  const Finding* fetch = Find(f, "sts", "cannot be fetched: HTTP 404");
+  ASSERT_NE(fetch, nullptr) << Dump(f);
+  EXPECT_EQ(fetch->level, Level::kFail);
+  const Finding* key = Find(f, "dane", "_25._tcp.mail.good.test. IN TLSA 3 1 1 aaaa");
+  ASSERT_NE(key, nullptr) << Dump(f);
+  EXPECT_EQ(key->level, Level::kOk);
+  const Finding* next = Find(f, "dane", "the key is about to change");
+  ASSERT_NE(next, nullptr) << Dump(f);
+  EXPECT_EQ(next->level, Level::kWarn);
+  EXPECT_EQ(next->publish, std::vector<std::string>{"_25._tcp.mail.good.test. IN TLSA 3 1 1 " +
+                                                    std::string(64, 'b')});
 }
 
 }  // namespace

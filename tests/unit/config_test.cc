@@ -1087,5 +1087,49 @@ TEST(ConfigTest, ArcDefaultsKeysAndErrors) {
   }
 }
 
+TEST(ConfigTest, MtaStsDefaultsAndKeys) {
+  Config c = Parse("hostname = \"mx.example.org\"\ndata_dir = \"/var/lib/tern\"\n");
+  EXPECT_TRUE(c.mta_sts.enabled);
+  EXPECT_EQ(c.mta_sts.cache_dir, "/var/lib/tern/mta-sts");
+  EXPECT_EQ(c.mta_sts.https_port, 443);
+  EXPECT_FALSE(c.mta_sts.serve);
+  EXPECT_EQ(c.mta_sts.mode, "testing");
+  EXPECT_EQ(c.mta_sts.mx, std::vector<std::string>{"mx.example.org"});
+  EXPECT_EQ(c.mta_sts.max_age, 604800u);
+  c = Parse(
+      "[mta_sts]\nenabled = false\ncache_dir = \"/c\"\nfetch_timeout = \"5s\"\n"
+      "ca_file = \"ca.pem\"\nhttps_port = 8443\nserve = true\nlisten = \"127.0.0.1:8443\"\n"
+      "mode = \"enforce\"\nmx = [\"MX1.example.org\", \"*.example.net\"]\nmax_age = 86400\n");
+  EXPECT_FALSE(c.mta_sts.enabled);
+  EXPECT_EQ(c.mta_sts.cache_dir, "/c");
+  EXPECT_EQ(c.mta_sts.fetch_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(c.mta_sts.https_port, 8443);
+  EXPECT_EQ(c.mta_sts.listen_host, "127.0.0.1");
+  EXPECT_EQ(c.mta_sts.listen_port, 8443);
+  EXPECT_EQ(c.mta_sts.mode, "enforce");
+  EXPECT_EQ(c.mta_sts.mx, (std::vector<std::string>{"mx1.example.org", "*.example.net"}));
+  EXPECT_EQ(c.mta_sts.max_age, 86400u);
+}
+
+TEST(ConfigTest, MtaStsErrors) {
+  const ErrorCase cases[] = {
+      {"[mta_sts]\nmode = \"strict\"\n",
+       "t.toml:2:8: key 'mta_sts.mode': 'strict' is not allowed; use \"enforce\", \"testing\" "
+       "or \"none\""},
+      {"[mta_sts]\nmx = [\"*.*.example\"]\n",
+       "t.toml:2:7: key 'mta_sts.mx': '*.*.example' is not a host name or *.domain (RFC 8461 "
+       "3.2)"},
+      {"[mta_sts]\nmax_age = 31557601\n",
+       "t.toml:2:11: key 'mta_sts.max_age': must be at most 31557600 seconds (RFC 8461 3.2)"},
+      {"[mta_sts]\nhttps_port = 70000\n",
+       "t.toml:2:14: key 'mta_sts.https_port': must be a port number (1-65535)"},
+      {"[mta_sts]\nrefresh = 1\n", "t.toml:2:1: key 'mta_sts.refresh': unknown key"},
+  };
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.toml);
+    EXPECT_EQ(ErrorOf(k.toml + kListener), k.want);
+  }
+}
+
 }  // namespace
 }  // namespace tern
