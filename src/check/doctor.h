@@ -20,6 +20,12 @@
 //   dmarc the record at _dmarc.DOMAIN (RFC 7489 6.6.3), or of the
 //         organizational domain when DOMAIN is below it: none, several,
 //         unparsable, p=none (monitoring only), pct below 100, no rua=.
+//   bulk  with DoctorOptions::bulk (`tern check --bulk`): what Gmail, Yahoo
+//         and Outlook.com require of bulk senders (5000+ messages a day),
+//         summed up from the checks above: SPF passing for this server and
+//         DKIM signing with d=DOMAIN (both aligned with a From in DOMAIN),
+//         a DMARC record (p=none at least), forward-confirmed reverse DNS
+//         of this server's addresses matching its EHLO name, and TLS.
 //
 // run_checks never throws for DNS trouble: a lookup that fails for now is a
 // finding of its own ("could not look up ...").
@@ -79,6 +85,12 @@ struct DoctorOptions {
   // Lines from load_local_keys: each becomes a dkim warning.
   std::vector<std::string> key_problems;
   int64_t now = 0;  // seconds since the epoch (SPF's %{t})
+  // Adds the "bulk" section; each unmet requirement is a kFail, since
+  // those receivers junk or refuse bulk mail without it.
+  bool bulk = false;
+  // For the TLS line of the bulk section: the smarthost all mail goes to
+  // ([relay] smarthost), or "" for delivery by MX.
+  std::string smarthost;
 };
 
 // Runs every check for `domain` (a domain name, any case) and returns the
