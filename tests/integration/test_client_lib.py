@@ -211,8 +211,7 @@ class TernServerTest(unittest.TestCase):
         self.assertEqual(m["To"].addresses[0].display_name, "Reader")
         self.assertEqual(m.get_content_type(), "multipart/mixed")
         # smtp_listUnsubscribe (RFC 2369, RFC 8058 one-click).
-        self.assertIn(b"List-Unsubscribe: <https://example.test/u?a=1,2>,\r\n"
-                      b" <mailto:u@example.test>\r\n"
+        self.assertIn(b"List-Unsubscribe: <https://example.test/u?a=1,2>, <mailto:u@example.test>\r\n"
                       b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n", raw)
         body = m.get_body(preferencelist=("html",))
         self.assertEqual(body.get_content().replace("\r\n", "\n").rstrip("\n"), html)
