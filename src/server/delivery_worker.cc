@@ -1,6 +1,7 @@
 #include "server/delivery_worker.h"
 
 #include <chrono>
+#include <cstring>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -128,6 +129,8 @@ DeliveryWorker::DeliveryWorker(asio::io_context& io, asio::thread_pool& pool, Qu
       tls_rpt_loop_(
           io, pool, *resolver_, tls_rpt_log_.dir(), [directory] { return directory->config(); },
           [this](const std::vector<std::string>& rcpts, const std::string& message) {
+            // Listener "tls-rpt": RFC 8460 5.3 wants reports delivered
+            // despite TLS failures, so the relay can tell them apart.
             return inject_report(directory_->config()->tls_rpt.contact, rcpts, message, "tls-rpt");
           }) {}
 
@@ -176,7 +179,7 @@ Status DeliveryWorker::inject_report(const std::string& from, const std::vector<
                                      const std::string& message, const char* what) {
   Envelope env;
   env.id = new_queue_id();
-  env.listener = "report";
+  env.listener = std::strcmp(what, "tls-rpt") == 0 ? "tls-rpt" : "report";
   env.received_at = unix_seconds();
   size_t at = from.rfind('@');
   env.mail.from = Address{from.substr(0, at), from.substr(at + 1)};

@@ -83,8 +83,9 @@ class DeliveryWorker {
   // Hourly: queues the DMARC aggregate reports of past days ([dmarc] reports).
   asio::awaitable<void> report_loop();
   // Queues a report message (DMARC, TLS-RPT) from `from` to `rcpts`, like
-  // a DSN: DKIM-signed on the way out (listener "report"), retried and
-  // bounced like any other. `what` names it in the log.
+  // a DSN: DKIM-signed on the way out (listener "report", or "tls-rpt"
+  // when `what` is "tls-rpt"), retried and bounced like any other. `what`
+  // names it in the log.
   Status inject_report(const std::string& from, const std::vector<std::string>& rcpts,
                        const std::string& message, const char* what);
 
