@@ -11,6 +11,7 @@
 
 #include "core/ascii.h"
 #include "core/base64.h"
+#include "core/domain.h"
 #include "core/received.h"    // rfc5322_date
 #include "dmarc/aggregate.h"  // utc_day
 
@@ -108,6 +109,9 @@ std::vector<DomainReport> build_reports(const std::vector<SessionResult>& result
                                         int64_t day_begin, const ReporterInfo& info) {
   std::map<std::string, std::map<PolicyKey, Policy>> domains;
   for (const SessionResult& r : results) {
+    // The domain goes into the Subject, header fields and the file name:
+    // anything but a domain name (a hand-edited log) is left out.
+    if (!is_valid_domain(r.policy_domain)) continue;
     Policy& p = domains[ascii_lower(r.policy_domain)]
                        [PolicyKey{r.policy_type, r.policy_strings, r.mx_host}];
     if (r.result == ResultType::kSuccess) {

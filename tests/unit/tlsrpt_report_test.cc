@@ -191,7 +191,9 @@ TEST(TlsRptReport, HostileBytesStayValidJson) {
   SessionResult r = Sts(kDay, ResultType::kValidationFailure);
   r.receiving_mx_helo = std::string("mx\xff\xfe\"}\n\0x", 9);
   r.failure_reason_code = "\x80\x81 broken utf-8";
-  const auto reports = build_reports({r}, kDay, kInfo);
+  SessionResult injected = Sts(kDay, ResultType::kSuccess);
+  injected.policy_domain = "example.org\r\nBcc: x@evil.example";  // never a report
+  const auto reports = build_reports({r, injected}, kDay, kInfo);
   ASSERT_EQ(reports.size(), 1u);
   const nlohmann::json j = nlohmann::json::parse(reports[0].json);  // throws if invalid
   CheckSchema(j);
