@@ -99,6 +99,7 @@ DeliveryWorker::DeliveryWorker(asio::io_context& io, asio::thread_pool& pool, Qu
                  std::vector<std::string> mailboxes) {
             return lmtp_.deliver(std::move(msg), std::move(address), std::move(mailboxes));
           }),
+      tls_rpt_log_(data_dir + "/tls-rpt"),
       resolver_(std::make_unique<Resolver>(io, resolver_options(directory->config()->dns))),
       dns_config_(directory->config()->dns),
       remote_(io.get_executor(), pool.get_executor(), resolver_.get(),
@@ -125,7 +126,6 @@ DeliveryWorker::DeliveryWorker(asio::io_context& io, asio::thread_pool& pool, Qu
              }),
       dmarc_log_(data_dir + "/dmarc"),
       report_timer_(io),
-      tls_rpt_log_(data_dir + "/tls-rpt"),
       tls_rpt_loop_(
           io, pool, *resolver_, tls_rpt_log_.dir(), [directory] { return directory->config(); },
           [this](const std::vector<std::string>& rcpts, const std::string& message) {

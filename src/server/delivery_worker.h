@@ -96,6 +96,7 @@ class DeliveryWorker {
   std::mt19937_64 random_;
   LmtpSender lmtp_;  // before local_, which sends through it
   LocalCourier local_;
+  tlsrpt::Log tls_rpt_log_;             // before remote_, which may record into it
   std::unique_ptr<Resolver> resolver_;  // on the loop; before remote_, which uses it
   DnsConfig dns_config_;                // as started: [dns] changes need a restart
   RemoteCourier remote_;
@@ -103,7 +104,6 @@ class DeliveryWorker {
   AdminServer admin_;
   dmarc::AggregateLog dmarc_log_;
   asio::steady_timer report_timer_;
-  tlsrpt::Log tls_rpt_log_;
   tlsrpt::ReportLoop tls_rpt_loop_;  // daily TLS reports ([tls_rpt])
   bool stopped_ = false;
 };
