@@ -1,4 +1,4 @@
-// `tern check DOMAIN [--config FILE]`: the set-up doctor (check/doctor.h,
+// `tern check DOMAIN [--config FILE] [--bulk]`: the set-up doctor (check/doctor.h,
 // docs/check.md). Looks up what DOMAIN publishes through the resolver
 // outbound mail uses ([dns] forward honoured, like `tern resolve`), compares
 // it with this server (hostname, DKIM keys in <data_dir>/dkim/DOMAIN/) and
@@ -41,6 +41,7 @@ constexpr int kExitUsage = 2;
 struct CheckOptions {
   std::string config;
   std::string domain;
+  bool bulk = false;  // add the bulk sender requirements (check/doctor.h)
 };
 
 constexpr size_t kWidth = 100;  // notes are wrapped to this many columns
@@ -127,6 +128,8 @@ void run_check(const CheckOptions& o) {
   check::DoctorOptions options;
   options.hostname = config.hostname;
   options.dkim_dir = config.data_dir + "/dkim";
+  options.bulk = o.bulk;
+  options.smarthost = config.relay.smarthost;
   options.dkim_keys = check::load_local_keys(config.data_dir, domain, &options.key_problems);
   options.now = std::chrono::duration_cast<std::chrono::seconds>(
                     std::chrono::system_clock::now().time_since_epoch())
@@ -176,6 +179,8 @@ void add_check_command(CLI::App& app) {
       "TLS-RPT, DANE)");
   cmd->add_option("DOMAIN", o->domain, "The mail domain, e.g. example.org")->required();
   cmd->add_option("-c,--config", o->config, "TOML config file (default: built-in)");
+  cmd->add_flag("--bulk", o->bulk,
+                "Also check what Gmail, Yahoo and Outlook.com require of bulk senders");
   cmd->footer(
       "Prints one line per check (ok, warn, FAIL) with the records to publish under it. "
       "Exit status: 0 nothing failed, 1 something failed, 2 usage or configuration error.");

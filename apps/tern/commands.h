@@ -24,6 +24,7 @@ void add_sendmail_command(CLI::App& app);  // listed in --help; main() runs it
 void add_bench_command(CLI::App& app);
 void add_init_command(CLI::App& app);
 void add_acme_command(CLI::App& app);
+void add_tls_rpt_command(CLI::App& app);
 
 // `tern sendmail ARGS` (or tern run as "sendmail"): sendmail(8) flags,
 // parsed without CLI11. `name` prefixes messages. Returns the exit status.

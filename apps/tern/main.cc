@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   tern::add_sendmail_command(app);
   tern::add_bench_command(app);
   tern::add_acme_command(app);
+  tern::add_tls_rpt_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,7 +1,7 @@
 // `tern send`: mailx-like sending from the shell.
 //
 //   echo body | tern send -s Subject [-a FILE]... [-c CC]... [-b BCC]... [-r FROM]
-//                         [--html FILE] TO...
+//                         [--html FILE] [--list-unsubscribe URI]... [--one-click] TO...
 //   tern send --batch DIR      every DIR/*.eml, in name order
 //   tern send --mbox FILE      every message of an mbox
 //
@@ -39,6 +39,8 @@ struct SendOptions {
   std::string subject;
   std::vector<std::string> attach, cc, bcc, to;
   std::string from, html, batch, mbox;
+  std::vector<std::string> unsubscribe;  // List-Unsubscribe URIs (RFC 2369)
+  bool one_click = false;                // List-Unsubscribe-Post (RFC 8058)
   // Where to.
   std::string host, port, security, user, password_command, ca_file;
   bool insecure = false;
@@ -113,6 +115,7 @@ void send_one(const SendOptions& o) {
   add_all(o.cc, id.domain, &m, &Message::add_cc);
   add_all(o.bcc, id.domain, &m, &Message::add_bcc);
   if (!o.subject.empty()) check(m.set_subject(o.subject), kExitUsage);
+  check(m.set_list_unsubscribe(o.unsubscribe, o.one_click), kExitUsage);
   // The body, as mailx takes it: standard input to its end.
   m.set_text(std::string(std::istreambuf_iterator<char>(std::cin), {}));
   if (!o.html.empty()) {
@@ -230,13 +233,15 @@ void run(const SendOptions& o) {
     fail(kExitUsage, "--batch and --mbox exclude each other");
   if (many) {
     if (!o.to.empty() || !o.cc.empty() || !o.bcc.empty() || !o.attach.empty() ||
-        !o.subject.empty() || !o.html.empty()) {
+        !o.subject.empty() || !o.html.empty() || !o.unsubscribe.empty() || o.one_click) {
       fail(kExitUsage, "with --batch or --mbox, recipients and content come from the messages");
     }
     send_batch(o);
     return;
   }
   if (o.to.empty()) fail(kExitUsage, "no recipients (tern send -s SUBJECT TO...)");
+  if (o.one_click && o.unsubscribe.empty())
+    fail(kExitUsage, "--one-click needs --list-unsubscribe https://...");
   send_one(o);
 }
 
@@ -254,6 +259,11 @@ void add_send_command(CLI::App& app) {
       ->allow_extra_args(false);
   cmd->add_option("-r,--from", o->from, "From address (\"Name <a@b>\"); envelope sender too");
   cmd->add_option("--html", o->html, "HTML body from FILE (with stdin as the text alternative)");
+  cmd->add_option("--list-unsubscribe", o->unsubscribe,
+                  "List-Unsubscribe URI, https: or mailto: (repeatable; RFC 2369)")
+      ->allow_extra_args(false);
+  cmd->add_flag("--one-click", o->one_click,
+                "Add List-Unsubscribe-Post for one-click unsubscribe (RFC 8058; needs https)");
   cmd->add_option("--batch", o->batch, "Send every DIR/*.eml (envelope from their headers)");
   cmd->add_option("--mbox", o->mbox, "Send every message of an mbox file");
   cmd->add_option("TO", o->to, "Recipients");

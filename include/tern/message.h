@@ -156,6 +156,18 @@ class Message {
   // reserved names (see kReservedHeader) and CR, LF or NUL in the value.
   MessageStatus add_header(std::string_view name, std::string_view value);
 
+  // Asks receivers to show an unsubscribe link, as Gmail and Yahoo require
+  // of bulk senders. Writes "List-Unsubscribe: <uri>, <uri>" (RFC 2369 3.2)
+  // with the URIs in order, and with `one_click` also
+  // "List-Unsubscribe-Post: List-Unsubscribe=One-Click" (RFC 8058 3.1:
+  // the receiver then POSTs to the https URI instead of opening it). Each
+  // URI is https:, http: or mailto: (any case) of printable ASCII without
+  // whitespace, "<" or ">", at most 900 octets; `one_click` needs an https
+  // URI among them (RFC 8058 3.1). Replaces an earlier call; an empty list
+  // removes both fields. Both fields must be covered by the DKIM signature
+  // (RFC 8058 4): tern's signer signs and oversigns them by default.
+  MessageStatus set_list_unsubscribe(const std::vector<std::string>& uris, bool one_click = false);
+
   // ---- Body.
 
   // The plain text and HTML bodies, UTF-8 (not checked), any line breaks.
@@ -222,6 +234,8 @@ class Message {
   int64_t date_ = 0;
   std::string message_id_;  // "<...>", or "" to generate
   std::vector<std::pair<std::string, std::string>> headers_;
+  std::vector<std::string> unsubscribe_;  // List-Unsubscribe URIs, without <>
+  bool one_click_ = false;                // List-Unsubscribe-Post
   std::optional<std::string> text_, html_;
   std::vector<Attachment> attachments_;
   std::vector<Attachment> images_;

@@ -105,6 +105,13 @@ int smtp_createLetter(SMTP_Client *client, int textFormat, const char *fromName,
                       const char *subject, const char *body);
 /* Attaches a file, read now (MIME type from its extension). */
 int smtp_attachFile(SMTP_Client *client, const char *path);
+/* Adds List-Unsubscribe to the letter (RFC 2369): `uris` is one URI or
+ * several separated by spaces (a comma before a space is fine), each https:, http: or mailto:
+ * ("https://example.org/u?id=1, mailto:u@example.org"). A nonzero oneClick
+ * also adds "List-Unsubscribe-Post: List-Unsubscribe=One-Click" (RFC 8058,
+ * as Gmail and Yahoo ask of bulk senders) and needs an https: URI. A
+ * second call replaces the first; NULL or "" removes both fields. */
+int smtp_listUnsubscribe(SMTP_Client *client, const char *uris, int oneClick);
 /* Completes the letter: no more attachments. */
 int smtp_endLetter(SMTP_Client *client);
 /* Sends the letter (ending it if smtp_endLetter was not called), over the

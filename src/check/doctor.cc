@@ -97,6 +97,7 @@ asio::awaitable<void> check_ptr(State& s, asio::ip::address address, std::string
                                 std::string ours) {
   const std::string reverse = reverse_name(address);
   const std::string wanted = ours.empty() ? host : ours;
+  if (!ours.empty()) ++s.bulk.ptr_checked;
   NameResult ptr = co_await s.dns.ptr(address);
   if (ptr.status == DnsStatus::kTempFail) {
     s.add(
@@ -130,6 +131,7 @@ asio::awaitable<void> check_ptr(State& s, asio::ip::address address, std::string
     }
   }
   const std::string first = ptr.records.front();
+  if (!ours.empty() && internal::same_name(confirmed, ours)) ++s.bulk.ptr_matching;
   if (confirmed.empty()) {
     Finding& f = s.add(Level::kFail, "ptr",
                        fmt::format("{} has reverse DNS {}, but {} does not resolve back to {}",
@@ -375,6 +377,7 @@ asio::awaitable<std::vector<Finding>> run_checks(DnsLookup& dns, std::string dom
   co_await internal::check_sts(s);
   co_await internal::check_tlsrpt(s);
   internal::check_dane(s);
+  if (s.options.bulk) internal::check_bulk(s);
   co_return std::move(s.findings);
 }
 

@@ -25,7 +25,13 @@
 //         (with [mta_sts] serve) the record and policy we serve;
 //   tlsrpt the _smtp._tls TXT record (RFC 8460 3): present, one, valid;
 //   dane  the TLSA 3 1 1 record of the key this server serves (RFC 7672),
-//         and a warning when a next key is staged (tern acme rollkey).
+//         and a warning when a next key is staged (tern acme rollkey);
+//   bulk  with DoctorOptions::bulk (`tern check --bulk`): what Gmail, Yahoo
+//         and Outlook.com require of bulk senders (5000+ messages a day),
+//         summed up from the checks above: SPF passing for this server and
+//         DKIM signing with d=DOMAIN (both aligned with a From in DOMAIN),
+//         a DMARC record (p=none at least), forward-confirmed reverse DNS
+//         of this server's addresses matching its EHLO name, and TLS.
 //
 // run_checks never throws for DNS trouble: a lookup that fails for now is a
 // finding of its own ("could not look up ...").
@@ -101,6 +107,12 @@ struct DoctorOptions {
   std::string tlsa_next;
   std::string cert_problem;
   bool cert_missing = false;  // the certificate file does not exist (yet)
+  // Adds the "bulk" section; each unmet requirement is a kFail, since
+  // those receivers junk or refuse bulk mail without it.
+  bool bulk = false;
+  // For the TLS line of the bulk section: the smarthost all mail goes to
+  // ([relay] smarthost), or "" for delivery by MX.
+  std::string smarthost;
 };
 
 // Runs every check for `domain` (a domain name, any case) and returns the

@@ -25,6 +25,15 @@ struct State {
   // The addresses of this server (options.hostname), for the SPF check.
   std::vector<asio::ip::address> ours;
 
+  // What the checks learnt that the bulk sender section (doctor_bulk.cc)
+  // sums up; counted over this server's own addresses.
+  struct Bulk {
+    int spf_checked = 0, spf_passed = 0;    // check_host() for each address
+    int ptr_checked = 0, ptr_matching = 0;  // FCrDNS and the PTR is hostname
+    bool dkim_signing_ok = false;           // a signing key of DOMAIN is published as is
+    std::string dmarc_policy;               // of the one parsable record, or ""
+  } bulk;
+
   Finding& add(Level level, std::string topic, std::string summary);
 };
 
@@ -49,5 +58,7 @@ asio::awaitable<void> check_dmarc(State& s);
 asio::awaitable<void> check_sts(State& s);
 asio::awaitable<void> check_tlsrpt(State& s);
 void check_dane(State& s);
+// The "bulk" section (DoctorOptions::bulk): from what the checks above found.
+void check_bulk(State& s);
 
 }  // namespace tern::check::internal

@@ -126,8 +126,10 @@ asio::awaitable<void> check_address(State& s, asio::ip::address address, std::st
       s.dns, address, s.domain, "postmaster@" + s.domain, mail_host(s), options);
   const std::string ip = address.to_string();
   const std::string lookups = fmt::format("{} of 10 DNS lookups", r.dns_mechanisms);
+  ++s.bulk.spf_checked;
   switch (r.result) {
     case spf::Result::kPass:
+      ++s.bulk.spf_passed;
       s.add(Level::kOk, "spf",
             fmt::format("SPF of {} passes for this server's address {} ({}{}; {})", s.domain, ip,
                         r.mechanism, r.domain == s.domain ? "" : " in " + r.domain, lookups));
@@ -225,6 +227,7 @@ asio::awaitable<void> check_key(State& s, const LocalKey& k) {
     co_return;
   }
   s.add(Level::kOk, "dkim", fmt::format("{}: published at {} and matches", what, name));
+  if (k.signing) s.bulk.dkim_signing_ok = true;
 }
 
 // The DMARC record to suggest: `policy`, and the rua= of `old` when it has
@@ -370,6 +373,7 @@ asio::awaitable<void> check_dmarc(State& s) {
     co_return;
   }
   const dmarc::Policy policy = inherited && record->sp ? *record->sp : record->p;
+  s.bulk.dmarc_policy = dmarc::policy_name(policy);
   const std::string where = inherited ? fmt::format("{} (the record of {} applies{})", s.domain,
                                                     org, record->sp ? ", its sp=" : "")
                                       : s.domain;

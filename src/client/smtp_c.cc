@@ -4,6 +4,8 @@
 #include <new>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "tern/client.h"
 #include "tern/message.h"
@@ -221,6 +223,27 @@ int smtp_attachFile(SMTP_Client* client, const char* path) {
     if (p.letter_ended) return fail(client, SMTP_ERR_USAGE, "the letter was ended");
     if (path == nullptr) return fail(client, SMTP_ERR_USAGE, "no file given");
     if (auto st = p.letter->attach_file(path); !st.ok()) return fail(client, st);
+    return ok(client);
+  });
+}
+
+int smtp_listUnsubscribe(SMTP_Client* client, const char* uris, int oneClick) {
+  return guarded(client, [&](SMTP_ClientPrivate& p) {
+    if (!p.letter) return fail(client, SMTP_ERR_USAGE, "no letter: call smtp_createLetter first");
+    if (p.letter_ended) return fail(client, SMTP_ERR_USAGE, "the letter was ended");
+    // Whitespace separates (a URI holds none); a comma may end a URI in
+    // the list ("a, b", as the field is written) but also occur inside one.
+    std::vector<std::string> list;
+    std::string_view rest = uris != nullptr ? uris : "";
+    while (!rest.empty()) {
+      const size_t end = rest.find_first_of(" \t");
+      std::string_view uri = rest.substr(0, end);
+      if (uri.ends_with(',')) uri.remove_suffix(1);
+      if (!uri.empty()) list.emplace_back(uri);
+      rest = end == std::string_view::npos ? "" : rest.substr(end + 1);
+    }
+    if (auto st = p.letter->set_list_unsubscribe(list, oneClick != 0); !st.ok())
+      return fail(client, st);
     return ok(client);
   });
 }

@@ -380,6 +380,34 @@ void read_dkim(const Reader& r, const toml::table& t, DkimConfig* dkim) {
   }
 }
 
+void read_tls_rpt(const Reader& r, const toml::table& t, TlsRptConfig* c) {
+  for (auto&& [k, v] : t) {
+    const std::string key = "tls_rpt." + std::string(k.str());
+    const std::string_view name = k.str();
+    if (name == "enabled") {
+      c->enabled = r.boolean(v, key);
+    } else if (name == "organization") {
+      c->organization = r.nonempty_string(v, key);
+    } else if (name == "contact") {
+      c->contact = r.nonempty_string(v, key);
+      const size_t at = c->contact.find('@');
+      if (at == 0 || at == std::string::npos || at + 1 == c->contact.size() ||
+          c->contact.find_first_of(" \t\r\n<>,\"") != std::string::npos)
+        r.fail(v.source(), key, fmt::format("'{}' is not an email address", c->contact));
+    } else if (name == "report_hour") {
+      if (!v.is_integer() || v.as_integer()->get() < 0 || v.as_integer()->get() > 23)
+        r.fail(v.source(), key, "must be an hour from 0 to 23 (UTC)");
+      c->report_hour = static_cast<int>(v.as_integer()->get());
+    } else if (name == "check_every") {
+      c->check_every = r.duration(v, key, false);
+    } else if (name == "ca_file") {
+      c->ca_file = r.nonempty_string(v, key);
+    } else {
+      r.fail(k.source(), key, "unknown key");
+    }
+  }
+}
+
 void read_dmarc(const Reader& r, const toml::table& t, DmarcConfig* d) {
   using Action = DmarcConfig::Action;
   for (auto&& [k, v] : t) {
@@ -1116,6 +1144,8 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
       read_arc(r, r.table(v, key), &c->arc);
     } else if (key == "mta_sts") {
       read_mta_sts(r, r.table(v, key), &c->mta_sts);
+    } else if (key == "tls_rpt") {
+      read_tls_rpt(r, r.table(v, key), &c->tls_rpt);
     } else {
       r.fail(k.source(), key, "unknown key");
     }
@@ -1139,6 +1169,8 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
   if (c->mta_sts.mx.empty()) c->mta_sts.mx = {ascii_lower(c->hostname)};
   if (c->dmarc.report_org.empty()) c->dmarc.report_org = c->hostname;
   if (c->dmarc.report_email.empty()) c->dmarc.report_email = "postmaster@" + c->hostname;
+  if (c->tls_rpt.organization.empty()) c->tls_rpt.organization = c->hostname;
+  if (c->tls_rpt.contact.empty()) c->tls_rpt.contact = "postmaster@" + c->hostname;
 }
 
 }  // namespace

@@ -312,6 +312,23 @@ struct MtaStsConfig {
   uint32_t max_age = 604800;     // seconds (a week), at most 31557600
 };
 
+// [tls_rpt]: daily SMTP TLS reports (RFC 8460) about the TLS of outbound
+// deliveries, to the rua of each recipient domain's _smtp._tls record
+// (tlsrpt/reporter.h, docs/tls.md "TLS-RPT"). Results are recorded
+// (<data_dir>/tls-rpt) whenever the relay reports them; reports are sent
+// only when enabled.
+struct TlsRptConfig {
+  bool enabled = false;
+  std::string organization;  // "organization-name"; default: the hostname
+  std::string contact;       // "contact-info" and From; default: postmaster@hostname
+  int report_hour = 1;       // UTC hour from which the previous day's reports go out
+  // How often due reports are looked for. FOR TESTS: seconds; 1h otherwise.
+  std::chrono::seconds check_every{3600};
+  // FOR TESTS: the CA bundle that HTTPS report servers are checked
+  // against instead of the system store.
+  std::string ca_file;
+};
+
 struct Config {
   std::string source = "<embedded>";  // the file it came from
   std::string hostname;               // default: the system's host name
@@ -361,6 +378,7 @@ struct Config {
   std::vector<MilterConfig> milters;  // in order: each sees the message the one before left
   ArcConfig arc;
   MtaStsConfig mta_sts;
+  TlsRptConfig tls_rpt;
 };
 
 // Thrown by load_config and parse_config; what() is

@@ -139,7 +139,8 @@ std::vector<std::string> KeyStore::describe() const {
 }
 
 bool sender_is_ours(const Envelope& env) {
-  return !env.auth_user.empty() || env.listener == "dsn" || env.listener == "report";
+  return !env.auth_user.empty() || env.listener == "dsn" || env.listener == "report" ||
+         env.listener == "tls-rpt";
 }
 
 std::string from_domain(const std::vector<HeaderField>& fields, std::string* why) {

@@ -70,7 +70,7 @@ class KeyStore {
 
 // True when the message is ours: submitted by an authenticated user
 // (env.auth_user), or made by this server (a DSN: env.listener "dsn"; a DMARC
-// report: "report").
+// report: "report"; a TLS report: "tls-rpt").
 // Copies forwarded by an alias (listener "forward") and mail that arrived
 // unauthenticated are someone else's.
 bool sender_is_ours(const Envelope& env);

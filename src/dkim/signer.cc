@@ -61,15 +61,24 @@ std::vector<std::string> Signer::signed_names() const {
   for (std::string& n : names) n = ascii_lower(n);
   if (std::find(names.begin(), names.end(), "from") == names.end())
     names.insert(names.begin(), "from");
+  const auto& fields = splitter_.fields();
+  const auto occurrences = [&](std::string_view name) {
+    return static_cast<size_t>(std::count_if(fields.begin(), fields.end(),
+                                             [&](const HeaderField& f) { return f.is(name); }));
+  };
+  const auto in = [](const std::vector<std::string>& list, std::string_view name) {
+    return std::any_of(list.begin(), list.end(),
+                       [&](const std::string& o) { return equals_ignore_case(o, name); });
+  };
+  const bool group_present =
+      std::any_of(options_.oversign_group.begin(), options_.oversign_group.end(),
+                  [&](const std::string& g) { return occurrences(ascii_lower(g)) > 0; });
   std::vector<std::string> out;
   for (size_t i = 0; i < names.size(); ++i) {
     if (std::find(names.begin(), names.begin() + i, names[i]) != names.begin() + i) continue;
-    const auto& fields = splitter_.fields();
-    size_t count = std::count_if(fields.begin(), fields.end(),
-                                 [&](const HeaderField& f) { return f.is(names[i]); });
-    for (const std::string& o : options_.oversign) {
-      if (equals_ignore_case(o, names[i])) ++count;
-    }
+    size_t count = occurrences(names[i]);
+    if (in(options_.oversign, names[i])) ++count;
+    if (group_present && in(options_.oversign_group, names[i])) ++count;
     out.insert(out.end(), count, names[i]);
   }
   return out;

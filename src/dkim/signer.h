@@ -30,7 +30,9 @@ namespace tern::dkim {
 
 // The header fields signed by default, lower-cased: RFC 6376 5.4.1's list
 // plus Sender, Message-ID and the MIME fields (so that the displayed
-// content cannot be swapped), and the List-* fields of RFC 2369/2919/8058.
+// content cannot be swapped), and the List-* fields of RFC 2369/2919/8058
+// (List-Unsubscribe and List-Unsubscribe-Post also oversigned when present:
+// SignOptions::oversign_group).
 const std::vector<std::string>& default_signed_headers();
 
 struct SignOptions {
@@ -44,6 +46,13 @@ struct SignOptions {
   // later breaks the signature (RFC 6376 8.15). From is always signed.
   std::vector<std::string> headers;
   std::vector<std::string> oversign = {"from"};
+  // Of the names signed, oversigned together, but only when the message has at least one of
+  // them: then each is listed once more than it occurs (an absent one
+  // once), so none can be added or doubled. RFC 8058 3.1 and 4: one-click
+  // unsubscribe counts only when DKIM covers both fields, and an added or
+  // second List-Unsubscribe(-Post) must break the signature. Mail without
+  // them lists neither, so a mailing list may still add its own List-*.
+  std::vector<std::string> oversign_group = {"list-unsubscribe", "list-unsubscribe-post"};
   std::string identity;               // i=; empty for none (then "@d" is implied)
   std::optional<int64_t> timestamp;   // t=, seconds since the epoch
   std::optional<int64_t> expiration;  // x=, seconds since the epoch

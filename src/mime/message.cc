@@ -161,6 +161,31 @@ MessageStatus Message::add_header(std::string_view name, std::string_view value)
   return {};
 }
 
+MessageStatus Message::set_list_unsubscribe(const std::vector<std::string>& uris, bool one_click) {
+  const auto scheme = [](std::string_view uri, std::string_view prefix) {
+    return uri.size() > prefix.size() && mime::ascii_lower(uri.substr(0, prefix.size())) == prefix;
+  };
+  bool has_https = false;
+  for (const std::string& uri : uris) {
+    // RFC 2369 2: each URI in angle brackets, so none may hold them; no
+    // whitespace either (folding would change the URI).
+    const bool printable = std::all_of(uri.begin(), uri.end(), [](char c) {
+      return c > 0x20 && c < 0x7f && c != '<' && c != '>';
+    });
+    if (!printable || uri.size() > 900 ||
+        !(scheme(uri, "https:") || scheme(uri, "http:") || scheme(uri, "mailto:"))) {
+      return {MessageError::kBadHeaderValue, "not an https:, http: or mailto: URI: " + shown(uri)};
+    }
+    has_https = has_https || scheme(uri, "https:");
+  }
+  if (one_click && !uris.empty() && !has_https) {
+    return {MessageError::kBadHeaderValue, "one-click unsubscribe needs an https: URI (RFC 8058)"};
+  }
+  unsubscribe_ = uris;
+  one_click_ = one_click && !uris.empty();
+  return {};
+}
+
 void Message::set_text(std::string_view body) { text_ = std::string(body); }
 void Message::set_html(std::string_view body) { html_ = std::string(body); }
 

@@ -28,6 +28,13 @@ std::string Message::render_headers() const {
   if (subject_)
     field("Subject", [&](mime::FieldWriter& w) { mime::add_unstructured(w, *subject_); });
   field("Message-ID", [&](mime::FieldWriter& w) { w.add(message_id()); });
+  if (!unsubscribe_.empty()) {
+    field("List-Unsubscribe", [&](mime::FieldWriter& w) {
+      for (size_t i = 0; i < unsubscribe_.size(); ++i)
+        w.add("<" + unsubscribe_[i] + ">" + (i + 1 < unsubscribe_.size() ? "," : ""));
+    });
+  }
+  if (one_click_) out += "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n";
   // Not a structured binding: clang before 16 cannot capture one (P1091).
   for (const auto& header : headers_)
     field(header.first, [&](mime::FieldWriter& w) { mime::add_unstructured(w, header.second); });

@@ -246,6 +246,12 @@ Target resolve_target(const ClientSettings& s, const std::optional<LocalServer>&
   if (std::string p = check_from(t.from); !t.from.empty() && !p.empty()) {
     throw ClientConfigError("from: " + p);
   }
+  // No `from`, but the AUTH user is an address (the usual submission
+  // login): send as that user. login@domain would be refused by a server
+  // that checks the sender is owned by the authenticated user.
+  if (t.from.empty() && o.user.find('@') != std::string::npos && Mailbox::parse(o.user)) {
+    t.from = o.user;
+  }
   if (std::string p = check_domain(t.domain); !p.empty()) throw ClientConfigError("domain: " + p);
   return t;
 }

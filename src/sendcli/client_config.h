@@ -94,7 +94,8 @@ std::optional<LocalServer> local_server(const Config& config);
 struct Target {
   ClientOptions options;         // host, port, security, TLS checks, user, password
   std::string password_command;  // set when the password must come from it
-  std::string from;              // the configured sender mailbox, or ""
+  std::string from;              // the configured sender mailbox, else the
+                                 // AUTH user when it is an address, or ""
   std::string domain;            // for addresses without "@"
   bool local = false;            // the default: this machine's tern server
 };

@@ -1,6 +1,7 @@
 #include "server/delivery_worker.h"
 
 #include <chrono>
+#include <cstring>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -119,6 +120,7 @@ DeliveryWorker::DeliveryWorker(asio::io_context& io, asio::thread_pool& pool, Qu
                  std::vector<std::string> mailboxes) {
             return lmtp_.deliver(std::move(msg), std::move(address), std::move(mailboxes));
           }),
+      tls_rpt_log_(data_dir + "/tls-rpt"),
       resolver_(std::make_unique<Resolver>(io, resolver_options(directory->config()->dns))),
       dns_config_(directory->config()->dns),
       sts_(mta_sts(io, pool, resolver_.get(), directory->config()->mta_sts)),
@@ -145,7 +147,14 @@ DeliveryWorker::DeliveryWorker(asio::io_context& io, asio::thread_pool& pool, Qu
                return handle_queue_request(scheduler_, std::move(request));
              }),
       dmarc_log_(data_dir + "/dmarc"),
-      report_timer_(io) {
+      report_timer_(io),
+      tls_rpt_loop_(
+          io, pool, *resolver_, tls_rpt_log_.dir(), [directory] { return directory->config(); },
+          [this](const std::vector<std::string>& rcpts, const std::string& message) {
+            // Listener "tls-rpt": RFC 8460 5.3 wants reports delivered
+            // despite TLS failures, so the relay can tell them apart.
+            return inject_report(directory_->config()->tls_rpt.contact, rcpts, message, "tls-rpt");
+          }) {
   remote_.set_mta_sts(sts_.get());
 }
 
@@ -161,6 +170,7 @@ void DeliveryWorker::start() {
   admin_.start();
   scheduler_.start();
   asio::co_spawn(report_timer_.get_executor(), report_loop(), asio::detached);
+  tls_rpt_loop_.start();
 }
 
 // A report is a message like a DSN: made here, queued durably, DKIM-signed
@@ -182,30 +192,35 @@ asio::awaitable<void> DeliveryWorker::report_loop() {
     options.log = [](const std::string& line) { log_info("dmarc: {}", line); };
     const std::string from = config->dmarc.report_email;
     auto inject = [this, from](const std::vector<std::string>& rcpts, const std::string& message) {
-      Envelope env;
-      env.id = new_queue_id();
-      env.listener = "report";
-      env.received_at = unix_seconds();
-      size_t at = from.rfind('@');
-      env.mail.from = Address{from.substr(0, at), from.substr(at + 1)};
-      for (const std::string& r : rcpts) {
-        size_t a = r.rfind('@');
-        if (a == std::string::npos) continue;
-        RcptArgs rcpt;
-        rcpt.to = Address{r.substr(0, a), r.substr(a + 1)};
-        env.rcpts.push_back(std::move(rcpt));
-      }
-      if (env.rcpts.empty()) return Status::Permanent("no valid rua address");
-      Status s = inject_message(*store_, env, message);
-      if (s.ok()) {
-        log_info("dmarc report id={} to={} queued", env.id, rcpts.front());
-        enqueue(env.id);
-      }
-      return s;
+      return inject_report(from, rcpts, message, "dmarc");
     };
     int n = co_await dmarc::send_due_reports(options, *resolver_, inject, unix_seconds());
     if (n > 0) log_info("dmarc: {} aggregate report(s) queued", n);
   }
+}
+
+Status DeliveryWorker::inject_report(const std::string& from, const std::vector<std::string>& rcpts,
+                                     const std::string& message, const char* what) {
+  Envelope env;
+  env.id = new_queue_id();
+  env.listener = std::strcmp(what, "tls-rpt") == 0 ? "tls-rpt" : "report";
+  env.received_at = unix_seconds();
+  size_t at = from.rfind('@');
+  env.mail.from = Address{from.substr(0, at), from.substr(at + 1)};
+  for (const std::string& r : rcpts) {
+    size_t a = r.rfind('@');
+    if (a == std::string::npos) continue;
+    RcptArgs rcpt;
+    rcpt.to = Address{r.substr(0, a), r.substr(a + 1)};
+    env.rcpts.push_back(std::move(rcpt));
+  }
+  if (env.rcpts.empty()) return Status::Permanent("no valid rua address");
+  Status s = inject_message(*store_, env, message);
+  if (s.ok()) {
+    log_info("{} report id={} to={} queued", what, env.id, rcpts.front());
+    enqueue(env.id);
+  }
+  return s;
 }
 
 void DeliveryWorker::enqueue(std::string id) { scheduler_.enqueue(std::move(id)); }
@@ -235,6 +250,7 @@ void DeliveryWorker::drain(std::function<void()> idle) {
 void DeliveryWorker::stop() {
   stopped_ = true;
   report_timer_.cancel();
+  tls_rpt_loop_.stop();
   scheduler_.stop();
   admin_.stop();
 }

@@ -32,6 +32,8 @@
 #include "relay/sts_fetch.h"
 #include "server/admin_socket.h"
 #include "server/directory.h"
+#include "tlsrpt/log.h"
+#include "tlsrpt/report_loop.h"
 
 namespace tern {
 
@@ -73,11 +75,20 @@ class DeliveryWorker {
   // DMARC aggregate data (<data_dir>/dmarc), one row per checked message;
   // any thread.
   dmarc::AggregateLog& dmarc_log() { return dmarc_log_; }
+  // TLS-RPT results (<data_dir>/tls-rpt, RFC 8460): the relay records the
+  // outcome of each delivery to a domain with a TLS policy; any thread.
+  tlsrpt::Log& tls_rpt_log() { return tls_rpt_log_; }
 
  private:
   std::shared_ptr<const LocalDeliveryEnv> local_env() const;
   // Hourly: queues the DMARC aggregate reports of past days ([dmarc] reports).
   asio::awaitable<void> report_loop();
+  // Queues a report message (DMARC, TLS-RPT) from `from` to `rcpts`, like
+  // a DSN: DKIM-signed on the way out (listener "report", or "tls-rpt"
+  // when `what` is "tls-rpt"), retried and bounced like any other. `what`
+  // names it in the log.
+  Status inject_report(const std::string& from, const std::vector<std::string>& rcpts,
+                       const std::string& message, const char* what);
 
   Directory* directory_;
   QueueStore* store_;
@@ -86,6 +97,7 @@ class DeliveryWorker {
   std::mt19937_64 random_;
   LmtpSender lmtp_;  // before local_, which sends through it
   LocalCourier local_;
+  tlsrpt::Log tls_rpt_log_;             // before remote_, which may record into it
   std::unique_ptr<Resolver> resolver_;  // on the loop; before remote_, which uses it
   DnsConfig dns_config_;                // as started: [dns] changes need a restart
   std::unique_ptr<StsPolicies> sts_;    // [mta_sts] (null when off); before remote_
@@ -94,6 +106,7 @@ class DeliveryWorker {
   AdminServer admin_;
   dmarc::AggregateLog dmarc_log_;
   asio::steady_timer report_timer_;
+  tlsrpt::ReportLoop tls_rpt_loop_;  // daily TLS reports ([tls_rpt])
   bool stopped_ = false;
 };
 

@@ -7,7 +7,9 @@
  * SECURITY is "none", "ssl" (implicit TLS) or "tls" (STARTTLS); USER ""
  * skips the login. Sends one HTML letter with FILE attached, with the
  * dialogue on stderr (debugPrint). Exits 0 when sent; otherwise prints
- * "send_letter: <step> returned <rc>: <errorString>" and exits 1. */
+ * "send_letter: <step> returned <rc>: <errorString>" and exits 1.
+ * With SEND_LETTER_UNSUBSCRIBE set in the environment, the letter gets
+ * smtp_listUnsubscribe(c, its value, 1) (one-click, RFC 8058). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,9 @@ int main(int argc, char **argv) {
     rc = step(c, "smtp_createLetter",
               smtp_createLetter(c, SMTP_TextHTML, "C Program", argv[6], "Reader", argv[7], argv[8],
                                 argv[9]));
+  if (rc >= 0 && getenv("SEND_LETTER_UNSUBSCRIBE") != NULL)
+    rc = step(c, "smtp_listUnsubscribe",
+              smtp_listUnsubscribe(c, getenv("SEND_LETTER_UNSUBSCRIBE"), 1));
   if (rc >= 0) rc = step(c, "smtp_attachFile", smtp_attachFile(c, argv[10]));
   if (rc >= 0) rc = step(c, "smtp_endLetter", smtp_endLetter(c));
   if (rc >= 0) rc = step(c, "smtp_sendLetter", smtp_sendLetter(c));

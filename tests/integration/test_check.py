@@ -13,7 +13,11 @@ What this proves:
     exit status 1;
   - a null MX, a reverse DNS that does not resolve back, a DNS failure and
     a domain without any DKIM key are reported as FAIL;
-  - bad arguments and configs give exit status 2.
+  - bad arguments and configs give exit status 2;
+  - --bulk (issue 15) adds the bulk sender requirements: all ok for
+    good.test; a FAIL for DKIM on nokey.test, and for reverse DNS on
+    helo.test, whose PTR resolves back but is not the EHLO name (its
+    DMARC p=none is enough).
 No query leaves the machine.
 """
 import os
@@ -63,6 +67,7 @@ class CheckTest(unittest.TestCase):
         cls.good_ed = keygen(cls.config, "good.test", "s-ed")
         cls.bad_key = keygen(cls.config, "bad.test", "s1")
         keygen(cls.config, "nullmx.test", "s1")
+        cls.helo_key = keygen(cls.config, "helo.test", "s1")
         # Another key, published under bad.test's selector: not the one we hold.
         other_config = os.path.join(cls.tmp, "other.toml")
         write_config(other_config, os.path.join(cls.tmp, "other-data"))
@@ -71,6 +76,7 @@ class CheckTest(unittest.TestCase):
             unbound_line(cls.good_rsa),
             unbound_line(cls.good_ed),
             unbound_line(impostor),
+            unbound_line(cls.helo_key),
             # good.test: as it should be.
             "good.test. 300 IN MX 10 mail.good.test.",
             "mail.good.test. 300 IN A 192.0.2.10",
@@ -96,11 +102,18 @@ class CheckTest(unittest.TestCase):
             "nokey.test. 300 IN MX 10 mail.good.test.",
             'nokey.test. 300 IN TXT "v=spf1 mx -all"',
             '_dmarc.nokey.test. 300 IN TXT "v=DMARC1; p=quarantine; rua=mailto:d@nokey.test"',
+            # helo.test: sent from mail3.helo.test, whose PTR other.helo.test
+            # resolves back to it but is not the EHLO name; DMARC p=none.
+            "helo.test. 300 IN MX 10 mail3.helo.test.",
+            "mail3.helo.test. 300 IN A 192.0.2.40",
+            "other.helo.test. 300 IN A 192.0.2.40",
+            'helo.test. 300 IN TXT "v=spf1 mx -all"',
+            '_dmarc.helo.test. 300 IN TXT "v=DMARC1; p=none; rua=mailto:d@helo.test"',
         ]
         ptr = [("192.0.2.10", HOST), ("2001:db8::10", HOST),
-               ("192.0.2.31", "mail9.ptr.test")]
+               ("192.0.2.31", "mail9.ptr.test"), ("192.0.2.40", "other.helo.test")]
         cls.dns = DnsServer(zones=["good.test", "bad.test", "nullmx.test", "ptr.test",
-                                   "nokey.test"],
+                                   "nokey.test", "helo.test"],
                             records=records, ptr=ptr, servfail=["flaky.test"]).start()
         write_config(cls.config, cls.data, cls.dns.forward)
 
@@ -109,8 +122,9 @@ class CheckTest(unittest.TestCase):
         cls.dns.cleanup()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
-    def check(self, domain, config=None, want_rc=None):
-        p = subprocess.run([TERN_BIN, "check", domain, "--config", config or self.config],
+    def check(self, domain, config=None, want_rc=None, bulk=False):
+        p = subprocess.run([TERN_BIN, "check", domain, "--config", config or self.config]
+                           + (["--bulk"] if bulk else []),
                            capture_output=True, text=True, timeout=120)
         if want_rc is not None:
             self.assertEqual(p.returncode, want_rc, p.stdout + p.stderr)
@@ -224,6 +238,50 @@ class CheckTest(unittest.TestCase):
         self.assertTrue(any("tern dkim keygen nokey.test" in line for line in block), block)
         self.finding(p.stdout, "ok", "spf", "passes for this server's address 192.0.2.10")
         self.finding(p.stdout, "ok", "dmarc", "p=quarantine")
+
+    def bulk_lines(self, out):
+        return [(lv, summary) for lv, tp, summary in self.lines(out) if tp == "bulk"]
+
+    def test_bulk_good_domain(self):
+        self.assertEqual(self.bulk_lines(self.check("good.test", want_rc=0).stdout), [])
+        p = self.check("good.test", want_rc=0, bulk=True)
+        bulk = self.bulk_lines(p.stdout)
+        self.assertEqual([lv for lv, _ in bulk], ["ok"] * 6, p.stdout)
+        self.finding(p.stdout, "ok", "bulk", "good.test meets the DNS requirements of Gmail")
+        self.finding(p.stdout, "ok", "bulk", "SPF of good.test passes for this server (2 of 2")
+        self.finding(p.stdout, "ok", "bulk", "signed with d=good.test by a published key")
+        self.finding(p.stdout, "ok", "bulk", "DMARC: good.test has p=reject")
+        self.finding(p.stdout, "ok", "bulk", f"2 of 2 addresses of this server have a PTR of {HOST}")
+        self.finding(p.stdout, "ok", "bulk", "TLS: this server uses STARTTLS")
+        # What DNS cannot tell is said under the first line.
+        head = " ".join(self.block(p.stdout, "meets the DNS requirements"))
+        self.assertIn("List-Unsubscribe-Post", head)
+        self.assertIn("0.3%", head)
+
+    def test_bulk_without_dkim(self):
+        p = self.check("nokey.test", want_rc=1, bulk=True)
+        self.finding(p.stdout, "FAIL", "bulk", "nokey.test misses 1 of the requirements")
+        block = self.block(p.stdout, "DKIM: mail from nokey.test is signed")
+        self.assertTrue(block[0].startswith("FAIL  bulk"), block)
+        self.finding(p.stdout, "ok", "bulk", "SPF of nokey.test passes")
+        self.finding(p.stdout, "ok", "bulk", "DMARC: nokey.test has p=quarantine")
+
+    def test_bulk_reverse_dns_not_the_helo_name(self):
+        config = os.path.join(self.tmp, "helo.toml")
+        with open(config, "w") as f:
+            f.write(f'data_dir = "{self.data}"\nhostname = "mail3.helo.test"\n'
+                    '[[listener]]\nkind = "smtp"\naddress = "127.0.0.1:2525"\n'
+                    f'[dns]\nforward = ["{self.dns.forward}"]\ntimeout = 3\n')
+        p = self.check("helo.test", config=config, want_rc=1, bulk=True)
+        # Without --bulk a PTR naming another host is only a warning ...
+        self.finding(p.stdout, "warn", "ptr", "192.0.2.40 has reverse DNS other.helo.test, not")
+        self.finding(p.stdout, "warn", "dmarc", "p=none")
+        # ... for bulk senders it is a requirement; p=none is enough.
+        self.finding(p.stdout, "FAIL", "bulk", "helo.test misses 1 of the requirements")
+        self.finding(p.stdout, "FAIL", "bulk", "0 of 1 addresses of this server have a PTR of "
+                     "mail3.helo.test")
+        self.finding(p.stdout, "ok", "bulk", "DMARC: helo.test has p=none")
+        self.finding(p.stdout, "ok", "bulk", "signed with d=helo.test")
 
     def test_dns_failure(self):
         p = self.check("flaky.test", want_rc=1)

@@ -190,7 +190,8 @@ class TernServerTest(unittest.TestCase):
             f.write(payload)
         html = "<html><body><p>Hello from <b>C</b>, \u00e7a marche.</p></body></html>"
         before = self.t.messages(BOB)
-        env = dict(os.environ, SSL_CERT_FILE=self.t.cert_path())
+        env = dict(os.environ, SSL_CERT_FILE=self.t.cert_path(),
+                   SEND_LETTER_UNSUBSCRIBE="https://example.test/u?a=1,2, mailto:u@example.test")
         env.pop("SSL_CERT_DIR", None)
         p = subprocess.run([SEND_LETTER, "localhost", str(self.t.port("submission")), "tls", ALICE,
                             PASSWORD, ALICE, BOB, "Letter from C", html, attachment],
@@ -209,6 +210,9 @@ class TernServerTest(unittest.TestCase):
         self.assertEqual(m["From"].addresses[0].display_name, "C Program")
         self.assertEqual(m["To"].addresses[0].display_name, "Reader")
         self.assertEqual(m.get_content_type(), "multipart/mixed")
+        # smtp_listUnsubscribe (RFC 2369, RFC 8058 one-click).
+        self.assertIn(b"List-Unsubscribe: <https://example.test/u?a=1,2>, <mailto:u@example.test>\r\n"
+                      b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n", raw)
         body = m.get_body(preferencelist=("html",))
         self.assertEqual(body.get_content().replace("\r\n", "\n").rstrip("\n"), html)
         attachments = list(m.iter_attachments())
@@ -234,6 +238,19 @@ class TernServerTest(unittest.TestCase):
                            env=env)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertEqual(len(self.t.wait_messages(BOB, before + 1)), before + 1)
+
+    def test_c_program_one_click_needs_https(self):
+        attachment = os.path.join(self.tmp, "small3.txt")
+        with open(attachment, "w") as f:
+            f.write("x\n")
+        env = dict(os.environ, SSL_CERT_FILE=self.t.cert_path(),
+                   SEND_LETTER_UNSUBSCRIBE="mailto:u@example.test")
+        p = subprocess.run([SEND_LETTER, "localhost", str(self.t.port("submission")), "tls", ALICE,
+                            PASSWORD, ALICE, BOB, "x", "<p>x</p>", attachment],
+                           capture_output=True, text=True, timeout=120, env=env)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("smtp_listUnsubscribe returned", p.stdout)
+        self.assertIn("needs an https: URI", p.stdout)
 
     def test_c_program_wrong_password(self):
         attachment = os.path.join(self.tmp, "small2.txt")

@@ -10,6 +10,9 @@ What this proves:
     it looks up in that DNS server; SIZE= counted the added fields;
   - a message from an authenticated user of a domain without keys arrives
     unsigned;
+  - `tern send --list-unsubscribe URI --one-click` as an authenticated user
+    arrives with List-Unsubscribe and List-Unsubscribe-Post signed and
+    oversigned (dkimpy passes it, and fails it with one more added);
   - a message from a foreign sender that an alias forwards outside arrives
     without our signature, even when its From claims our domain; our own
     user's message forwarded by an alias arrives signed;
@@ -194,6 +197,39 @@ class DkimSigningTest(unittest.TestCase):
         self.assertEqual(size, [f"SIZE={len(m.data)}"])
         self.assertTrue(self.t.wait_log(f"dkim=signed d={A} s=it-rsa,it-ed25519"),
                         self.t.tail_log(40))
+
+    def test_tern_send_one_click_unsubscribe_is_signed_and_oversigned(self):
+        # issue 15, bulk mail: `tern send --list-unsubscribe --one-click`
+        # as Alice (no -r, no configured from: the AUTH user is the sender),
+        # signed with both fields covered and oversigned (RFC 8058 3.1, 4),
+        # so dkimpy passes it and fails it once a List-Unsubscribe is added.
+        self.need_dkimpy()
+        home = tempfile.mkdtemp(prefix="tern-send-home-", dir=self.tmp)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TERN_")}
+        env["HOME"] = home
+        r = subprocess.run(
+            [TERN_BIN, "send", "--host", "localhost", "--port", str(self.t.port("submission")),
+             "--security", "starttls", "--ca-file", self.t.cert_path(), "--user", ALICE,
+             "--password-command", f"echo '{PASSWORD}'", "-s", "bulk one-click",
+             "--list-unsubscribe", f"https://{A}/u?x=1",
+             "--list-unsubscribe", f"mailto:unsub@{A}?subject=unsubscribe", "--one-click",
+             f"someone@{OUT}"], input=b"news\n", capture_output=True, timeout=60, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        m = self.received("bulk one-click")
+        self.assertIn(f"List-Unsubscribe: <https://{A}/u?x=1>,".encode(), m.data)
+        self.assertIn(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n", m.data)
+        self.assertIn(f"From: {ALICE}\r\n".encode(), m.data)
+        self.assertEqual(self.signatures(m.data),
+                         [(A, "it-ed25519", "ed25519-sha256", True),
+                          (A, "it-rsa", "rsa-sha256", True)], m.data[:1500])
+        h = re.search(rb"\bh=([^;]*);", re.sub(rb"\s+", b"", m.data.split(b"\r\n\r\n")[0]))
+        names = h.group(1).decode().split(":")
+        self.assertEqual(names.count("list-unsubscribe"), 2, names)
+        self.assertEqual(names.count("list-unsubscribe-post"), 2, names)
+        forged = m.data.replace(b"Subject:", b"List-Unsubscribe: <https://evil.test/>\r\nSubject:", 1)
+        verdicts = [s[3] for s in self.signatures(forged)]
+        self.assertEqual(len(verdicts), 2)
+        self.assertNotIn(True, verdicts)
 
     def test_a_domain_without_keys_is_not_signed(self):
         self.submit(BOB, f"someone@{OUT}", message(BOB, f"someone@{OUT}", "no keys"))

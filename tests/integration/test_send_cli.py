@@ -5,6 +5,8 @@ What this proves, each message read back from the recipient's Maildir:
     email package decodes them); --html gives multipart/alternative; -b
     reaches its recipient and never shows in a header; AUTH over STARTTLS
     with --password-command and --ca-file; a wrong password exits 77;
+    without -r or a configured from, the AUTH user is the sender;
+    --list-unsubscribe/--one-click write RFC 2369/8058's two fields;
   - where mail goes: --config (the server's smtp listener), client.toml in
     $HOME/.config or $XDG_CONFIG_HOME, TERN_SMTP_* over the file, flags
     over the environment; a bad client.toml exits 78 with file:line:col;
@@ -166,6 +168,20 @@ class SendCliTest(unittest.TestCase):
                           input=b"x\n")
         self.assertEqual(r.returncode, 0, r.stderr)
 
+    def test_auth_user_is_the_default_sender(self):
+        # issue 15: no -r and no configured from: the AUTH user (an address)
+        # is From and the envelope sender; login@hostname would be refused
+        # by the submission listener as not owned by bob.
+        to = self.mailbox("bob")
+        r = self.run_tern("send", "--host", "localhost", "--port", str(self.t.port("submission")),
+                          "--security", "starttls", "--ca-file", self.t.cert_path(),
+                          "--user", BOB, "--password-command", f"echo '{PASSWORD}'",
+                          "-s", "as the user", to, input=b"x\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        raw = self.one_message(to)
+        self.assertIn(f"Return-Path: <{BOB}>".encode(), raw)
+        self.assertEqual(parse(raw)["From"], BOB)
+
     def test_client_toml_and_precedence(self):
         to = self.mailbox("bob")
         live, dead = self.t.port("smtp"), free_port()
@@ -219,6 +235,31 @@ class SendCliTest(unittest.TestCase):
         self.assertIn(b"Relay access denied", r.stderr)
         self.assertIn(b"needs AUTH", r.stderr)  # our own server, no AUTH: say why
         self.one_message(to)  # the accepted recipient still got it
+
+    def test_list_unsubscribe_one_click(self):
+        # RFC 2369 3.2 and RFC 8058 3.1, as bulk senders must (issue 15).
+        to = self.mailbox("bob")
+        r = self.run_tern("send", "--config", self.t.config_path, "-s", "news",
+                          "--list-unsubscribe", "https://example.test/u?id=7",
+                          "--list-unsubscribe", "mailto:leave@example.test", "--one-click", to,
+                          input=b"x\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        m = parse(self.one_message(to))
+        self.assertEqual(m["List-Unsubscribe"],
+                         "<https://example.test/u?id=7>, <mailto:leave@example.test>")
+        self.assertEqual(m["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click")
+        # Refused before anything is sent: one-click without https, a bad
+        # URI, --one-click alone, and the options with --batch.
+        for args in (["--list-unsubscribe", "mailto:leave@example.test", "--one-click"],
+                     ["--list-unsubscribe", "https://x/<script>"],
+                     ["--one-click"]):
+            r = self.run_tern("send", "--config", self.t.config_path, "-s", "x", *args, to,
+                              input=b"x\n")
+            self.assertEqual(r.returncode, 64, (args, r.stderr))
+        r = self.run_tern("send", "--config", self.t.config_path, "--batch", self.home,
+                          "--list-unsubscribe", "https://example.test/u")
+        self.assertEqual(r.returncode, 64, r.stderr)
+        self.assertEqual(len(self.t.messages(to)), 1)
 
     def test_no_server_is_temporary(self):
         r = self.run_tern("send", "--host", "127.0.0.1", "--port", str(free_port()),

@@ -206,6 +206,47 @@ TEST(CheckDoctor, AllGood) {
   for (const Finding& x : f) EXPECT_TRUE(x.publish.empty()) << Dump(f);
 }
 
+// issue 15: `tern check --bulk`, the requirements of Gmail, Yahoo and
+// Outlook.com for bulk senders, summed up from the other checks.
+TEST(CheckDoctor, BulkSection) {
+  GoodDomain g;
+  std::vector<Finding> f = Check(g.dns, "good.test", g.options);
+  EXPECT_EQ(Find(f, "bulk", ""), nullptr) << "only with DoctorOptions::bulk";
+  g.options.bulk = true;
+  f = Check(g.dns, "good.test", g.options);
+  EXPECT_FALSE(any_failed(f)) << Dump(f);
+  size_t bulk = 0;
+  for (const Finding& x : f) bulk += x.topic == "bulk";
+  EXPECT_EQ(bulk, 6u) << Dump(f);
+  EXPECT_EQ(f.back().topic, "bulk");
+  EXPECT_NE(Find(f, "bulk", "(2 of 2 addresses), aligned"), nullptr) << Dump(f);
+  EXPECT_NE(Find(f, "bulk", "2 of 2 addresses of this server have a PTR"), nullptr) << Dump(f);
+
+  // DMARC p=none is enough; a PTR that is not the EHLO name is not; no
+  // DKIM key is not.
+  FakeDns dns;
+  DoctorOptions o = g.options;
+  o.dkim_keys.clear();
+  dns.Mx("good.test", {{10, "mail.good.test"}});
+  dns.Addr("mail.good.test", "192.0.2.10");
+  dns.Addr("other.good.test", "192.0.2.10");
+  dns.Ptr("192.0.2.10", "other.good.test");
+  dns.Txt("good.test", {"v=spf1 mx -all"});
+  dns.Txt("_dmarc.good.test", {"v=DMARC1; p=none; rua=mailto:d@good.test"});
+  f = Check(dns, "good.test", o);
+  const Finding* head = Find(f, "bulk", "misses 2 of the requirements");
+  ASSERT_NE(head, nullptr) << Dump(f);
+  EXPECT_EQ(head->level, Level::kFail);
+  EXPECT_NE(head->notes.front().find("List-Unsubscribe-Post"), std::string::npos);
+  EXPECT_EQ(Find(f, "bulk", "DMARC: good.test has p=none")->level, Level::kOk);
+  EXPECT_EQ(Find(f, "bulk", "0 of 1 addresses of this server have a PTR")->level, Level::kFail);
+  EXPECT_EQ(Find(f, "bulk", "DKIM: mail from good.test")->level, Level::kFail);
+  EXPECT_EQ(Find(f, "bulk", "SPF of good.test passes")->level, Level::kOk);
+  o.smarthost = "smtp.provider.example:587";
+  f = Check(dns, "good.test", o);
+  EXPECT_NE(Find(f, "bulk", "through the smarthost smtp.provider.example:587"), nullptr) << Dump(f);
+}
+
 TEST(CheckDoctor, EverythingMissing) {
   FakeDns dns;
   dns.Txt("bare.test", {"some other text"});  // the name exists, without MX or address

@@ -577,6 +577,35 @@ TEST(ConfigTest, DkimDmarcErrors) {
   }
 }
 
+TEST(ConfigTest, TlsRpt) {
+  const Config d = Parse("hostname = \"mx.example.org\"\n");
+  EXPECT_FALSE(d.tls_rpt.enabled);
+  EXPECT_EQ(d.tls_rpt.organization, "mx.example.org");
+  EXPECT_EQ(d.tls_rpt.contact, "postmaster@mx.example.org");
+  EXPECT_EQ(d.tls_rpt.report_hour, 1);
+  EXPECT_EQ(d.tls_rpt.check_every, std::chrono::hours(1));
+  const Config c = Parse(
+      "[tls_rpt]\nenabled = true\norganization = \"Example\"\ncontact = \"tls@example.org\"\n"
+      "report_hour = 0\ncheck_every = \"5s\"\nca_file = \"/tmp/ca.pem\"\n");
+  EXPECT_TRUE(c.tls_rpt.enabled);
+  EXPECT_EQ(c.tls_rpt.organization, "Example");
+  EXPECT_EQ(c.tls_rpt.contact, "tls@example.org");
+  EXPECT_EQ(c.tls_rpt.report_hour, 0);
+  EXPECT_EQ(c.tls_rpt.check_every, std::chrono::seconds(5));
+  EXPECT_EQ(c.tls_rpt.ca_file, "/tmp/ca.pem");
+  const ErrorCase cases[] = {
+      {"[tls_rpt]\nreport = true\n", "t.toml:2:1: key 'tls_rpt.report': unknown key"},
+      {"[tls_rpt]\nreport_hour = 24\n",
+       "t.toml:2:15: key 'tls_rpt.report_hour': must be an hour from 0 to 23 (UTC)"},
+      {"[tls_rpt]\ncontact = \"me\"\n",
+       "t.toml:2:11: key 'tls_rpt.contact': 'me' is not an email address"},
+  };
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.toml);
+    EXPECT_EQ(ErrorOf(k.toml + kListener), k.want);
+  }
+}
+
 TEST(ConfigTest, SpfErrors) {
   const ErrorCase cases[] = {
       {"[spf]\non_softfail = \"reject\"\n", "t.toml:2:1: key 'spf.on_softfail': unknown key"},

@@ -136,6 +136,10 @@ TEST(DkimSignPolicyTest, SenderIsOurs) {
   EXPECT_TRUE(sender_is_ours(e));
   e.listener = "forward";  // a copy an alias forwards (forward_envelope)
   EXPECT_FALSE(sender_is_ours(e));
+  for (const char* report : {"report", "tls-rpt"}) {  // DMARC and TLS reports made here
+    e.listener = report;
+    EXPECT_TRUE(sender_is_ours(e)) << report;
+  }
 }
 
 TEST(DkimSignPolicyTest, FromDomain) {

@@ -158,6 +158,40 @@ TEST(DkimSigner, DefaultHeaderListOversignsFromOnly) {
   EXPECT_EQ(Tag(field, "h"), "from:from:subject:date:to:to:message-id");
 }
 
+// RFC 8058 3.1: one-click unsubscribe needs both fields under the
+// signature; oversigning them (issue 15) means none can be added later.
+TEST(DkimSigner, ListUnsubscribeFieldsAreOversigned) {
+  std::string msg = kMessage;
+  msg.insert(msg.find("X-Mailer:"),
+             "List-Unsubscribe: <https://example.com/u/1>, <mailto:u@example.com>\r\n"
+             "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
+  const std::string field = Sign(EdKey(), Options(), msg);
+  EXPECT_EQ(Tag(field, "h"),
+            "from:from:subject:date:to:to:message-id:list-unsubscribe:list-unsubscribe:"
+            "list-unsubscribe-post:list-unsubscribe-post");
+  EXPECT_EQ(CheckOne(field + msg, EdKey()), Result::kPass);
+  // A second List-Unsubscribe (an attacker's URL), added anywhere: fails.
+  for (size_t at : {size_t{0}, msg.find("X-Mailer:")}) {
+    std::string forged = msg;
+    forged.insert(at, "List-Unsubscribe: <https://evil.example/>\r\n");
+    EXPECT_EQ(CheckOne(field + forged, EdKey()), Result::kFail) << at;
+  }
+  // List-Unsubscribe alone: List-Unsubscribe-Post is still listed once, so
+  // adding one (turning a plain link into a one-click POST) fails.
+  std::string plain = kMessage;
+  plain.insert(plain.find("X-Mailer:"), "List-Unsubscribe: <mailto:u@example.com>\r\n");
+  const std::string f2 = Sign(EdKey(), Options(), plain);
+  EXPECT_EQ(Tag(f2, "h"),
+            "from:from:subject:date:to:to:message-id:list-unsubscribe:list-unsubscribe:"
+            "list-unsubscribe-post");
+  std::string posted = plain;
+  posted.insert(0, "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
+  EXPECT_EQ(CheckOne(f2 + plain, EdKey()), Result::kPass);
+  EXPECT_EQ(CheckOne(f2 + posted, EdKey()), Result::kFail);
+  // Without either field nothing is listed (DefaultHeaderListOversignsFromOnly):
+  // a mailing list may add its List-* fields without breaking the signature.
+}
+
 TEST(DkimSigner, CustomHeaderListAndOversigning) {
   SignOptions o = Options();
   o.headers = {"Subject", "X-Mailer", "Cc"};

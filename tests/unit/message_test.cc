@@ -166,6 +166,50 @@ TEST(MessageTest, HeaderOrderAndAllAddressFields) {
   EXPECT_EQ(p.get("cc"), "Carol <carol@example.org>, dave@example.org");
 }
 
+// RFC 2369 3.2 and RFC 8058 3.1, as Gmail and Yahoo ask of bulk senders.
+TEST(MessageTest, ListUnsubscribeAndOneClick) {
+  Message m = basic();
+  ASSERT_TRUE(m.set_list_unsubscribe({"https://example.com/u?id=42&t=a,b",
+                                      "mailto:unsub@example.com?subject=unsubscribe"},
+                                     true)
+                  .ok());
+  const std::string out = render(m);
+  EXPECT_NE(out.find("List-Unsubscribe: <https://example.com/u?id=42&t=a,b>,\r\n"
+                     " <mailto:unsub@example.com?subject=unsubscribe>\r\n"
+                     "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"),
+            std::string::npos)
+      << out;
+  check_lines(out);
+  // A short list stays on one line; without one_click there is no Post field.
+  ASSERT_TRUE(m.set_list_unsubscribe({"mailto:u@example.com"}).ok());
+  const Part p = parse(render(m));
+  EXPECT_EQ(p.get("list-unsubscribe"), "<mailto:u@example.com>");
+  EXPECT_EQ(p.field("list-unsubscribe-post"), nullptr);
+  // An empty list removes both.
+  ASSERT_TRUE(m.set_list_unsubscribe({}, true).ok());
+  EXPECT_EQ(render(m).find("List-Unsubscribe"), std::string::npos);
+}
+
+TEST(MessageTest, BadListUnsubscribeIsRefused) {
+  Message m = basic();
+  ASSERT_TRUE(m.set_list_unsubscribe({"HTTPS://example.com/u"}, true).ok());  // any case
+  const std::string before = render(m);
+  for (const char* bad : {"ftp://example.com/u", "https://a b", "https://a>\r\nBcc: e@x",
+                          "mailto:", "example.com/u", "https://ex\xc3\xa4mple.com/"}) {
+    EXPECT_EQ(m.set_list_unsubscribe({"mailto:u@example.com", bad}).code(),
+              MessageError::kBadHeaderValue)
+        << bad;
+  }
+  EXPECT_EQ(m.set_list_unsubscribe({std::string("https://x/") + std::string(900, 'a')}).code(),
+            MessageError::kBadHeaderValue);
+  // One-click needs an https URI to POST to (RFC 8058 3.1).
+  const MessageStatus st =
+      m.set_list_unsubscribe({"mailto:u@example.com", "http://example.com/u"}, true);
+  EXPECT_EQ(st.code(), MessageError::kBadHeaderValue);
+  EXPECT_NE(st.message().find("RFC 8058"), std::string::npos);
+  EXPECT_EQ(render(m), before);  // unchanged by refusals
+}
+
 TEST(MessageTest, Utf8NamesAndSubjectAreEncodedWords) {
   Message m(kDate, kToken);
   ASSERT_TRUE(m.set_from(Mailbox{"Jörg Müller", "joerg@example.com"}).ok());

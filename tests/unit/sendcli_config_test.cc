@@ -204,6 +204,22 @@ TEST(ClientConfigTest, ResolveRemote) {
   EXPECT_EQ(resolve_target(s, std::nullopt, "box").password_command, "ignored");
 }
 
+// issue 15: with no `from`, an AUTH user that is an address is the sender
+// (login@hostname would be refused as not owned by that user).
+TEST(ClientConfigTest, FromFallsBackToAuthUserAddress) {
+  ClientSettings s;
+  s.host = "smtp.example.org";
+  s.user = "me@example.org";
+  EXPECT_EQ(resolve_target(s, std::nullopt, "box").from, "me@example.org");
+  s.from = "Me <other@example.org>";  // a configured from still wins
+  EXPECT_EQ(resolve_target(s, std::nullopt, "box").from, "Me <other@example.org>");
+  s.from.reset();
+  s.user = "me";  // a plain login is not an address: the old fallback stays
+  EXPECT_EQ(resolve_target(s, std::nullopt, "box").from, "");
+  s.user = "broken@";
+  EXPECT_EQ(resolve_target(s, std::nullopt, "box").from, "");
+}
+
 TEST(ClientConfigTest, RelayHintOnlyForUnauthenticatedLocal) {
   SendResult r;
   RecipientStatus refused;
