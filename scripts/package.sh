@@ -101,13 +101,15 @@ echo /etc/tern/tern.toml >"$root/DEBIAN/conffiles"
 (cd "$root" && find . -type f ! -path './DEBIAN/*' -printf '%P\0' | sort -z |
   xargs -0 md5sum >DEBIAN/md5sums)
 size=$(du -k -s --exclude=DEBIAN "$root" | cut -f1)
+# dns-root-data: the DNSSEC trust anchor [dns] trust_anchor reads by default
+# (DANE, docs/tls.md); tern refuses to start without it.
 cat >"$root/DEBIAN/control" <<EOF
 Package: tern
 Version: $version
 Architecture: $arch
 Maintainer: tern maintainers <tern@packages.invalid>
 Installed-Size: $size
-Depends: adduser, $shlibs
+Depends: adduser, dns-root-data, $shlibs
 Provides: mail-transport-agent
 Conflicts: mail-transport-agent
 Replaces: mail-transport-agent

@@ -147,6 +147,9 @@ class PackageTest(unittest.TestCase):
     def test_2_mail_transport_agent(self):
         fields = self.query("${Provides}|${Conflicts}|${Replaces}")
         self.assertEqual(fields, "mail-transport-agent|" * 2 + "mail-transport-agent")
+        # The DNSSEC trust anchor the default config reads (docs/tls.md).
+        depends = [d.strip() for d in self.query("${Depends}").split(",")]
+        self.assertIn("dns-root-data", depends)
         print(f"\nanother MTA installed on this machine: {self.mta or 'none'}")
         if self.mta:
             # dpkg refused to install a second MTA until forced.
