@@ -25,25 +25,21 @@ void Client::close() {
 asio::awaitable<bool> Client::open() {
   timer_.expires_after(config_.connect_timeout);
   std::error_code ec;
+  // One connect for both kinds: a generic endpoint holds either.
+  asio::generic::stream_protocol::endpoint ep;
   if (!config_.unix_path.empty()) {
-    asio::local::stream_protocol::endpoint ep(config_.unix_path);
-    socket_.open(asio::generic::stream_protocol(ep.protocol()), ec);
-    if (ec) co_return fail("socket: " + ec.message());
-    auto res = co_await (socket_.async_connect(ep, use_tuple) || timer_.async_wait(use_tuple));
-    if (res.index() == 1) co_return fail("connect timed out");
-    if (auto [cec] = std::get<0>(res); cec)
-      co_return fail("connect " + config_.socket + ": " + cec.message());
+    ep = asio::local::stream_protocol::endpoint(config_.unix_path);
   } else {
     asio::ip::address addr = asio::ip::make_address(config_.host, ec);
     if (ec) co_return fail("bad address " + config_.host);
-    asio::ip::tcp::endpoint ep(addr, config_.port);
-    socket_.open(asio::generic::stream_protocol(ep.protocol()), ec);
-    if (ec) co_return fail("socket: " + ec.message());
-    auto res = co_await (socket_.async_connect(ep, use_tuple) || timer_.async_wait(use_tuple));
-    if (res.index() == 1) co_return fail("connect timed out");
-    if (auto [cec] = std::get<0>(res); cec)
-      co_return fail("connect " + config_.socket + ": " + cec.message());
+    ep = asio::ip::tcp::endpoint(addr, config_.port);
   }
+  socket_.open(ep.protocol(), ec);
+  if (ec) co_return fail("socket: " + ec.message());
+  auto res = co_await (socket_.async_connect(ep, use_tuple) || timer_.async_wait(use_tuple));
+  if (res.index() == 1) co_return fail("connect timed out");
+  if (auto [cec] = std::get<0>(res); cec)
+    co_return fail("connect " + config_.socket + ": " + cec.message());
   co_return co_await run(session_.negotiate(), config_.command_timeout);
 }
 
