@@ -41,8 +41,7 @@ class MilterHooks {
  public:
   // nullptr when no [[milter]] applies to this listener.
   static std::unique_ptr<MilterHooks> make(std::shared_ptr<const Config> config, ListenerKind kind,
-                                           std::string session_id,
-                                           ByteStream& stream);
+                                           std::string session_id, ByteStream& stream);
   ~MilterHooks();
 
   // SMFIC_CONNECT: a refusal for the greeting (421 or 554), or nullopt.
