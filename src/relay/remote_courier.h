@@ -66,6 +66,11 @@
 // a certificate verified for the MX name (no plaintext retry); in testing
 // mode delivery is as above and failures are logged ("sts=testing(...)").
 //
+// TLS-RPT (RFC 8460, relay/tls_report.h): with [tls_rpt] enabled, each new
+// connection to an MX host that DANE or an MTA-STS policy governs is
+// recorded (set_tls_rpt); TLS reports themselves (listener "tls-rpt") are
+// delivered opportunistically and not recorded (RFC 8460 5.3).
+//
 // Every delivery is logged, one line per recipient:
 //   relay: ID to=<rcpt> mx=host[address]:port tls=TLSv1.3/CIPHER
 //     cert=verified|unverified(why) policy=LEVEL(ORIGIN) dane=STATE

@@ -92,7 +92,9 @@ SessionResult sts_result(const TlsAttempt& a) {
 std::optional<SessionResult> tls_session_result(const TlsAttempt& a) {
   if (a.requirement) {
     const TlsRequirement& req = *a.requirement;
-    if (req.dane == "bogus") {  // RFC 8460 4.3.2.1: no valid DNSSEC answer
+    // RFC 8460 4.3.2.1 "dnssec-invalid": no valid DNSSEC answer (a bogus
+    // TLSA RRset, or a lookup that failed: the host is skipped either way).
+    if (req.dane == "bogus" || req.dane == "failed") {
       SessionResult r = base(a, PolicyType::kTlsa);
       r.result = ResultType::kDnssecInvalid;
       r.failure_reason_code = req.failure;

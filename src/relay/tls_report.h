@@ -6,7 +6,7 @@
 //
 // Which policy a result is counted under (RFC 8460 4.4 "policy-type"):
 //   tlsa: DANE decided the host (a secure, usable TLSA RRset), or its TLSA
-//         lookup was bogus; policy strings are the TLSA records, "3 1 1 hex".
+//         lookup was bogus or failed; policy strings are the TLSA records, "3 1 1 hex".
 //   sts:  an MTA-STS policy in enforce or testing mode applied to the host
 //         (where neither DANE nor a [[tls_policy]] entry decided it, RFC
 //         8461 2); policy strings are the policy's lines, mx_host its mx
