@@ -51,7 +51,9 @@ SessionResult dane_result(const TlsAttempt& a, const TlsRequirement& req) {
     r.failure_reason_code = req.failure;
   } else if (a.tls->active && !a.tls->check.dane.empty()) {
     r.result = ResultType::kSuccess;
-  } else if (!a.tls->active && !a.handshake_failed) {
+  } else if (!a.tls->active && a.tls->check.detail.empty()) {
+    // No TLS and no certificate seen: STARTTLS was not offered or refused
+    // (handshake_failed is also set then, so it cannot tell these apart).
     r.result = ResultType::kStarttlsNotSupported;
   } else {
     // The handshake failed or the certificate matched no TLSA record: our
@@ -80,8 +82,9 @@ SessionResult sts_result(const TlsAttempt& a) {
     return r;
   }
   std::string failure = sts_tls_failure(*a.tls);
-  if (a.handshake_failed && failure == "starttls-not-supported") failure = "validation-failure";
-  if (failure.empty()) return r;  // kSuccess
+  if (failure == "starttls-not-supported" && !a.tls->check.detail.empty())
+    failure = "validation-failure";  // a handshake that failed after STARTTLS
+  if (failure.empty()) return r;     // kSuccess
   r.result = tlsrpt::parse_result_type(failure).value_or(ResultType::kValidationFailure);
   r.failure_reason_code = a.tls->check.detail;
   return r;

@@ -47,7 +47,9 @@ struct TlsAttempt {
   // The connection's TLS after the session; nullopt when no session was
   // held (the host skipped before connecting).
   std::optional<ClientTlsState> tls;
-  bool handshake_failed = false;  // STARTTLS was accepted, the handshake failed
+  // settle()'s tls_handshake_failed: also set when STARTTLS was required
+  // and not offered, so the mapping goes by the TLS state first.
+  bool handshake_failed = false;
 };
 
 // The result to record for `a`, or nullopt when no policy applied.

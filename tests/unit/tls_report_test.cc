@@ -74,13 +74,16 @@ TEST(TlsReport, DaneMismatchIsTlsaInvalid) {
   TlsAttempt a = attempt();
   const TlsRequirement req = dane_requirement();
   a.requirement = &req;
-  a.tls = ClientTlsState{};  // handshake aborted by the DANE check
+  ClientTlsState aborted;  // handshake aborted by the DANE check
+  aborted.check.detail = "no matching DANE TLSA records";
+  a.tls = aborted;
   a.handshake_failed = true;
   EXPECT_EQ(tls_session_result(a)->result, ResultType::kTlsaInvalid);
   a.tls = tls(false, "no TLSA record matched");
   a.handshake_failed = false;
   EXPECT_EQ(tls_session_result(a)->result, ResultType::kTlsaInvalid);
-  a.tls = ClientTlsState{};  // no STARTTLS offered
+  a.tls = ClientTlsState{};  // no STARTTLS offered (settle() flags that as a handshake failure)
+  a.handshake_failed = true;
   EXPECT_EQ(tls_session_result(a)->result, ResultType::kStarttlsNotSupported);
 }
 
@@ -121,8 +124,11 @@ TEST(TlsReport, StsEnforceVerifiedIsSuccess) {
   a.tls = tls(true, "verified");
   EXPECT_EQ(tls_session_result(a)->result, ResultType::kSuccess);
   a.tls = ClientTlsState{};
+  a.handshake_failed = true;  // as settle() says when STARTTLS is missing
   EXPECT_EQ(tls_session_result(a)->result, ResultType::kStarttlsNotSupported);
-  a.handshake_failed = true;
+  ClientTlsState failed;
+  failed.check.detail = "handshake failure";
+  a.tls = failed;
   EXPECT_EQ(tls_session_result(a)->result, ResultType::kValidationFailure);
 }
 
