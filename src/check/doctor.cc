@@ -376,7 +376,7 @@ asio::awaitable<std::vector<Finding>> run_checks(DnsLookup& dns, std::string dom
   co_await internal::check_dmarc(s);
   co_await internal::check_sts(s);
   co_await internal::check_tlsrpt(s);
-  internal::check_dane(s);
+  co_await internal::check_dane(s);
   if (s.options.bulk) internal::check_bulk(s);
   co_return std::move(s.findings);
 }

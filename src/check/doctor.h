@@ -24,8 +24,10 @@
 //         the policy fetched over HTTPS, every MX host matched by it, and
 //         (with [mta_sts] serve) the record and policy we serve;
 //   tlsrpt the _smtp._tls TXT record (RFC 8460 3): present, one, valid;
-//   dane  the TLSA 3 1 1 record of the key this server serves (RFC 7672),
-//         and a warning when a next key is staged (tern acme rollkey);
+//   dane  the TLSA 3 1 1 record of the key this server serves (RFC 7672)
+//         and whether _25._tcp.<mail host> publishes it (signed, or a
+//         secure RRset without it: DANE senders defer), and a warning
+//         when a next key is staged and not published (tern acme rollkey);
 //   bulk  with DoctorOptions::bulk (`tern check --bulk`): what Gmail, Yahoo
 //         and Outlook.com require of bulk senders (5000+ messages a day),
 //         summed up from the checks above: SPF passing for this server and

@@ -57,7 +57,7 @@ asio::awaitable<void> check_dkim(State& s);
 asio::awaitable<void> check_dmarc(State& s);
 asio::awaitable<void> check_sts(State& s);
 asio::awaitable<void> check_tlsrpt(State& s);
-void check_dane(State& s);
+asio::awaitable<void> check_dane(State& s);
 // The "bulk" section (DoctorOptions::bulk): from what the checks above found.
 void check_bulk(State& s);
 

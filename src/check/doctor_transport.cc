@@ -5,6 +5,8 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
+#include <cctype>
+
 #include "check/doctor_internal.h"
 #include "sts/publish.h"
 #include "sts/record.h"
@@ -193,7 +195,30 @@ asio::awaitable<void> check_tlsrpt(State& s) {
   s.add(Level::kOk, "tlsrpt", fmt::format("{} has \"{}\"", name, records.front()));
 }
 
-void check_dane(State& s) {
+namespace {
+
+// Does `r` hold "3 1 1 <hex>" (hex as tern computes it, lower case)?
+bool has_3_1_1(const TlsaResult& r, const std::string& hex) {
+  for (const TlsaRecord& t : r.records) {
+    if (t.usage != 3 || t.selector != 1 || t.matching != 1) continue;
+    std::string got;
+    for (unsigned char c : t.data) got += fmt::format("{:02x}", c);
+    if (got == hex) return true;
+  }
+  return false;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+// RFC 7672 3.1: what DANE senders find at _25._tcp.<mail host>. A secure
+// RRset without our key makes them defer every message (2.2.3); an
+// unsigned one they ignore.
+asio::awaitable<void> check_dane(State& s) {
   const std::string host = mail_host(s);
   const std::string owner = fmt::format("_25._tcp.{}.", host);
   if (s.options.tlsa_current.empty()) {
@@ -205,16 +230,44 @@ void check_dane(State& s) {
       s.add(Level::kWarn, "dane",
             "the TLSA record of this server cannot be computed: " + s.options.cert_problem);
     }
-    return;
+    co_return;
   }
   const std::string current = fmt::format("{} IN TLSA 3 1 1 {}", owner, s.options.tlsa_current);
-  Finding& f = s.add(Level::kOk, "dane", "this server's key: " + current);
-  f.notes.push_back(
-      "For DANE (RFC 7672), publish it in a DNSSEC-signed zone; it stays valid across "
-      "certificate renewals while the key is kept.");
-  f.publish.push_back(current);
+  const TlsaResult tlsa = co_await s.dns.tlsa(fmt::format("_25._tcp.{}", host));
+  const bool ours = tlsa.ok() && has_3_1_1(tlsa, lower(s.options.tlsa_current));
+  if (tlsa.status == DnsStatus::kTempFail) {
+    s.add(Level::kWarn, "dane",
+          fmt::format("this server's key: {} (the TLSA lookup failed: {})", current, tlsa.error))
+        .publish.push_back(current);
+  } else if (ours && tlsa.secure()) {
+    s.add(Level::kOk, "dane", fmt::format("this server's key: {} (published, signed)", current));
+  } else if (ours) {
+    Finding& f = s.add(Level::kWarn, "dane",
+                       fmt::format("this server's key: {} (published, but the zone is not "
+                                   "DNSSEC-signed: DANE senders ignore it)",
+                                   current));
+    f.notes.push_back("Sign the zone (DNSSEC) for DANE (RFC 7672 2.2).");
+  } else if (tlsa.ok()) {
+    // 2.2.3: a secure RRset none of whose records matches: DANE senders defer.
+    Finding& f = s.add(
+        tlsa.secure() ? Level::kFail : Level::kWarn, "dane",
+        fmt::format("this server's key: {} ({} has TLSA records, none for this "
+                    "key{})",
+                    current, owner, tlsa.secure() ? ": DANE senders will defer all mail" : ""));
+    f.publish.push_back(current);
+  } else {
+    Finding& f = s.add(Level::kOk, "dane", "this server's key: " + current);
+    f.notes.push_back(
+        "For DANE (RFC 7672), publish it in a DNSSEC-signed zone; it stays valid across "
+        "certificate renewals while the key is kept.");
+    f.publish.push_back(current);
+  }
   if (!s.options.tlsa_next.empty() && s.options.tlsa_next != s.options.tlsa_current) {
     const std::string next = fmt::format("{} IN TLSA 3 1 1 {}", owner, s.options.tlsa_next);
+    if (tlsa.ok() && has_3_1_1(tlsa, lower(s.options.tlsa_next))) {
+      s.add(Level::kOk, "dane", "the next key (tern acme rollkey) is published too: " + next);
+      co_return;
+    }
     Finding& w = s.add(Level::kWarn, "dane",
                        "the key is about to change: a next key is staged (tern acme rollkey)");
     w.notes.push_back(

@@ -24,6 +24,7 @@
 #include "relay/file_body.h"
 #include "relay/plan.h"
 #include "relay/sts_fetch.h"
+#include "tlsrpt/log.h"
 
 namespace tern {
 namespace {
@@ -171,6 +172,7 @@ struct RemoteCourier::Delivery {
   RcptResult retry;  // why the pending ones are not done
   bool any_delivered = false;
   bool all_dsn = true;
+  bool tls_report = false;  // a TLS report itself (RFC 8460 5.3): TLS never blocks it
   // Each MX host's TLS requirement (relay/dane.h); empty for the smarthost.
   std::map<std::string, TlsRequirement> tls;
   bool tried_any = false;  // a host was connected to (not skipped by MTA-STS)
@@ -213,6 +215,7 @@ asio::awaitable<CourierResult> RemoteCourier::deliver(std::shared_ptr<const Queu
   const bool smarthost = !d.s->smarthost.empty();
   d.key = smarthost ? "smarthost:" + d.s->smarthost : dest.key();
   d.via = smarthost ? "smarthost" : "mx";
+  d.tls_report = d.msg->envelope.listener == kTlsReportListener;
 
   std::string path = d.msg->body_path;
   const uint64_t offset = d.msg->body_offset;
@@ -241,9 +244,14 @@ asio::awaitable<CourierResult> RemoteCourier::deliver(std::shared_ptr<const Queu
     log_info("relay: {} dkim=none ({})", d.id(), scan.dkim);
   }
 
-  if (!smarthost && sts_ && !dest.domain.starts_with("[")) {
+  if (!smarthost && sts_ && !dest.domain.starts_with("[") && !d.tls_report) {
     std::string domain = dest.domain;
     d.sts = co_await sts_->lookup(domain);
+    if (auto r = sts_fetch_result(d.sts, dest.domain, clock_());
+        r && tls_rpt_ && d.s->record_tls_rpt) {
+      if (Status st = tls_rpt_->record(*r); !st.ok())
+        log_warn("relay: {} tls-rpt: {}", d.id(), st.message());
+    }
   }
   if (std::optional<PooledConnection> pc = pool_.take(d.key)) {
     // A connection opened under an older (or no) policy must satisfy the one now.
@@ -271,6 +279,7 @@ asio::awaitable<CourierResult> RemoteCourier::deliver(std::shared_ptr<const Queu
         d.tls = co_await route_requirements(
             *dns_, r, destination_tls(d.s->tls_policies, r.domain, d.s->default_tls_level), port);
         apply_sts(d, dest.domain);
+        if (d.tls_report) relax_for_tls_report(d.tls);
       }
       for (const Hop& hop : route_hops(r, port)) {
         if (d.pending.empty()) break;
@@ -316,12 +325,26 @@ void RemoteCourier::apply_sts(Delivery& d, const std::string& domain) {
 bool RemoteCourier::skip_for_tls(Delivery& d, const Hop& hop) {
   auto it = d.tls.find(hop.host);
   if (it == d.tls.end() || it->second.failure.empty()) return false;
+  record_tls(d, TlsAttempt{.mx_host = hop.host,
+                           .receiving_ip = hop.endpoint.address().to_string(),
+                           .requirement = &it->second});
   d.retry.kind = RcptResult::Kind::kTransient;
   d.retry.reply = requirement_failure_reply(hop.host, it->second);
   d.retry.remote_mta = hop.host;
   log_info("relay: {} {}={} {} status=next-host ({})", d.id(), d.via, hop_text(hop),
            requirement_text(it->second), it->second.failure);
   return true;
+}
+
+void RemoteCourier::record_tls(const Delivery& d, TlsAttempt a) {
+  if (!tls_rpt_ || !d.s->record_tls_rpt || d.tls_report || !d.s->smarthost.empty()) return;
+  a.time = clock_();
+  a.policy_domain = d.key;
+  a.sts_state = &d.sts;
+  const std::optional<tlsrpt::SessionResult> r = tls_session_result(a);
+  if (!r) return;
+  if (Status st = tls_rpt_->record(*r); !st.ok())
+    log_warn("relay: {} tls-rpt: {}", d.id(), st.message());
 }
 
 asio::awaitable<Route> RemoteCourier::route(const Destination& dest, const RelaySettings& s) {
@@ -358,6 +381,9 @@ asio::awaitable<void> RemoteCourier::try_hop(Delivery& d, Hop hop, bool plaintex
           Reply(451, "4.7.0", fmt::format("MTA-STS: no MX host of {} matches its policy", d.key));
     log_info("relay: {} {}={} {} status=next-host (not in the MTA-STS policy)", d.id(), d.via,
              hop_text(hop), sts_log_field(sts, std::nullopt));
+    record_tls(d, TlsAttempt{.mx_host = hop.host,
+                             .receiving_ip = hop.endpoint.address().to_string(),
+                             .sts = sts});
     co_return;
   }
   d.tried_any = true;
@@ -402,6 +428,15 @@ asio::awaitable<void> RemoteCourier::try_hop(Delivery& d, Hop hop, bool plaintex
   }
   PooledConnection pc{conn, hop, 0};
   const bool tls_broken = co_await send_on(d, std::move(pc));
+  if (!smarthost && !plaintext) {  // one TLS session per new connection (RFC 8460 4.3)
+    auto it = d.tls.find(hop.host);
+    record_tls(d, TlsAttempt{.mx_host = hop.host,
+                             .receiving_ip = hop.endpoint.address().to_string(),
+                             .requirement = it == d.tls.end() ? nullptr : &it->second,
+                             .sts = sts,
+                             .tls = conn->tls_state(),
+                             .handshake_failed = tls_broken});
+  }
   if (tls_broken && !plaintext && !mandatory && !d.pending.empty()) {
     log_info("relay: {} {}={} TLS handshake failed; trying once more in plaintext", d.id(), d.via,
              hop_text(hop));

@@ -66,6 +66,11 @@
 // a certificate verified for the MX name (no plaintext retry); in testing
 // mode delivery is as above and failures are logged ("sts=testing(...)").
 //
+// TLS-RPT (RFC 8460, relay/tls_report.h): with [tls_rpt] enabled, each new
+// connection to an MX host that DANE or an MTA-STS policy governs is
+// recorded (set_tls_rpt); TLS reports themselves (listener "tls-rpt") are
+// delivered opportunistically and not recorded (RFC 8460 5.3).
+//
 // Every delivery is logged, one line per recipient:
 //   relay: ID to=<rcpt> mx=host[address]:port tls=TLSv1.3/CIPHER
 //     cert=verified|unverified(why) policy=LEVEL(ORIGIN) dane=STATE
@@ -96,9 +101,13 @@
 #include "relay/courier.h"
 #include "relay/remote_plan.h"
 #include "relay/sts_policy.h"
+#include "relay/tls_report.h"
 #include "relay/tls_requirement.h"
 
 namespace tern {
+namespace tlsrpt {
+class Log;
+}
 
 // Everything the courier needs from the config, checked and loaded once:
 // a reload makes a new one.
@@ -116,6 +125,9 @@ struct RelaySettings {
   // kDane when DNSSEC is validated ([dns] dnssec), else kMay.
   std::vector<TlsPolicyEntry> tls_policies;
   TlsPolicyLevel default_tls_level = TlsPolicyLevel::kMay;
+  // [tls_rpt] enabled: TLS sessions are recorded for reports (set_tls_rpt).
+  // Off, nothing is: no reporter would ever send or prune the records.
+  bool record_tls_rpt = false;
 
   // Smarthost; empty host: MX routing.
   std::string smarthost;  // the name (or bare IP) as configured
@@ -171,6 +183,10 @@ class RemoteCourier : public Courier {
   // (which must outlive the courier); null, the default: none. Not for
   // smarthost delivery, which has its own required TLS.
   void set_mta_sts(class StsPolicies* sts) { sts_ = sts; }
+  // TLS-RPT (RFC 8460, relay/tls_report.h): one result per connection to
+  // an MX host of a domain with a DANE or MTA-STS policy goes to `log`
+  // (which must outlive the courier); null, the default: none recorded.
+  void set_tls_rpt(tlsrpt::Log* log) { tls_rpt_ = log; }
 
   // How long an idle connection waits for the next message.
   static constexpr std::chrono::seconds kIdleTime{5};
@@ -189,6 +205,8 @@ class RemoteCourier : public Courier {
   // MTA-STS next to the TLS requirements (RFC 8461 2: DANE and config first).
   static StsHopRule sts_rule(const Delivery& d, const std::string& host);
   static void apply_sts(Delivery& d, const std::string& domain);
+  // Records `a` (relay/tls_report.h) unless `d` is a TLS report itself.
+  void record_tls(const Delivery& d, TlsAttempt a);
 
   asio::any_io_executor loop_;
   asio::any_io_executor blocking_;
@@ -198,6 +216,7 @@ class RemoteCourier : public Courier {
   std::function<int64_t()> clock_;  // unix seconds, for DKIM t=
   ConnectionPool pool_;
   class StsPolicies* sts_ = nullptr;
+  tlsrpt::Log* tls_rpt_ = nullptr;
 };
 
 }  // namespace tern

@@ -156,6 +156,7 @@ DeliveryWorker::DeliveryWorker(asio::io_context& io, asio::thread_pool& pool, Qu
             return inject_report(directory_->config()->tls_rpt.contact, rcpts, message, "tls-rpt");
           }) {
   remote_.set_mta_sts(sts_.get());
+  remote_.set_tls_rpt(&tls_rpt_log_);
 }
 
 DeliveryWorker::~DeliveryWorker() { stop(); }

@@ -36,6 +36,7 @@ RelaySettings relay_settings(const Config& config,
   // DANE where published (docs/tls.md); without validation no answer is
   // secure, so "may" says the same more plainly.
   s.default_tls_level = config.dns.dnssec ? TlsPolicyLevel::kDane : TlsPolicyLevel::kMay;
+  s.record_tls_rpt = config.tls_rpt.enabled;
   for (const TlsPolicyConfig& p : config.tls_policies) {
     TlsPolicyEntry e;
     e.domain = p.domain;

@@ -45,6 +45,7 @@ import dnssec_zone
 from dnssec_zone import DnssecDns
 from smtp_peer import SmtpPeer
 from tern_harness import Tern, free_port, main
+from tlsrpt_records import tls_rpt_results, wait_result
 
 Z = "dane.test"
 PLAIN = f"plain.{Z}"  # an unsigned child zone: an insecure delegation
@@ -130,6 +131,7 @@ class DaneTest(unittest.TestCase):
         cls.cleanups.append(cls.dns.cleanup)
         d = cls.dns.tmp
         ee = make_cert(d, "ee", f"mx-ok.{Z}")
+        cls.ee_cert = ee[0]
         other = make_cert(d, "other", "nobody.test")
         ca = make_cert(d, "ca", "Tern DANE Test CA", ca=True, days=(-1, 30))
         ta_leaf = make_cert(d, "ta", f"mx-ta.{Z}", issuer=(ca[0], ca[1]))
@@ -182,6 +184,7 @@ class DaneTest(unittest.TestCase):
                  f'dnssec = true\ntrust_anchor = "{cls.dns.trust_anchor}"\n'
                  f'[relay]\nport = {P}\nconnect_timeout = "2s"\n'
                  '[queue]\nretry = ["5m"]\n'
+                 '[tls_rpt]\nenabled = true\n'  # records sessions (docs/tls.md "TLS-RPT")
                  f'[[tls_policy]]\ndomain = "none.{Z}"\nlevel = "none"\n'
                  f'[[tls_policy]]\ndomain = "only.{Z}"\nlevel = "dane-only"\n')
         cls.a = Tern(domains=[A_DOMAIN], hostname=f"mx.{A_DOMAIN}", kinds=("smtp", "submission"),
@@ -244,12 +247,25 @@ class DaneTest(unittest.TestCase):
             self.assertEqual(p.delivered_to(rcpt), 0)
         return line
 
+    def tls_rpt(self, domain, res):
+        """The recorded TLS-RPT result for `domain` with result `res` (waits for it)."""
+        r = wait_result(self.a.data_dir, domain, res)
+        if r is None:
+            got = [x for x in tls_rpt_results(self.a.data_dir) if x.get("pd") == domain]
+            self.fail(f"no TLS-RPT result {res} for {domain}; have {got}\n{self.a.tail_log(40)}")
+        return r
+
     # -- the cases --
     def test_matching_tlsa_3_1_1_is_verified(self):
         line = self.assert_delivered(f"bob@ok.{Z}", self.peers[2], r"verified(3 1 1)")
         self.assertIn("policy=dane(dane)", line)
         self.assertIn("tls=TLSv1.3", line)
         self.assertTrue(self.peers[2].messages[-1].tls)
+        r = self.tls_rpt(f"ok.{Z}", "success")
+        self.assertEqual(r["pt"], "tlsa")
+        self.assertEqual(r["host"], f"mx-ok.{Z}")
+        self.assertEqual(r["rip"], "127.0.0.2")
+        self.assertEqual(r["ps"], f"3 1 1 {spki_sha256(self.ee_cert)}".lower())
 
     def test_mismatch_is_deferred_never_plaintext(self):
         peer = self.peers[3]
@@ -260,6 +276,11 @@ class DaneTest(unittest.TestCase):
         self.assertNotIn("trying once more in plaintext", self.a.read_log())
         qs = [m for m in self.a.queue_list() if f"bob@mismatch.{Z}" in str(m)]
         self.assertEqual(len(qs), 1, self.a.queue_list())
+        r = self.tls_rpt(f"mismatch.{Z}", "tlsa-invalid")
+        self.assertEqual(r["pt"], "tlsa")
+        self.assertEqual(r["host"], f"mx-bad.{Z}")
+        self.assertEqual([x for x in tls_rpt_results(self.a.data_dir)
+                          if x["pd"] == f"mismatch.{Z}" and x["res"] == "success"], [])
 
     def test_mismatch_then_matching_backup_mx(self):
         self.assert_delivered(f"carol@fallback.{Z}", self.peers[2], r"verified(3 1 1)")
@@ -275,6 +296,7 @@ class DaneTest(unittest.TestCase):
         self.assertTrue(skipped, self.a.tail_log())
         self.assertRegex(skipped[0], r"dane=(bogus|failed)")
         self.assertIn("TLSA lookup", line)
+        self.assertEqual(self.tls_rpt(f"bogus.{Z}", "dnssec-invalid")["pt"], "tlsa")
 
     def test_insecure_delegation_is_opportunistic(self):
         line = self.assert_delivered(f"bob@{PLAIN}", self.peers[5], "insecure")
@@ -296,6 +318,7 @@ class DaneTest(unittest.TestCase):
         line = self.assert_deferred(f"bob@nostls.{Z}", peer)
         self.assertEqual(peer.transactions, 0)
         self.assertIn("STARTTLS", line)
+        self.assertEqual(self.tls_rpt(f"nostls.{Z}", "starttls-not-supported")["pt"], "tlsa")
 
     def test_policy_none_sends_plaintext(self):
         line = self.assert_delivered(f"erin@none.{Z}", self.peers[2], "none")

@@ -37,6 +37,7 @@ from dns_server import DnsServer
 from policy_server import PolicyServer
 from smtp_peer import SmtpPeer
 from tern_harness import Tern, free_port, main
+from tlsrpt_records import tls_rpt_results, wait_result
 from local_ca import TestCa
 
 Z = "sts.test"
@@ -75,6 +76,7 @@ def submit(t, rcpt, subject):
         s.login(ALICE, PASSWORD)
         refused = s.sendmail(ALICE, [rcpt], data)
     assert not refused, refused
+
 
 
 class MtaStsTest(unittest.TestCase):
@@ -132,7 +134,9 @@ class MtaStsTest(unittest.TestCase):
                  f'[relay]\nport = {cls.P}\nconnect_timeout = "2s"\n'
                  '[queue]\nretry = ["5m"]\n'
                  f'[mta_sts]\nca_file = "{cls.ca.cert}"\nhttps_port = {cls.HP}\n'
-                 'fetch_timeout = "5s"\n')
+                 'fetch_timeout = "5s"\n'
+                 # TLS-RPT recording (RFC 8460, docs/tls.md "TLS-RPT").
+                 '[tls_rpt]\nenabled = true\n')
         cls.a = Tern(domains=[A], hostname=A, kinds=("smtp", "submission"),
                      ports={"smtp": cls.P}, extra=extra)
         cls.cleanups.append(cls.a.cleanup)
@@ -187,6 +191,14 @@ class MtaStsTest(unittest.TestCase):
             time.sleep(0.05)
         self.log_fail(f"no final status for {rcpt}")
 
+    def tls_rpt(self, domain, res):
+        """The recorded TLS-RPT result for `domain` with result `res` (waits for it)."""
+        r = wait_result(self.a.data_dir, domain, res)
+        if r is None:
+            got = [x for x in tls_rpt_results(self.a.data_dir) if x.get("pd") == domain]
+            self.log_fail(f"no TLS-RPT result {res} for {domain}; have {got}")
+        return r
+
     def assert_log(self, needle):
         if needle not in self.a.read_log():
             self.log_fail(f"not in the log: {needle!r}")
@@ -200,6 +212,12 @@ class MtaStsTest(unittest.TestCase):
         self.assertIn("cert=verified", line)
         self.assertIn("sts=enforce(matched)", line)
         self.assertEqual(self.peers[21].delivered_to(rcpt), 1)
+        r = self.tls_rpt(f"good.{Z}", "success")
+        self.assertEqual(r["pt"], "sts")
+        self.assertEqual(r["host"], f"mx.good.{Z}")
+        self.assertEqual(r["rip"], "127.0.0.21")
+        self.assertIn("mode: enforce", r["ps"].split(","))
+        self.assertEqual(r["mx"], f"mx.good.{Z}")
         self.assertTrue(self.peers[21].wait(lambda: self.peers[21].messages[-1].tls))
         cache = os.path.join(self.a.data_dir, "mta-sts", f"good.{Z}")
         with open(cache) as f:
@@ -222,6 +240,9 @@ class MtaStsTest(unittest.TestCase):
         self.assert_log("sts=enforce(certificate-host-mismatch)")
         self.assertEqual(self.peers[22].transactions, 0)  # no MAIL, not even in plaintext
         self.assertNotIn("trying once more in plaintext", self.a.read_log())
+        r = self.tls_rpt(f"wrongname.{Z}", "certificate-host-mismatch")
+        self.assertEqual(r["pt"], "sts")
+        self.assertEqual(r["host"], f"mx.wrongname.{Z}")
 
     def test_enforce_starttls_missing(self):
         rcpt = f"bob@notls.{Z}"
@@ -232,6 +253,7 @@ class MtaStsTest(unittest.TestCase):
         self.assertRegex(line, r"4\.7\.\d")
         self.assert_log("sts=enforce(starttls-not-supported)")
         self.assertEqual(self.peers[23].delivered_to(rcpt), before)
+        self.assertEqual(self.tls_rpt(f"notls.{Z}", "starttls-not-supported")["pt"], "sts")
 
     def test_enforce_mx_not_in_policy(self):
         rcpt = f"bob@mismatch.{Z}"
@@ -275,6 +297,12 @@ class MtaStsTest(unittest.TestCase):
         self.assertIn("status=sent", line)
         self.assertIn("sts=testing(certificate-not-trusted)", line)
         self.assertEqual(self.peers[24].delivered_to(rcpt), 1)
+        # Testing mode: delivered, and the failure is what the report counts.
+        r = self.tls_rpt(f"testing.{Z}", "certificate-not-trusted")
+        self.assertEqual(r["pt"], "sts")
+        self.assertIn("mode: testing", r["ps"].split(","))
+        self.assertEqual([x for x in tls_rpt_results(self.a.data_dir)
+                          if x["pd"] == f"testing.{Z}" and x["res"] == "success"], [])
 
     def test_redirect_not_followed(self):
         rcpt = f"bob@redirect.{Z}"
@@ -284,6 +312,7 @@ class MtaStsTest(unittest.TestCase):
         self.assertNotIn("sts=", line)
         self.assert_log(f"mta-sts: redirect.{Z} policy fetch failed "
                         "(HTTP 301 (redirects are not followed))")
+        self.assertEqual(self.tls_rpt(f"redirect.{Z}", "sts-policy-fetch-error")["pt"], "sts")
 
     def test_oversized_policy_refused(self):
         rcpt = f"bob@huge.{Z}"
@@ -302,6 +331,7 @@ class MtaStsTest(unittest.TestCase):
         self.assertNotIn("sts=", line)
         self.assert_log(f"mta-sts: html.{Z} policy fetch failed (media type 'text/html' is not "
                         "text/plain)")
+        self.assertEqual(self.tls_rpt(f"html.{Z}", "sts-policy-invalid")["pt"], "sts")
 
     def test_no_policy_unchanged(self):
         rcpt = f"bob@plain.{Z}"

@@ -1,6 +1,7 @@
 // The set-up doctor (`tern check`) against a fake DNS.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <chrono>
@@ -43,6 +44,12 @@ class FakeDns : public DnsLookup {
   void Ptr(const std::string& address, const std::string& name) {
     ptr_[make_address(address).to_string()].push_back(name);
   }
+  // TLSA records at `name`, signed (DNSSEC secure) or not.
+  void Tlsa(const std::string& name, TlsaRecord record, bool signed_zone) {
+    tlsa_[name].push_back(std::move(record));
+    names_.insert(name);
+    if (signed_zone) secure_.insert(name);
+  }
   std::set<std::string> servfail;
   std::vector<std::string> queries;
 
@@ -61,6 +68,12 @@ class FakeDns : public DnsLookup {
   asio::awaitable<TxtResult> txt(std::string name) override {
     queries.push_back("TXT " + name);
     co_return Answer(name, txt_);
+  }
+  asio::awaitable<TlsaResult> tlsa(std::string name) override {
+    queries.push_back("TLSA " + name);
+    TlsaResult r = Answer(name, tlsa_);
+    if (secure_.count(name)) r.security = DnsSecurity::kSecure;
+    co_return r;
   }
   asio::awaitable<NameResult> ptr(asio::ip::address address) override {
     queries.push_back("PTR " + address.to_string());
@@ -121,6 +134,8 @@ class FakeDns : public DnsLookup {
   std::map<std::string, std::string> cnames_;
   std::map<std::string, std::vector<TxtRecord>> txt_;
   std::map<std::string, std::vector<std::string>> ptr_;
+  std::map<std::string, std::vector<TlsaRecord>> tlsa_;
+  std::set<std::string> secure_;
 };
 
 std::vector<Finding> Check(FakeDns& dns, const std::string& domain, DoctorOptions options) {
@@ -671,6 +686,63 @@ TEST(CheckDoctor, MtaStsFetchFailsAndDaneNextKey) {
   EXPECT_EQ(next->level, Level::kWarn);
   EXPECT_EQ(next->publish, std::vector<std::string>{"_25._tcp.mail.good.test. IN TLSA 3 1 1 " +
                                                     std::string(64, 'b')});
+}
+
+// TLSA 3 1 1 with SHA-256 data of 32 octets `fill` (hex: `fill` twice, 64 times).
+TlsaRecord Tlsa311(char fill) { return TlsaRecord{3, 1, 1, std::string(32, fill)}; }
+
+TEST(CheckDoctor, DanePublishedSigned) {
+  GoodDomain g;
+  g.options.tlsa_current = std::string(64, 'a');  // the octet 0xaa, 32 times
+  g.dns.Tlsa("_25._tcp.mail.good.test", Tlsa311('\xaa'), true);
+  const std::vector<Finding> f = Check(g.dns, "good.test", g.options);
+  const Finding* key =
+      Find(f, "dane", "this server's key: _25._tcp.mail.good.test. IN TLSA 3 1 1 aaaa");
+  ASSERT_NE(key, nullptr) << Dump(f);
+  EXPECT_EQ(key->level, Level::kOk);
+  EXPECT_NE(key->summary.find("(published, signed)"), std::string::npos) << key->summary;
+  EXPECT_TRUE(key->publish.empty());
+  EXPECT_NE(std::find(g.dns.queries.begin(), g.dns.queries.end(), "TLSA _25._tcp.mail.good.test"),
+            g.dns.queries.end());
+}
+
+TEST(CheckDoctor, DanePublishedUnsignedOrOtherKey) {
+  GoodDomain g;
+  g.options.tlsa_current = std::string(64, 'a');
+  g.dns.Tlsa("_25._tcp.mail.good.test", Tlsa311('\xaa'), false);
+  std::vector<Finding> f = Check(g.dns, "good.test", g.options);
+  const Finding* key = Find(f, "dane", "this server's key:");
+  ASSERT_NE(key, nullptr) << Dump(f);
+  EXPECT_EQ(key->level, Level::kWarn);
+  EXPECT_NE(key->summary.find("not DNSSEC-signed"), std::string::npos) << key->summary;
+
+  // A signed RRset without our key: DANE senders defer everything.
+  GoodDomain h;
+  h.options.tlsa_current = std::string(64, 'a');
+  h.options.tlsa_next = std::string(64, 'b');
+  h.dns.Tlsa("_25._tcp.mail.good.test", Tlsa311('\xbb'), true);
+  f = Check(h.dns, "good.test", h.options);
+  key = Find(f, "dane", "this server's key:");
+  ASSERT_NE(key, nullptr) << Dump(f);
+  EXPECT_EQ(key->level, Level::kFail);
+  EXPECT_NE(key->summary.find("none for this key"), std::string::npos) << key->summary;
+  EXPECT_EQ(key->publish, std::vector<std::string>{"_25._tcp.mail.good.test. IN TLSA 3 1 1 " +
+                                                   std::string(64, 'a')});
+  // The next key is the one published: no warning about it.
+  EXPECT_EQ(Find(f, "dane", "the key is about to change"), nullptr) << Dump(f);
+  EXPECT_NE(Find(f, "dane", "the next key (tern acme rollkey) is published too"), nullptr)
+      << Dump(f);
+}
+
+TEST(CheckDoctor, DaneLookupFails) {
+  GoodDomain g;
+  g.options.tlsa_current = std::string(64, 'a');
+  g.dns.servfail.insert("_25._tcp.mail.good.test");
+  const std::vector<Finding> f = Check(g.dns, "good.test", g.options);
+  const Finding* key = Find(f, "dane", "this server's key:");
+  ASSERT_NE(key, nullptr) << Dump(f);
+  EXPECT_EQ(key->level, Level::kWarn);
+  EXPECT_NE(key->summary.find("TLSA lookup failed: SERVFAIL"), std::string::npos) << key->summary;
 }
 
 }  // namespace
