@@ -621,6 +621,14 @@ std::optional<Reply> ClientSession::local_check(const OutboundMessage& m) const 
   // RFC 6531 3.2: no downgrade here; the message cannot go to this server.
   if (needs_utf8(m) && !caps_.smtputf8)
     return Reply(553, "5.6.7", "The message needs SMTPUTF8, which the server does not offer");
+  // RFC 8689 4.2.1: a REQUIRETLS message goes only over TLS, to a server
+  // that offers REQUIRETLS (whether the TLS was authenticated enough is
+  // the caller's to decide before the session starts: relay/requiretls).
+  if (mail.requiretls && (!tls_ || !caps_.requiretls)) {
+    return Reply(550, "5.7.30",
+                 !tls_ ? "REQUIRETLS support required: the session is not encrypted"
+                       : "REQUIRETLS support required: the server does not offer REQUIRETLS");
+  }
   // RFC 1870 6: a message known to exceed the announced limit is not sent.
   if (caps_.size && caps_.max_size > 0 && mail.size && *mail.size > caps_.max_size) {
     return Reply(552, "5.3.4",
@@ -672,7 +680,9 @@ void ClientSession::send_mail() {
   if (caps_.size && m.size) line += " SIZE=" + std::to_string(*m.size);               // RFC 1870 6
   if (m.body == BodyType::k8BitMime && caps_.eightbitmime) line += " BODY=8BITMIME";  // RFC 6152
   if (needs_utf8(tx_->msg)) line += " SMTPUTF8";  // RFC 6531 3.4; offered, or local_check refused
-  if (caps_.dsn) {  // RFC 3461 4.3, 4.4: only to a server that offers DSN
+  if (m.requiretls)
+    line += " REQUIRETLS";  // RFC 8689 4.2.1; offered over TLS, or local_check refused
+  if (caps_.dsn) {          // RFC 3461 4.3, 4.4: only to a server that offers DSN
     if (m.ret == DsnRet::kFull) line += " RET=FULL";
     if (m.ret == DsnRet::kHdrs) line += " RET=HDRS";
     if (!m.envid.empty()) line += " ENVID=" + xtext_encode(m.envid);

@@ -177,9 +177,9 @@ std::optional<std::string> parse_orcpt(std::string_view v) {
   return std::string(type) + ";" + *addr;
 }
 
-enum MailParam { kSize, kBody, kSmtpUtf8, kRet, kEnvid, kAuth };
-constexpr std::array<std::string_view, 6> kMailParams = {"SIZE", "BODY",  "SMTPUTF8",
-                                                         "RET",  "ENVID", "AUTH"};
+enum MailParam { kSize, kBody, kSmtpUtf8, kRet, kEnvid, kAuth, kRequireTls };
+constexpr std::array<std::string_view, 7> kMailParams = {"SIZE",  "BODY", "SMTPUTF8",  "RET",
+                                                         "ENVID", "AUTH", "REQUIRETLS"};
 enum RcptParam { kNotify, kOrcpt };
 constexpr std::array<std::string_view, 2> kRcptParams = {"NOTIFY", "ORCPT"};
 
@@ -190,6 +190,12 @@ std::optional<Reply> apply_mail_param(size_t index, const Param& p, MailArgs& ar
     // RFC 6531 3.4: the SMTPUTF8 parameter has no value.
     if (p.has_value) return Reply(501, "5.5.4", "SMTPUTF8 takes no value");
     args.smtputf8 = true;
+    return std::nullopt;
+  }
+  if (index == kRequireTls) {
+    // RFC 8689 2: "REQUIRETLS" has no value.
+    if (p.has_value) return Reply(501, "5.5.4", "REQUIRETLS takes no value");
+    args.requiretls = true;
     return std::nullopt;
   }
   if (!p.has_value) return bad_value(p.keyword);

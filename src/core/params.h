@@ -1,7 +1,7 @@
 // The arguments of MAIL FROM and RCPT TO: a path and ESMTP parameters
 // (RFC 5321 4.1.2 Mail-parameters; RFC 1870 SIZE; RFC 6152 BODY; RFC 3030
 // BINARYMIME; RFC 6531 SMTPUTF8; RFC 3461 RET ENVID NOTIFY ORCPT;
-// RFC 4954 AUTH). Parsing only: no policy (size limits, and whether an
+// RFC 4954 AUTH; RFC 8689 REQUIRETLS). Parsing only: no policy (size limits, and whether an
 // extension was advertised, are checked by the session).
 //
 // Pure functions; thread-safe. No I/O.
@@ -29,6 +29,9 @@ struct MailArgs {
   DsnRet ret = DsnRet::kUnspecified;
   std::string envid;  // ENVID=, xtext-decoded (printable ASCII, RFC 3461 4.4), empty if absent
   std::string auth;   // AUTH=, xtext-decoded mailbox or "<>" (checked), empty if absent
+  // REQUIRETLS (RFC 8689 2): the sender asks that every hop onward be TLS
+  // authenticated by DANE or MTA-STS, and offer REQUIRETLS itself.
+  bool requiretls = false;
 };
 
 // NOTIFY bits (RFC 3461 4.1). kNever excludes the others.

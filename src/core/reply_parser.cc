@@ -228,6 +228,8 @@ Capabilities parse_ehlo_reply(const Reply& reply) {
       caps.starttls = true;
     } else if (kw == "ENHANCEDSTATUSCODES") {
       caps.enhanced_status_codes = true;
+    } else if (kw == "REQUIRETLS") {
+      caps.requiretls = true;
     }
   }
   return caps;

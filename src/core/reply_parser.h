@@ -130,6 +130,7 @@ struct Capabilities {
   bool dsn = false;
   bool starttls = false;
   bool enhanced_status_codes = false;
+  bool requiretls = false;        // RFC 8689 2
   std::vector<std::string> auth;  // mechanisms, upper case, from "AUTH" and legacy "AUTH="
 
   bool offers_auth(std::string_view mechanism) const;

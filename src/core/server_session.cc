@@ -496,6 +496,8 @@ void ServerSession::cmd_helo(std::string_view arg, bool esmtp) {
       "8BITMIME", "SMTPUTF8",   "ENHANCEDSTATUSCODES",
       "CHUNKING", "DSN"};
   if (options_.tls_available && !tls_) lines.push_back("STARTTLS");
+  // RFC 8689 2: REQUIRETLS only where the session itself is encrypted.
+  if (tls_) lines.push_back("REQUIRETLS");
   if (auth_offered()) lines.push_back("AUTH PLAIN LOGIN");
   if (options_.etrn) lines.push_back("ETRN");
   lines.push_back("HELP");
@@ -507,6 +509,12 @@ void ServerSession::cmd_mail(std::string_view arg) {
   auto parsed = parse_mail_args(arg.substr(5));
   if (auto* err = std::get_if<Reply>(&parsed)) return reply(std::move(*err));
   MailArgs args = std::get<MailArgs>(std::move(parsed));
+  // RFC 8689 4.1: REQUIRETLS is offered only over TLS; asked for in
+  // plaintext, the message has already crossed a hop without it. 530 as
+  // RFC 3207 4 ("must issue a STARTTLS command first"), 5.7.10
+  // "encryption needed" (RFC 5248).
+  if (args.requiretls && !tls_)
+    return reply(530, "5.7.10", "REQUIRETLS needs a TLS session: issue STARTTLS first");
   if (args.size && *args.size > options_.max_message_size)
     return reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
   // RFC 5321 4.5.3.1.9, RFC 1870 6.1: no room for it now. Refused here,

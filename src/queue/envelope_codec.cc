@@ -181,6 +181,7 @@ Status encode_envelope(const Envelope& env, std::string* out) {
   if (env.mail.size) put(&h, "size", std::to_string(*env.mail.size));
   if (const char* b = body_name(env.mail.body)) put(&h, "body", b);
   if (env.mail.smtputf8) put(&h, "smtputf8", "yes");
+  if (env.mail.requiretls) put(&h, "requiretls", "yes");
   if (const char* r = ret_name(env.mail.ret)) put(&h, "ret", r);
   ok &= put_text(&h, "envid", env.mail.envid);
   ok &= put_text(&h, "auth", env.mail.auth);
@@ -267,6 +268,9 @@ Status decode_envelope(std::string_view header, Envelope* out) {
     } else if (key == "smtputf8") {
       ok = value == "yes";
       out->mail.smtputf8 = ok;
+    } else if (key == "requiretls") {
+      ok = value == "yes";
+      out->mail.requiretls = ok;
     } else if (key == "ret") {
       if (value == "full")
         out->mail.ret = DsnRet::kFull;

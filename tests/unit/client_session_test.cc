@@ -1333,3 +1333,42 @@ TEST(ClientSession, PhaseNames) {
 
 }  // namespace
 }  // namespace tern
+
+// --- REQUIRETLS (RFC 8689 4.2.1) ------------------------------------------
+
+OutboundMessage requiretls_msg() {
+  OutboundMessage m = msg("a@x.test", {"b@y.test"});
+  m.mail.requiretls = true;
+  return m;
+}
+
+TEST(ClientSession, RequireTlsSentOverTlsToAServerOfferingIt) {
+  Script t(opportunistic());
+  t.add(requiretls_msg());
+  EXPECT_EQ(t.connect({"STARTTLS"}), "STARTTLS\r\n");
+  EXPECT_EQ(t.reply("220 2.0.0 Ready to start TLS\r\n"), "EHLO client.test\r\n");
+  EXPECT_EQ(t.reply(ehlo({"REQUIRETLS"})), "MAIL FROM:<a@x.test> REQUIRETLS\r\n");
+  EXPECT_TRUE(t.s.capabilities().requiretls);
+}
+
+TEST(ClientSession, RequireTlsRefusedLocallyWithoutTheExtension) {
+  Script t(opportunistic());
+  t.add(requiretls_msg());
+  t.connect({"STARTTLS"});
+  EXPECT_EQ(t.reply("220 2.0.0 Ready to start TLS\r\n"), "EHLO client.test\r\n");
+  EXPECT_EQ(t.reply(ehlo({"8BITMIME"})), "");  // no MAIL
+  ASSERT_EQ(t.results.size(), 1u);
+  const auto& f = *t.results[0].failure;
+  EXPECT_EQ(f.reply->code, 550);
+  EXPECT_EQ(f.reply->enhanced, "5.7.30");
+  EXPECT_EQ(f.cause, Cause::kLocal);
+  EXPECT_TRUE(f.permanent);
+}
+
+TEST(ClientSession, RequireTlsNeverSentInPlaintext) {
+  Script t;  // no TLS at all, even though the server claims the extension
+  t.add(requiretls_msg());
+  EXPECT_EQ(t.connect({"REQUIRETLS"}), "");
+  ASSERT_EQ(t.results.size(), 1u);
+  EXPECT_EQ(t.results[0].failure->reply->enhanced, "5.7.30");
+}

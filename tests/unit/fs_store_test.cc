@@ -75,6 +75,7 @@ Envelope odd_envelope() {
   e.mail.size = 0;
   e.mail.body = BodyType::kBinaryMime;
   e.mail.smtputf8 = true;
+  e.mail.requiretls = true;
   e.mail.ret = DsnRet::kHdrs;
   e.mail.envid = "id with spaces+plus=equals\r\nX-Injected: 1";
   e.mail.auth = "<>";
@@ -97,6 +98,7 @@ void expect_same(const Envelope& a, const Envelope& b) {
   EXPECT_EQ(a.mail.size, b.mail.size);
   EXPECT_EQ(a.mail.body, b.mail.body);
   EXPECT_EQ(a.mail.smtputf8, b.mail.smtputf8);
+  EXPECT_EQ(a.mail.requiretls, b.mail.requiretls);
   EXPECT_EQ(a.mail.ret, b.mail.ret);
   EXPECT_EQ(a.mail.envid, b.mail.envid);
   EXPECT_EQ(a.mail.auth, b.mail.auth);

@@ -378,3 +378,13 @@ TEST(XtextTest, RoundTripsEveryOctet) {
 
 }  // namespace
 }  // namespace tern
+
+// RFC 8689 2: REQUIRETLS, no value.
+TEST(MailArgsTest, RequireTls) {
+  EXPECT_FALSE(mail_ok("<a@b.org>").requiretls);
+  EXPECT_TRUE(mail_ok("<a@b.org> REQUIRETLS").requiretls);
+  EXPECT_TRUE(mail_ok("<a@b.org> requiretls SIZE=5").requiretls);
+  EXPECT_EQ(mail_err("<a@b.org> REQUIRETLS=YES"), "501 5.5.4 REQUIRETLS takes no value");
+  EXPECT_EQ(mail_err("<a@b.org> REQUIRETLS requiretls"),
+            "501 5.5.4 Duplicate parameter requiretls");
+}

@@ -53,6 +53,17 @@ TEST(ServerSession, AuthAdvertisedOnlyAfterTlsAndStartTlsDisappears) {
   EXPECT_EQ(r.find("STARTTLS"), std::string::npos);
 }
 
+// RFC 8689 2, 4.1: REQUIRETLS is offered, and accepted, only over TLS.
+TEST(ServerSession, RequireTlsOnlyOverTls) {
+  Driver d;
+  d.start();
+  EXPECT_EQ(d.ehlo().find("REQUIRETLS"), std::string::npos);
+  EXPECT_EQ(codes(d.send("MAIL FROM:<a@x.test> REQUIRETLS\r\n")), V{"530 5.7.10"});
+  EXPECT_EQ(codes(d.send("STARTTLS\r\n")), V{"220 2.0.0"});
+  EXPECT_NE(d.ehlo().find("250-REQUIRETLS\r\n"), std::string::npos);
+  EXPECT_EQ(codes(d.send("MAIL FROM:<a@x.test> REQUIRETLS\r\n")), V{"250 2.1.0"});
+}
+
 TEST(ServerSession, NoStartTlsWithoutContext) {
   SessionOptions o;
   o.tls_available = false;
