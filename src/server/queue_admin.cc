@@ -90,7 +90,9 @@ asio::awaitable<json> handle_queue_request(Scheduler& scheduler, json request) {
 
   if (op == "list") {
     json messages = json::array();
-    for (const QueueEntryInfo& i : scheduler.list()) {
+    // Named, not a temporary in the for: it lives across the co_await below.
+    const std::vector<QueueEntryInfo> entries = scheduler.list();
+    for (const QueueEntryInfo& i : entries) {
       json j = entry_json(i);
       // RFC 8689: whether the message must go onward over authenticated
       // TLS is in its envelope, not in the scheduler's index, so each file
