@@ -98,29 +98,31 @@ void run_list(const QueueOptions& o) {
     std::printf("The queue is empty.\n");
     return;
   }
+  constexpr size_t kCols = 7;
   struct Row {
-    std::string cols[6];
+    std::string cols[kCols];
   };
   std::vector<Row> rows;
-  rows.push_back(Row{{"ID", "AGE", "SENDER", "PENDING", "NEXT TRY", "LAST ERROR"}});
+  rows.push_back(Row{{"ID", "AGE", "SENDER", "PENDING", "REQUIRETLS", "NEXT TRY", "LAST ERROR"}});
   size_t pending = 0;
   for (const json& m : messages) {
     pending += m["pending"].size();
     const int64_t received = num(m, "received_at");  // 0: not loaded yet
     rows.push_back(Row{{str(m, "id"), received == 0 ? "-" : format_duration(now - received),
-                        sender_text(str(m, "sender")), pending_text(m), next_try(m, now),
+                        sender_text(str(m, "sender")), pending_text(m),
+                        m.value("requiretls", false) ? "yes" : "-", next_try(m, now),
                         str(m, "last_error").empty() ? "-" : str(m, "last_error")}});
   }
-  size_t width[5] = {};
+  size_t width[kCols - 1] = {};  // the last column is not padded
   for (const Row& row : rows)
-    for (size_t c = 0; c < 5; ++c) width[c] = std::max(width[c], row.cols[c].size());
+    for (size_t c = 0; c + 1 < kCols; ++c) width[c] = std::max(width[c], row.cols[c].size());
   for (const Row& row : rows) {
     std::string line;
-    for (size_t c = 0; c < 5; ++c) {
+    for (size_t c = 0; c + 1 < kCols; ++c) {
       line += row.cols[c];
       line.append(width[c] - row.cols[c].size() + 2, ' ');
     }
-    line += row.cols[5];
+    line += row.cols[kCols - 1];
     std::printf("%s\n", line.c_str());
   }
   std::printf("%zu message(s), %zu pending recipient(s)\n", messages.size(), pending);
@@ -147,6 +149,8 @@ void run_show(const QueueOptions& o) {
   line("envid:", str(m, "envid"));
   line("ret:", str(m, "ret"));
   if (m.contains("size")) line("size:", std::to_string(num(m, "size")));
+  if (m.value("requiretls", false))
+    line("requiretls:", "yes (RFC 8689: relayed only over authenticated TLS, else returned)");
   line("next try:", next_try(m, now));
   std::printf("recipients:\n");
   for (const json& rc : m["recipients"]) {

@@ -1,7 +1,8 @@
 // `tern send`: mailx-like sending from the shell.
 //
 //   echo body | tern send -s Subject [-a FILE]... [-c CC]... [-b BCC]... [-r FROM]
-//                         [--html FILE] [--list-unsubscribe URI]... [--one-click] TO...
+//                         [--html FILE] [--list-unsubscribe URI]... [--one-click]
+//                         [--require-tls | --tls-optional] TO...
 //   tern send --batch DIR      every DIR/*.eml, in name order
 //   tern send --mbox FILE      every message of an mbox
 //
@@ -41,6 +42,8 @@ struct SendOptions {
   std::string from, html, batch, mbox;
   std::vector<std::string> unsubscribe;  // List-Unsubscribe URIs (RFC 2369)
   bool one_click = false;                // List-Unsubscribe-Post (RFC 8058)
+  bool require_tls = false;              // REQUIRETLS on MAIL FROM (RFC 8689)
+  bool tls_optional = false;             // TLS-Required: No (RFC 8689 3)
   // Where to.
   std::string host, port, security, user, password_command, ca_file;
   bool insecure = false;
@@ -57,6 +60,7 @@ Target load(const SendOptions& o) {
   Sources src;
   src.client_config = o.client_config;
   src.server_config = o.config;
+  src.require_tls = o.require_tls;
   ClientSettings& f = src.flags;
   if (!o.host.empty()) f.host = o.host;
   if (!o.port.empty()) {
@@ -90,6 +94,12 @@ Mailbox mailbox_arg(const std::string& arg, const std::string& domain) {
   return list->front();
 }
 
+// What to do about a REQUIRETLS refusal (RFC 8689 5), or "".
+std::string requiretls_hint(const SendResult& r) {
+  if (!r.error || !r.error->requiretls_refused()) return "";
+  return " (nothing was sent: --require-tls needs a server offering REQUIRETLS over verified TLS)";
+}
+
 void check(const MessageStatus& s, int code) {
   if (!s.ok()) fail(code, s.message());
 }
@@ -116,6 +126,8 @@ void send_one(const SendOptions& o) {
   add_all(o.bcc, id.domain, &m, &Message::add_bcc);
   if (!o.subject.empty()) check(m.set_subject(o.subject), kExitUsage);
   check(m.set_list_unsubscribe(o.unsubscribe, o.one_click), kExitUsage);
+  m.set_require_tls(o.require_tls);
+  m.set_tls_optional(o.tls_optional);
   // The body, as mailx takes it: standard input to its end.
   m.set_text(std::string(std::istreambuf_iterator<char>(std::cin), {}));
   if (!o.html.empty()) {
@@ -128,7 +140,7 @@ void send_one(const SendOptions& o) {
   Client client(target.options);
   const SendResult r = client.send(m);
   const int code = exit_code(r);
-  if (code != kExitOk) fail(code, r.describe() + relay_hint(target, r));
+  if (code != kExitOk) fail(code, r.describe() + relay_hint(target, r) + requiretls_hint(r));
   if (o.verbose) std::fprintf(stderr, "tern send: %s\n", r.describe().c_str());
 }
 
@@ -217,11 +229,14 @@ void send_batch(const SendOptions& o) {
       report.result(item.name, false, p.error);
       continue;
     }
-    const SendResult r = client.send(p.envelope, p.message);
+    SendEnvelope envelope = p.envelope;
+    envelope.require_tls = o.require_tls;
+    const SendResult r = client.send(envelope, p.message);
     const int c = exit_code(r);
     code = worse(code, c);
-    report.result(item.name, c == kExitOk,
-                  c == kExitOk ? std::to_string(r.code) + " " + r.text : r.describe());
+    report.result(
+        item.name, c == kExitOk,
+        c == kExitOk ? std::to_string(r.code) + " " + r.text : r.describe() + requiretls_hint(r));
   }
   report.finish();
   if (code != kExitOk) throw CLI::RuntimeError(code);
@@ -231,9 +246,17 @@ void run(const SendOptions& o) {
   const bool many = !o.batch.empty() || !o.mbox.empty();
   if (!o.batch.empty() && !o.mbox.empty())
     fail(kExitUsage, "--batch and --mbox exclude each other");
+  if (o.require_tls && o.tls_optional)
+    fail(kExitUsage, "--require-tls and --tls-optional ask for opposite things");
+  // RFC 8689 4.2.1: REQUIRETLS only over TLS that authenticated the server.
+  if (o.require_tls && o.insecure)
+    fail(kExitUsage, "--require-tls needs the server certificate checked: drop --insecure");
+  if (o.require_tls && o.security == "none")
+    fail(kExitUsage, "--require-tls needs TLS: use --security starttls or tls");
   if (many) {
     if (!o.to.empty() || !o.cc.empty() || !o.bcc.empty() || !o.attach.empty() ||
-        !o.subject.empty() || !o.html.empty() || !o.unsubscribe.empty() || o.one_click) {
+        !o.subject.empty() || !o.html.empty() || !o.unsubscribe.empty() || o.one_click ||
+        o.tls_optional) {
       fail(kExitUsage, "with --batch or --mbox, recipients and content come from the messages");
     }
     send_batch(o);
@@ -264,6 +287,12 @@ void add_send_command(CLI::App& app) {
       ->allow_extra_args(false);
   cmd->add_flag("--one-click", o->one_click,
                 "Add List-Unsubscribe-Post for one-click unsubscribe (RFC 8058; needs https)");
+  cmd->add_flag("--require-tls", o->require_tls,
+                "REQUIRETLS (RFC 8689): every hop must use authenticated TLS, or the message "
+                "comes back; sends only over verified TLS to a server offering it");
+  cmd->add_flag("--tls-optional", o->tls_optional,
+                "Add 'TLS-Required: No' (RFC 8689): deliver even where the recipient's "
+                "DANE/MTA-STS policy cannot be met");
   cmd->add_option("--batch", o->batch, "Send every DIR/*.eml (envelope from their headers)");
   cmd->add_option("--mbox", o->mbox, "Send every message of an mbox file");
   cmd->add_option("TO", o->to, "Recipients");

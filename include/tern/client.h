@@ -91,6 +91,13 @@ struct SmtpError {
   // Retrying later may help (4xx, connection, timeout); false for 5xx and
   // for a message that can never be sent as it is.
   bool temporary = false;
+  // True for "REQUIRETLS support required" (enhanced "5.7.30", RFC 8689 5).
+  // A REQUIRETLS message (Message::set_require_tls) that cannot go out as
+  // the RFC asks (security kNone, verify_certificate off, or a server that
+  // does not offer REQUIRETLS) is refused here before MAIL: kind kTls,
+  // phase "mail", code 0 (no server said it), temporary false, nothing
+  // sent. A server answering 5.7.30 itself gives kRefused with its code.
+  bool requiretls_refused() const { return enhanced == "5.7.30"; }
 
   // One line: "rcpt: 550 5.1.1 No such user", "connect: connection refused".
   std::string describe() const;
@@ -121,6 +128,10 @@ struct SendResult {
 struct SendEnvelope {
   std::string from;             // "" is the null sender <>
   std::vector<std::string> to;  // at least one
+  // REQUIRETLS (RFC 8689), as Message::set_require_tls: sent only over
+  // verified TLS to a server offering REQUIRETLS, else an error kTls
+  // "5.7.30" and nothing sent.
+  bool require_tls = false;
 };
 
 class Client {

@@ -168,6 +168,27 @@ class Message {
   // (RFC 8058 4): tern's signer signs and oversigns them by default.
   MessageStatus set_list_unsubscribe(const std::vector<std::string>& uris, bool one_click = false);
 
+  // ---- Transport security (RFC 8689).
+
+  // REQUIRETLS: the message must travel over TLS on every hop. An envelope
+  // option, nothing is written into the message: the client library sends
+  // "MAIL FROM:<...> REQUIRETLS" (RFC 8689 4.2.1), and only over TLS whose
+  // certificate it verified, to a server that offers REQUIRETLS. Otherwise
+  // nothing is sent and send() fails with SmtpError kind kTls and enhanced
+  // "5.7.30" (RFC 8689 5). Each relay onward must in turn authenticate the
+  // next hop by DANE or MTA-STS and find REQUIRETLS there, or return the
+  // message (5.7.30). Off by default.
+  void set_require_tls(bool on);
+  bool require_tls() const { return require_tls_; }
+  // Writes "TLS-Required: No" (RFC 8689 3): the sender asks relays to
+  // deliver even where the recipient's domain publishes a DANE or MTA-STS
+  // policy that cannot be met, for mail whose delivery matters more than
+  // its confidentiality (an alert about a broken TLS setup). Receivers
+  // ignore the field on a message sent with REQUIRETLS (RFC 8689 4.1), so
+  // do not set both. Off by default; `false` removes the field.
+  void set_tls_optional(bool on);
+  bool tls_optional() const { return tls_optional_; }
+
   // ---- Body.
 
   // The plain text and HTML bodies, UTF-8 (not checked), any line breaks.
@@ -236,6 +257,8 @@ class Message {
   std::vector<std::pair<std::string, std::string>> headers_;
   std::vector<std::string> unsubscribe_;  // List-Unsubscribe URIs, without <>
   bool one_click_ = false;                // List-Unsubscribe-Post
+  bool require_tls_ = false;              // REQUIRETLS on MAIL FROM (RFC 8689)
+  bool tls_optional_ = false;             // TLS-Required: No (RFC 8689 3)
   std::optional<std::string> text_, html_;
   std::vector<Attachment> attachments_;
   std::vector<Attachment> images_;

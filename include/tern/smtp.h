@@ -112,6 +112,19 @@ int smtp_attachFile(SMTP_Client *client, const char *path);
  * as Gmail and Yahoo ask of bulk senders) and needs an https: URI. A
  * second call replaces the first; NULL or "" removes both fields. */
 int smtp_listUnsubscribe(SMTP_Client *client, const char *uris, int oneClick);
+/* REQUIRETLS for the letter (RFC 8689), nonzero `on` to ask, 0 not to:
+ * "MAIL FROM:<...> REQUIRETLS" asks every server on the way to pass the
+ * letter on only over TLS that authenticates the next hop, or to return
+ * it. The letter then goes only over SMTP_SSL or SMTP_TLS with the
+ * certificate checked (no smtp_setVerify(c, 0)), to a server that offers
+ * REQUIRETLS; otherwise smtp_sendLetter fails with SMTP_ERR_TLS,
+ * errorString holding "5.7.30" (RFC 8689 5), and nothing is sent. */
+int smtp_requireTls(SMTP_Client *client, int on);
+/* Adds "TLS-Required: No" to the letter (RFC 8689 3) for a nonzero `on`,
+ * removes it for 0: relays may then deliver it even where the recipient's
+ * DANE or MTA-STS policy cannot be met. Ignored by receivers when the
+ * letter also asks for REQUIRETLS. */
+int smtp_tlsOptional(SMTP_Client *client, int on);
 /* Completes the letter: no more attachments. */
 int smtp_endLetter(SMTP_Client *client);
 /* Sends the letter (ending it if smtp_endLetter was not called), over the

@@ -7,6 +7,7 @@
 #include <asio/steady_timer.hpp>
 #include <exception>
 
+#include "client/require_tls.h"
 #include "client/result_mapping.h"
 #include "client/tls_client.h"
 #include "net/awaitable.h"
@@ -180,6 +181,14 @@ asio::awaitable<SendResult> ClientCore::attempt(const Outgoing& m, bool* retry_f
     std::optional<SmtpError> error = co_await open();
     if (error) co_return failed_result(*error, m.recipients);
   }
+  if (m.envelope.mail.requiretls) {
+    // RFC 8689 4.2.1: only over TLS that authenticated the server. The
+    // options checked in send() make this hold; it is checked again on the
+    // connection itself, which is what the RFC is about.
+    const ClientTlsState& tls = conn_->tls_state();
+    if (auto refused = requiretls_refusal(tls.active, tls.check.verified, tls.check.detail))
+      co_return failed_result(*refused, m.recipients);
+  }
   const bool reused = sent_on_conn_ > 0;
   ++sent_on_conn_;
   const uint64_t id = conn_->add(m.envelope, std::make_unique<ViewBody>(m.body));
@@ -200,6 +209,10 @@ asio::awaitable<SendResult> ClientCore::attempt(const Outgoing& m, bool* retry_f
 
 asio::awaitable<SendResult> ClientCore::send(Outgoing m) {
   if (m.error) co_return failed_result(*m.error, m.recipients);
+  if (m.envelope.mail.requiretls) {
+    if (auto refused = requiretls_refusal(options_))
+      co_return failed_result(*refused, m.recipients);
+  }
   bool retry = false;
   SendResult r = co_await attempt(m, &retry);
   if (retry) {

@@ -56,6 +56,7 @@ Outgoing make_outgoing(const Message& message) {
     return out;
   }
   out.envelope.mail.smtputf8 = message.needs_smtputf8();
+  out.envelope.mail.requiretls = message.require_tls();
   scan_body(&out);
   return out;
 }
@@ -63,6 +64,7 @@ Outgoing make_outgoing(const Message& message) {
 Outgoing make_outgoing(const SendEnvelope& envelope, std::string raw) {
   Outgoing out;
   if (!set_envelope(envelope.from, envelope.to, &out)) return out;
+  out.envelope.mail.requiretls = envelope.require_tls;
   out.body = std::move(raw);
   scan_body(&out);
   return out;

@@ -28,6 +28,9 @@ SmtpError::Kind kind_of(const Failure& f) {
       if (f.phase == Phase::kStartTls) return K::kTls;
       return K::kRefused;
     case Failure::Cause::kLocal:
+      // RFC 8689 5: a REQUIRETLS message the server cannot take safely is
+      // a transport-security failure, not a fault of the message.
+      if (f.reply && f.reply->enhanced == kRequireTlsEnhanced) return K::kTls;
       return K::kMessage;
     case Failure::Cause::kProtocol:
       return K::kProtocol;

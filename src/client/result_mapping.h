@@ -14,9 +14,13 @@
 
 namespace tern {
 
+// "REQUIRETLS support required" (RFC 8689 5).
+inline constexpr char kRequireTlsEnhanced[] = "5.7.30";
+
 // Failure -> SmtpError:
 //   cause kReply       kAuth in the auth phase, kTls for STARTTLS, else kRefused
-//   cause kLocal       kMessage (code 0: no server spoke; enhanced and text are ours)
+//   cause kLocal       kMessage (code 0: no server spoke; enhanced and text are
+//                      ours), but kTls for 5.7.30 (REQUIRETLS, RFC 8689 5)
 //   cause kProtocol    kProtocol
 //   cause kConnection  kTimeout when a deadline passed, else kConnect
 //   cause kTls         kTls

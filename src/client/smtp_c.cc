@@ -248,6 +248,24 @@ int smtp_listUnsubscribe(SMTP_Client* client, const char* uris, int oneClick) {
   });
 }
 
+int smtp_requireTls(SMTP_Client* client, int on) {
+  return guarded(client, [&](SMTP_ClientPrivate& p) {
+    if (!p.letter) return fail(client, SMTP_ERR_USAGE, "no letter: call smtp_createLetter first");
+    if (p.letter_ended) return fail(client, SMTP_ERR_USAGE, "the letter was ended");
+    p.letter->set_require_tls(on != 0);
+    return ok(client);
+  });
+}
+
+int smtp_tlsOptional(SMTP_Client* client, int on) {
+  return guarded(client, [&](SMTP_ClientPrivate& p) {
+    if (!p.letter) return fail(client, SMTP_ERR_USAGE, "no letter: call smtp_createLetter first");
+    if (p.letter_ended) return fail(client, SMTP_ERR_USAGE, "the letter was ended");
+    p.letter->set_tls_optional(on != 0);
+    return ok(client);
+  });
+}
+
 int smtp_endLetter(SMTP_Client* client) {
   return guarded(client, [&](SMTP_ClientPrivate& p) {
     if (!p.letter) return fail(client, SMTP_ERR_USAGE, "no letter: call smtp_createLetter first");

@@ -186,6 +186,9 @@ MessageStatus Message::set_list_unsubscribe(const std::vector<std::string>& uris
   return {};
 }
 
+void Message::set_require_tls(bool on) { require_tls_ = on; }
+void Message::set_tls_optional(bool on) { tls_optional_ = on; }
+
 void Message::set_text(std::string_view body) { text_ = std::string(body); }
 void Message::set_html(std::string_view body) { html_ = std::string(body); }
 

@@ -35,6 +35,7 @@ std::string Message::render_headers() const {
     });
   }
   if (one_click_) out += "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n";
+  if (tls_optional_) out += "TLS-Required: No\r\n";  // RFC 8689 3
   // Not a structured binding: clang before 16 cannot capture one (P1091).
   for (const auto& header : headers_)
     field(header.first, [&](mime::FieldWriter& w) { mime::add_unstructured(w, header.second); });

@@ -256,6 +256,22 @@ Target resolve_target(const ClientSettings& s, const std::optional<LocalServer>&
   return t;
 }
 
+ClientSettings require_verified_tls(ClientSettings s) {
+  if (s.security == Security::kNone) {
+    throw ClientConfigError(
+        "--require-tls needs TLS, but security is \"none\" (TERN_SMTP_SECURITY or client.toml); "
+        "use starttls or tls");
+  }
+  if (s.verify == false) {
+    throw ClientConfigError(
+        "--require-tls needs the server certificate checked, but verify is false "
+        "(TERN_SMTP_VERIFY or client.toml)");
+  }
+  if (!s.security) s.security = Security::kStartTls;
+  s.verify = true;
+  return s;
+}
+
 std::string relay_hint(const Target& t, const SendResult& r) {
   if (!t.local || !t.options.user.empty()) return "";
   for (const RecipientStatus& s : r.recipients) {

@@ -109,6 +109,13 @@ struct Target {
 Target resolve_target(const ClientSettings& s, const std::optional<LocalServer>& local,
                       const std::string& hostname);
 
+// `tern send --require-tls` (RFC 8689 4.2.1): REQUIRETLS goes only over TLS
+// that authenticated the server, so `s` (the layers merged) gets STARTTLS
+// when no layer sets security (also for this machine's server, otherwise
+// reached in plain text). Throws ClientConfigError when a layer asks for
+// security "none" or verify = false: both can never carry such a message.
+ClientSettings require_verified_tls(ClientSettings s);
+
 // A hint for a failure to send through `t`, or "": our own server relays
 // only for authenticated clients, so a 5.7.1 refusal without AUTH to the
 // local target gets " (mail to other domains needs AUTH: ...)".

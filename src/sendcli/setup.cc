@@ -135,6 +135,7 @@ Target load_target(const Sources& sources) {
   ClientSettings s = overlay(sources.flags, client_settings_from_env(env));
   s = overlay(s, file_layer(user_path, named, true));
   s = overlay(s, file_layer(kSystemClientConfig, false, false));
+  if (sources.require_tls) s = require_verified_tls(std::move(s));
   std::optional<LocalServer> local;
   if (!s.host) {
     const Config config = server_config(sources.server_config);

@@ -21,6 +21,8 @@ struct Sources {
   // else the embedded default (127.0.0.1:2525). Read only when no layer
   // sets a host.
   std::string server_config;
+  // --require-tls: the merged settings go through require_verified_tls.
+  bool require_tls = false;
 };
 
 // Merges flags, environment, the user's client.toml and

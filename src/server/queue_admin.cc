@@ -45,6 +45,7 @@ json message_json(const QueuedMessage& m, const QueueEntryInfo* info) {
   j["envid"] = e.mail.envid;
   j["ret"] = e.mail.ret == DsnRet::kFull ? "FULL" : e.mail.ret == DsnRet::kHdrs ? "HDRS" : "";
   if (e.mail.size) j["size"] = *e.mail.size;
+  j["requiretls"] = e.mail.requiretls;  // RFC 8689: only onward over authenticated TLS
   json rcpts = json::array();
   for (size_t i = 0; i < e.rcpts.size(); ++i) {
     const RecipientState& s = m.state[i];
@@ -89,7 +90,19 @@ asio::awaitable<json> handle_queue_request(Scheduler& scheduler, json request) {
 
   if (op == "list") {
     json messages = json::array();
-    for (const QueueEntryInfo& i : scheduler.list()) messages.push_back(entry_json(i));
+    // Named, not a temporary in the for: it lives across the co_await below.
+    const std::vector<QueueEntryInfo> entries = scheduler.list();
+    for (const QueueEntryInfo& i : entries) {
+      json j = entry_json(i);
+      // RFC 8689: whether the message must go onward over authenticated
+      // TLS is in its envelope, not in the scheduler's index, so each file
+      // is read (off the loop thread), as Postfix's showq reads every queue
+      // file for mailq. A message gone meanwhile shows false.
+      QueuedMessage m;
+      Status st = co_await scheduler.inspect(i.id, &m);
+      j["requiretls"] = st.ok() && m.envelope.mail.requiretls;
+      messages.push_back(std::move(j));
+    }
     co_return json{{"ok", true}, {"now", scheduler.now()}, {"messages", std::move(messages)}};
   }
   if (op == "show") {

@@ -10,7 +10,8 @@
 //
 // MSG: {"id", "received_at", "sender" ("" for <>), "rcpts" (count),
 //       "pending" ([address...]), "next_attempt" (unix s, absent if none),
-//       "last_error" (may be ""), "active" (a delivery is running)}
+//       "last_error" (may be ""), "active" (a delivery is running),
+//       "requiretls" (MAIL FROM had REQUIRETLS, RFC 8689)}
 // MSG+ (show) adds "size", "listener", "client_ip", "auth_user", "envid",
 //       "ret", "recipients": [{"address", "orcpt", "notify", "outcome",
 //       "done", "attempts", "last_attempt", "next_attempt", "last_reply",

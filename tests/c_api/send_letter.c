@@ -9,7 +9,9 @@
  * dialogue on stderr (debugPrint). Exits 0 when sent; otherwise prints
  * "send_letter: <step> returned <rc>: <errorString>" and exits 1.
  * With SEND_LETTER_UNSUBSCRIBE set in the environment, the letter gets
- * smtp_listUnsubscribe(c, its value, 1) (one-click, RFC 8058). */
+ * smtp_listUnsubscribe(c, its value, 1) (one-click, RFC 8058). With
+ * SEND_LETTER_REQUIRETLS set it gets smtp_requireTls(c, 1) (RFC 8689), with
+ * SEND_LETTER_TLS_OPTIONAL set smtp_tlsOptional(c, 1) (TLS-Required: No). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,10 @@ int main(int argc, char **argv) {
   if (rc >= 0 && getenv("SEND_LETTER_UNSUBSCRIBE") != NULL)
     rc = step(c, "smtp_listUnsubscribe",
               smtp_listUnsubscribe(c, getenv("SEND_LETTER_UNSUBSCRIBE"), 1));
+  if (rc >= 0 && getenv("SEND_LETTER_REQUIRETLS") != NULL)
+    rc = step(c, "smtp_requireTls", smtp_requireTls(c, 1));
+  if (rc >= 0 && getenv("SEND_LETTER_TLS_OPTIONAL") != NULL)
+    rc = step(c, "smtp_tlsOptional", smtp_tlsOptional(c, 1));
   if (rc >= 0) rc = step(c, "smtp_attachFile", smtp_attachFile(c, argv[10]));
   if (rc >= 0) rc = step(c, "smtp_endLetter", smtp_endLetter(c));
   if (rc >= 0) rc = step(c, "smtp_sendLetter", smtp_sendLetter(c));

@@ -6,7 +6,7 @@
 //               [--user U --password P [--mechanism M]] [--ca-file F]
 //               [--no-verify] [--helo NAME] --from A --to B [--to C]...
 //               [--count N] [--pause SECONDS] [--async] [--raw]
-//               [--transcript FILE]
+//               [--transcript FILE] [--require-tls]
 //
 // Sends N messages (default 1) over one client, waiting --pause seconds
 // between them (to let a server drop the idle connection), then closes it. Prints one
@@ -14,7 +14,9 @@
 // accepted, error), code, text, tls. Errors are {kind, phase, code,
 // enhanced, text, temporary, describe}. --transcript writes every line of
 // the dialogue as "C: ..." or "S: ...". Exits 0 when every message was
-// sent to every recipient, 1 otherwise, 2 on bad usage.
+// sent to every recipient, 1 otherwise, 2 on bad usage. --require-tls asks
+// for REQUIRETLS (RFC 8689) on every message, built or raw; each JSON error
+// then also has requiretls_refused.
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
@@ -42,6 +44,7 @@ struct Args {
   int pause = 0;
   bool async = false;
   bool raw = false;
+  bool require_tls = false;
   std::string transcript;
 };
 
@@ -88,7 +91,8 @@ std::string json(const std::optional<tern::SmtpError>& e) {
   return "{\"kind\":" + quote(kind_name(e->kind)) + ",\"phase\":" + quote(e->phase) +
          ",\"code\":" + std::to_string(e->code) + ",\"enhanced\":" + quote(e->enhanced) +
          ",\"text\":" + quote(e->text) + ",\"temporary\":" + (e->temporary ? "true" : "false") +
-         ",\"describe\":" + quote(e->describe()) + "}";
+         ",\"describe\":" + quote(e->describe()) +
+         ",\"requiretls_refused\":" + (e->requiretls_refused() ? "true" : "false") + "}";
 }
 
 std::string json(const tern::SendResult& r, const std::string& tls) {
@@ -114,6 +118,7 @@ tern::Message make_message(const Args& a, int n) {
     std::exit(2);
   }
   m.set_text("Message " + std::to_string(n) + " from client_tool.\n");
+  m.set_require_tls(a.require_tls);
   return m;
 }
 
@@ -129,8 +134,9 @@ bool run_blocking(const Args& a) {
   tern::Client client(a.options);
   for (int n = 1; n <= a.count; ++n) {
     if (n > 1) std::this_thread::sleep_for(std::chrono::seconds(a.pause));
-    tern::SendResult r = a.raw ? client.send(tern::SendEnvelope{a.from, a.to}, make_raw(a, n))
-                               : client.send(make_message(a, n));
+    tern::SendResult r =
+        a.raw ? client.send(tern::SendEnvelope{a.from, a.to, a.require_tls}, make_raw(a, n))
+              : client.send(make_message(a, n));
     std::cout << json(r, client.tls_description()) << std::endl;
     all_ok = all_ok && r.ok();
   }
@@ -148,7 +154,7 @@ asio::awaitable<void> run_async(Args a, bool* all_ok) {
     }
     // Arguments named first: GCC 12 mishandles some temporaries that live
     // across a co_await.
-    tern::SendEnvelope envelope{a.from, a.to};
+    tern::SendEnvelope envelope{a.from, a.to, a.require_tls};
     tern::Message message = make_message(a, n);
     tern::SendResult r;
     if (a.raw) {
@@ -214,6 +220,8 @@ Args parse(int argc, char** argv) {
       a.async = true;
     } else if (f == "--raw") {
       a.raw = true;
+    } else if (f == "--require-tls") {
+      a.require_tls = true;
     } else if (f == "--transcript") {
       a.transcript = value();
     } else {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "client/outgoing.h"
+#include "client/require_tls.h"
 #include "client/result_mapping.h"
 
 namespace tern {
@@ -131,6 +132,82 @@ TEST(ClientOutgoingTest, UnusableEnvelopes) {
   Outgoing nf = make_outgoing(no_from);
   ASSERT_TRUE(nf.error);
   EXPECT_EQ(nf.error->kind, K::kMessage);
+}
+
+// --- REQUIRETLS (RFC 8689) ---------------------------------------------------
+
+TEST(ClientOutgoingTest, RequireTlsReachesTheEnvelope) {
+  Message m(1767225600, Message::Token{});
+  ASSERT_TRUE(m.set_from("me@x.test").ok());
+  ASSERT_TRUE(m.add_to("a@y.test").ok());
+  EXPECT_FALSE(make_outgoing(m).envelope.mail.requiretls);
+  m.set_require_tls(true);
+  EXPECT_TRUE(make_outgoing(m).envelope.mail.requiretls);
+
+  EXPECT_FALSE(make_outgoing(SendEnvelope{"a@x.test", {"b@y.test"}}, "x").envelope.mail.requiretls);
+  EXPECT_TRUE(
+      make_outgoing(SendEnvelope{"a@x.test", {"b@y.test"}, true}, "x").envelope.mail.requiretls);
+}
+
+// ClientSession refuses a REQUIRETLS message locally with 550 5.7.30 when
+// the server does not offer the extension: a TLS failure the caller can
+// tell apart, not a fault of the message.
+TEST(ClientResultTest, LocalRequireTlsRefusalIsTls) {
+  SmtpError e = to_smtp_error(failure(
+      Phase::kMail, Failure::Cause::kLocal,
+      Reply(550, "5.7.30", "REQUIRETLS support required: the server does not offer REQUIRETLS")));
+  EXPECT_EQ(e.kind, K::kTls);
+  EXPECT_EQ(e.code, 0);
+  EXPECT_EQ(e.enhanced, "5.7.30");
+  EXPECT_FALSE(e.temporary);
+  EXPECT_TRUE(e.requiretls_refused());
+  EXPECT_EQ(e.describe(),
+            "mail: 5.7.30 REQUIRETLS support required: the server does not offer REQUIRETLS");
+  // Other local refusals stay kMessage; a server's own 5.7.30 stays kRefused.
+  EXPECT_FALSE(
+      to_smtp_error(failure(Phase::kMail, Failure::Cause::kLocal, Reply(552, "5.3.4", "big")))
+          .requiretls_refused());
+  SmtpError server = to_smtp_error(
+      failure(Phase::kRcpt, Failure::Cause::kReply, Reply(550, "5.7.30", "REQUIRETLS needed")));
+  EXPECT_EQ(server.kind, K::kRefused);
+  EXPECT_EQ(server.code, 550);
+  EXPECT_TRUE(server.requiretls_refused());
+}
+
+TEST(ClientRequireTlsTest, OptionsMustGiveVerifiedTls) {
+  ClientOptions o;  // STARTTLS, certificate checked: the default is fine
+  EXPECT_FALSE(requiretls_refusal(o));
+  o.security = Security::kTls;
+  EXPECT_FALSE(requiretls_refusal(o));
+
+  o.security = Security::kNone;
+  std::optional<SmtpError> none = requiretls_refusal(o);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->kind, K::kTls);
+  EXPECT_EQ(none->phase, "mail");
+  EXPECT_EQ(none->enhanced, "5.7.30");
+  EXPECT_EQ(none->code, 0);
+  EXPECT_FALSE(none->temporary);
+  EXPECT_NE(none->text.find("kNone"), std::string::npos) << none->text;
+
+  o.security = Security::kStartTls;
+  o.verify_certificate = false;
+  std::optional<SmtpError> unverified = requiretls_refusal(o);
+  ASSERT_TRUE(unverified);
+  EXPECT_TRUE(unverified->requiretls_refused());
+  EXPECT_NE(unverified->text.find("verify_certificate"), std::string::npos) << unverified->text;
+}
+
+TEST(ClientRequireTlsTest, ConnectionMustBeVerifiedTls) {
+  EXPECT_FALSE(requiretls_refusal(true, true, "verified"));
+  std::optional<SmtpError> plain = requiretls_refusal(false, false, "");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->describe(),
+            "mail: 5.7.30 REQUIRETLS support required: the connection is not encrypted");
+  std::optional<SmtpError> self = requiretls_refusal(true, false, "self-signed certificate");
+  ASSERT_TRUE(self);
+  EXPECT_EQ(self->kind, K::kTls);
+  EXPECT_NE(self->text.find("self-signed certificate"), std::string::npos);
 }
 
 }  // namespace

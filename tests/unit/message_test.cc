@@ -190,6 +190,32 @@ TEST(MessageTest, ListUnsubscribeAndOneClick) {
   EXPECT_EQ(render(m).find("List-Unsubscribe"), std::string::npos);
 }
 
+// RFC 8689: REQUIRETLS is an envelope option (nothing in the bytes);
+// TLS-Required: No is a header field, written once, removable.
+TEST(MessageTest, RequireTlsAndTlsRequiredNo) {
+  Message m = basic();
+  const std::string plain = render(m);
+  EXPECT_FALSE(m.require_tls());
+  EXPECT_FALSE(m.tls_optional());
+  m.set_require_tls(true);
+  EXPECT_TRUE(m.require_tls());
+  EXPECT_EQ(render(m), plain);  // the bytes do not change
+
+  m.set_require_tls(false);
+  m.set_tls_optional(true);
+  m.set_tls_optional(true);  // idempotent: still one field
+  EXPECT_TRUE(m.tls_optional());
+  const std::string out = render(m);
+  const Part p = parse(out);
+  EXPECT_EQ(p.get("tls-required"), "No");
+  EXPECT_EQ(out.find("TLS-Required: No\r\n"), out.rfind("TLS-Required"));
+  // In the top-level header, before MIME-Version (not in a body part).
+  EXPECT_LT(out.find("TLS-Required: No\r\n"), out.find("MIME-Version:"));
+  check_lines(out);
+  m.set_tls_optional(false);
+  EXPECT_EQ(render(m), plain);
+}
+
 TEST(MessageTest, BadListUnsubscribeIsRefused) {
   Message m = basic();
   ASSERT_TRUE(m.set_list_unsubscribe({"HTTPS://example.com/u"}, true).ok());  // any case

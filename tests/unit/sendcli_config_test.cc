@@ -204,6 +204,38 @@ TEST(ClientConfigTest, ResolveRemote) {
   EXPECT_EQ(resolve_target(s, std::nullopt, "box").password_command, "ignored");
 }
 
+// tern send --require-tls (RFC 8689 4.2.1): verified TLS or nothing.
+TEST(ClientConfigTest, RequireTlsForcesVerifiedTls) {
+  // Nothing set: STARTTLS, also to this machine's server (plain otherwise).
+  ClientSettings none;
+  const ClientSettings forced = require_verified_tls(none);
+  EXPECT_EQ(forced.security, Security::kStartTls);
+  EXPECT_EQ(forced.verify, true);
+  const Target t = resolve_target(forced, Local(), "box.example");
+  EXPECT_TRUE(t.local);
+  EXPECT_EQ(t.options.security, Security::kStartTls);
+  EXPECT_EQ(t.options.port, 2525);
+  EXPECT_TRUE(t.options.verify_certificate);
+
+  // Implicit TLS asked for is kept.
+  ClientSettings tls;
+  tls.security = Security::kTls;
+  EXPECT_EQ(require_verified_tls(tls).security, Security::kTls);
+
+  // A layer asking for no TLS, or no certificate check, is an error, not overridden.
+  ClientSettings plain;
+  plain.security = Security::kNone;
+  EXPECT_THROW(require_verified_tls(plain), ClientConfigError);
+  ClientSettings unverified;
+  unverified.verify = false;
+  try {
+    require_verified_tls(unverified);
+    ADD_FAILURE() << "no error";
+  } catch (const ClientConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("verify is false"), std::string::npos) << e.what();
+  }
+}
+
 // issue 15: with no `from`, an AUTH user that is an address is the sender
 // (login@hostname would be refused as not owned by that user).
 TEST(ClientConfigTest, FromFallsBackToAuthUserAddress) {
