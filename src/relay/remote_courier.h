@@ -202,6 +202,8 @@ class RemoteCourier : public Courier {
   // True when `hop`'s TLS requirement cannot be met at all (relay/dane.h):
   // the host is skipped, and its reason kept for the deferral.
   bool skip_for_tls(Delivery& d, const Hop& hop);
+  // REQUIRETLS (relay/requiretls.h): every host authenticating, or ruled out.
+  static void apply_requiretls(Delivery& d, const Route& r);
   // MTA-STS next to the TLS requirements (RFC 8461 2: DANE and config first).
   static StsHopRule sts_rule(const Delivery& d, const std::string& host);
   static void apply_sts(Delivery& d, const std::string& domain);
