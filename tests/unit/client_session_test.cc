@@ -1331,9 +1331,6 @@ TEST(ClientSession, PhaseNames) {
   EXPECT_STREQ(phase_name(Phase::kBody), "body");
 }
 
-}  // namespace
-}  // namespace tern
-
 // --- REQUIRETLS (RFC 8689 4.2.1) ------------------------------------------
 
 OutboundMessage requiretls_msg() {
@@ -1372,3 +1369,6 @@ TEST(ClientSession, RequireTlsNeverSentInPlaintext) {
   ASSERT_EQ(t.results.size(), 1u);
   EXPECT_EQ(t.results[0].failure->reply->enhanced, "5.7.30");
 }
+
+}  // namespace
+}  // namespace tern

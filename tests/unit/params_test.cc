@@ -376,9 +376,6 @@ TEST(XtextTest, RoundTripsEveryOctet) {
   EXPECT_EQ(xtext_decode(enc), all);
 }
 
-}  // namespace
-}  // namespace tern
-
 // RFC 8689 2: REQUIRETLS, no value.
 TEST(MailArgsTest, RequireTls) {
   EXPECT_FALSE(mail_ok("<a@b.org>").requiretls);
@@ -388,3 +385,6 @@ TEST(MailArgsTest, RequireTls) {
   EXPECT_EQ(mail_err("<a@b.org> REQUIRETLS requiretls"),
             "501 5.5.4 Duplicate parameter requiretls");
 }
+
+}  // namespace
+}  // namespace tern
