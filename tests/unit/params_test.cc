@@ -383,7 +383,7 @@ TEST(MailArgsTest, RequireTls) {
   EXPECT_TRUE(mail_ok("<a@b.org> requiretls SIZE=5").requiretls);
   EXPECT_EQ(mail_err("<a@b.org> REQUIRETLS=YES"), "501 5.5.4 REQUIRETLS takes no value");
   EXPECT_EQ(mail_err("<a@b.org> REQUIRETLS requiretls"),
-            "501 5.5.4 Duplicate parameter requiretls");
+            "501 5.5.4 Duplicate parameter REQUIRETLS");  // named as SMTPUTF8 is
 }
 
 }  // namespace
