@@ -252,8 +252,8 @@ asio::awaitable<CourierResult> RemoteCourier::deliver(std::shared_ptr<const Queu
   d.prefix = std::move(scan.prefix);
   if (!scan.arc.empty()) log_info("relay: {} arc: {}", d.id(), scan.arc);
   if (!d.msg->envelope.mail.requiretls) {
-    auto [read, no] = co_await asio::co_spawn(blocking_, tls_required_on_pool(path, offset),
-                                              asio::use_awaitable);
+    auto [read, no] =
+        co_await asio::co_spawn(blocking_, tls_required_on_pool(path, offset), asio::use_awaitable);
     d.mode = message_tls(false, read.ok() && no);
   } else {
     d.mode = MessageTls::kRequireTls;
@@ -277,10 +277,9 @@ asio::awaitable<CourierResult> RemoteCourier::deliver(std::shared_ptr<const Queu
     // A connection opened under an older (or no) policy must satisfy the one now.
     const StsHopRule rule = sts_hop_rule(d.sts, pc->hop.host);
     const ClientTlsState& t = pc->conn->tls_state();
-    const bool rtls_ok =
-        d.mode != MessageTls::kRequireTls ||
-        requiretls_connection_ok(t, pc->conn->session().capabilities().requiretls,
-                                 sts_hop_rule(d.sts, pc->hop.host), smarthost);
+    const bool rtls_ok = d.mode != MessageTls::kRequireTls ||
+                         requiretls_connection_ok(t, pc->conn->session().capabilities().requiretls,
+                                                  sts_hop_rule(d.sts, pc->hop.host), smarthost);
     if (rule.usable && (!rule.require_tls || (t.active && t.check.verified)) && rtls_ok) {
       co_await use_pooled(d, std::move(*pc));
     } else {
@@ -293,8 +292,8 @@ asio::awaitable<CourierResult> RemoteCourier::deliver(std::shared_ptr<const Queu
       const RcptResult failed = route_result(r);
       for (size_t p : d.pending) {
         d.out.rcpts[p] = failed;
-        log_info("relay: {} to=<{}>{} status={} ({})", d.id(), d.rcpt(p),
-                 message_tls_field(d.mode), status_word(failed.kind), reply_line(failed.reply));
+        log_info("relay: {} to=<{}>{} status={} ({})", d.id(), d.rcpt(p), message_tls_field(d.mode),
+                 status_word(failed.kind), reply_line(failed.reply));
       }
       d.pending.clear();
     } else {
@@ -534,12 +533,14 @@ asio::awaitable<bool> RemoteCourier::send_on(Delivery& d, PooledConnection pc) {
   if (d.mode == MessageTls::kRequireTls && is_requiretls_refusal(*got)) {
     // RFC 8689 4.2.1: not this host (no REQUIRETLS); the next one may do.
     const Reply& why = *got->failure->reply;
-    d.rtls.permanent(requiretls_reply(why.lines.empty() ? "refused" : why.lines.back(),
-                                      pc.hop.host));
+    const Reply refusal =
+        requiretls_reply(why.lines.empty() ? "refused" : why.lines.back(), pc.hop.host);
+    d.rtls.permanent(refusal);
     for (auto& r : h.rcpts) r.reset();
-    h.retry.reply = d.rtls.reply();
-  } else if (h.tls_handshake_failed || std::any_of(h.rcpts.begin(), h.rcpts.end(),
-                                                   [](const auto& r) { return !r; })) {
+    // Kept as transient until every host is known to refuse (then 5.7.30).
+    h.retry.reply = Reply(451, "4.7.30", refusal.lines.back());
+  } else if (h.tls_handshake_failed ||
+             std::any_of(h.rcpts.begin(), h.rcpts.end(), [](const auto& r) { return !r; })) {
     d.rtls.transient();
   }
   if (pc.messages == 1)

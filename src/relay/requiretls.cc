@@ -102,8 +102,8 @@ Status read_tls_required_no(const std::string& path, uint64_t offset, bool* out)
   return Status::Ok();
 }
 
-RequireTlsHop requiretls_hop(const TlsRequirement& req, const StsHopRule& sts,
-                             bool names_authentic, const std::string& host) {
+RequireTlsHop requiretls_hop(const TlsRequirement& req, const StsHopRule& sts, bool names_authentic,
+                             const std::string& host) {
   RequireTlsHop out;
   out.req = req;
   if (!req.failure.empty()) {

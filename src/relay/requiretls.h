@@ -80,8 +80,8 @@ struct RequireTlsHop {
 // for the host (sts_hop_rule, whatever decided its TLS) and whether the
 // route's host names are authentic (mx_secure or implicit_mx, not an
 // address literal).
-RequireTlsHop requiretls_hop(const TlsRequirement& req, const StsHopRule& sts,
-                             bool names_authentic, const std::string& host);
+RequireTlsHop requiretls_hop(const TlsRequirement& req, const StsHopRule& sts, bool names_authentic,
+                             const std::string& host);
 
 // TLS-Required: No: every requirement that DANE or MTA-STS made becomes
 // opportunistic (kMay; bogus TLSA answers no longer skip the host);

@@ -64,7 +64,8 @@ TEST(RequireTls, ReadsTheHeaderFromTheQueuedFile) {
   ::close(fd);
   {
     std::ofstream f(path, std::ios::binary);
-    f << "X-Queue: 1\r\n\r\n" << "Subject: x\r\nTLS-Required: No\r\n\r\nbody\r\n";
+    f << "X-Queue: 1\r\n\r\n"
+      << "Subject: x\r\nTLS-Required: No\r\n\r\nbody\r\n";
   }
   bool no = false;
   ASSERT_TRUE(read_tls_required_no(path, 14, &no).ok());
@@ -85,8 +86,8 @@ TEST(RequireTls, DaneAndVerifiedHostsAreUsableAsTheyAre) {
   // MTA-STS enforce made it kVerify already; so does [[tls_policy]] verify.
   EXPECT_TRUE(requiretls_hop(Req(TlsLevel::kVerify, TlsSource::kSts), Sts(true, true), false, kHost)
                   .usable);
-  RequireTlsHop pinned = requiretls_hop(Req(TlsLevel::kVerify, TlsSource::kConfig), StsHopRule{},
-                                        false, kHost);
+  RequireTlsHop pinned =
+      requiretls_hop(Req(TlsLevel::kVerify, TlsSource::kConfig), StsHopRule{}, false, kHost);
   EXPECT_TRUE(pinned.usable);
   EXPECT_EQ(pinned.req.source, TlsSource::kConfig);
 }
@@ -99,8 +100,8 @@ TEST(RequireTls, NoAuthenticationIsPermanent) {
   EXPECT_NE(h.why.find("no DANE or MTA-STS"), std::string::npos);
   EXPECT_FALSE(requiretls_hop(Req(TlsLevel::kEncrypt), StsHopRule{}, false, kHost).usable);
   // [[tls_policy]] level none: never TLS, so never this message.
-  RequireTlsHop none = requiretls_hop(Req(TlsLevel::kNone, TlsSource::kConfig), StsHopRule{},
-                                      true, kHost);
+  RequireTlsHop none =
+      requiretls_hop(Req(TlsLevel::kNone, TlsSource::kConfig), StsHopRule{}, true, kHost);
   EXPECT_FALSE(none.usable);
   EXPECT_TRUE(none.permanent);
   EXPECT_NE(none.why.find("example.org"), std::string::npos);
@@ -133,10 +134,9 @@ TEST(RequireTls, AuthenticNamesOrStsMakeWebPkiEnough) {
   EXPECT_EQ(t.req.source, TlsSource::kSts);
   EXPECT_EQ(t.req.names, std::vector<std::string>{kHost});
   // A [[tls_policy]] "may" or "encrypt" is raised the same way.
-  EXPECT_EQ(
-      requiretls_hop(Req(TlsLevel::kEncrypt, TlsSource::kConfig), StsHopRule{}, true, kHost)
-          .req.level,
-      TlsLevel::kVerify);
+  EXPECT_EQ(requiretls_hop(Req(TlsLevel::kEncrypt, TlsSource::kConfig), StsHopRule{}, true, kHost)
+                .req.level,
+            TlsLevel::kVerify);
 }
 
 TEST(RequireTls, TlsRequiredNoRelaxesRecipientPolicyOnly) {
@@ -206,7 +206,7 @@ TEST(RequireTls, SessionRefusalAndTally) {
   t.permanent(Reply(550, "5.7.30", "second"));
   EXPECT_TRUE(t.bounce());
   EXPECT_EQ(t.reply().lines.back(), a.lines.back());  // the first is kept
-  t.transient();  // another host may do later: stays queued
+  t.transient();                                      // another host may do later: stays queued
   EXPECT_FALSE(t.bounce());
   RequireTlsTally only_transient;
   only_transient.transient();
