@@ -567,7 +567,10 @@ asio::awaitable<bool> RemoteCourier::send_on(Delivery& d, PooledConnection pc) {
     d.any_delivered = true;
     d.all_dsn = d.all_dsn && h.dsn_passed;
   }
-  if (open && pc.messages < d.s->max_messages_per_connection && settings_ == d.s) {
+  // A connection opened with recipient policy ignored (TLS-Required: No)
+  // must not carry other mail: the pool does not check DANE again.
+  const bool relaxed = d.mode == MessageTls::kTlsOptional && pc.messages == 1;
+  if (open && pc.messages < d.s->max_messages_per_connection && settings_ == d.s && !relaxed) {
     pool_.put(d.key, std::move(pc));
   } else if (open) {
     pool_.close(std::move(pc.conn));
