@@ -18,6 +18,8 @@ A client submits to tern A (submission, STARTTLS, AUTH) with
   - the destination down: deferred; the queue file keeps "requiretls yes";
     tern A is restarted; the destination (another tern, with the key the
     TLSA record names) comes up; a flush delivers it, with REQUIRETLS;
+  - through a smarthost: sent when its certificate verifies and it offers
+    REQUIRETLS (tern B); bounced with 5.7.30 when it does not (aiosmtpd);
   - "TLS-Required: No" (no REQUIRETLS parameter) to a host whose TLSA
     record does not match: delivered with opportunistic TLS; the same
     message without the header is deferred (4.7.5), as any mail there.
@@ -79,6 +81,7 @@ class RequireTlsTest(unittest.TestCase):
         b_cert = make_cert(d, "tern-b", f"mx-b.{Z}")
         cls.c_cert = make_cert(d, "tern-c", f"mx-later.{Z}")
         peer_cert = make_cert(d, "peer", f"mx-peer.{Z}")
+        cls.b_cert, cls.peer_cert = b_cert, peer_cert
         bad_cert = make_cert(d, "bad", f"mx-bad.{Z}")
         other = make_cert(d, "other", "nobody.test")
         plain_cert = make_cert(d, "plain", f"mx.{PLAIN}")
@@ -170,6 +173,17 @@ class RequireTlsTest(unittest.TestCase):
             time.sleep(0.05)
         self.fail(f"no outcome for {rcpt}\n{self.diagnostics()}")
 
+    def delivery_line(self, server, rcpt, timeout=10):
+        """`server`'s "delivery id=... rcpt=<rcpt>" line (logged just after
+        the Maildir write, so it is waited for)."""
+        deadline = time.time() + timeout
+        while True:
+            line = next((l for l in server.read_log().splitlines()
+                         if f"rcpt=<{rcpt}>" in l and "delivery id=" in l), "")
+            if line or time.time() >= deadline:
+                return line
+            time.sleep(0.05)
+
     def dsn_for(self, subject, timeout=15):
         """The DSN in alice's Maildir about the message with `subject`."""
         deadline = time.time() + timeout
@@ -212,8 +226,7 @@ class RequireTlsTest(unittest.TestCase):
             time.sleep(0.05)
         self.assertEqual(len(self.b.messages(rcpt)), 1, self.diagnostics())
         # B queued it with REQUIRETLS: only MAIL FROM ... REQUIRETLS sets that.
-        b_line = next((l for l in self.b.read_log().splitlines()
-                       if f"rcpt=<{rcpt}>" in l and "delivery id=" in l), "")
+        b_line = self.delivery_line(self.b, rcpt)
         self.assertIn("requiretls=yes", b_line, self.b.tail_log(20))
 
     def test_next_hop_without_requiretls_bounces_5_7_30(self):
@@ -283,12 +296,49 @@ class RequireTlsTest(unittest.TestCase):
         while time.time() < deadline and not c.messages(rcpt):
             time.sleep(0.05)
         self.assertEqual(len(c.messages(rcpt)), 1, self.diagnostics() + c.tail_log(20))
-        sent = [l for l in self.a.read_log().splitlines()
-                if f"to=<{rcpt}>" in l and "status=sent" in l]
+        sent, deadline = [], time.time() + 10
+        while not sent and time.time() < deadline:
+            sent = [l for l in self.a.read_log().splitlines()
+                    if f"to=<{rcpt}>" in l and "status=sent" in l]
+            time.sleep(0.05)
         self.assertTrue(sent and "requiretls=yes" in sent[-1], self.diagnostics())
-        c_line = next((l for l in c.read_log().splitlines()
-                       if f"rcpt=<{rcpt}>" in l and "delivery id=" in l), "")
+        c_line = self.delivery_line(c, rcpt)
         self.assertIn("requiretls=yes", c_line, c.tail_log(20))
+
+    def smarthost_sender(self, host, ca_file):
+        """A second sending tern whose every message goes to the smarthost `host`."""
+        domain = "a2.sender.test"
+        extra = (f'[dns]\nforward = ["{self.dns.forward}"]\ntimeout = 3\n'
+                 f'dnssec = true\ntrust_anchor = "{self.dns.trust_anchor}"\n'
+                 f'[relay]\nsmarthost = "{host}:{self.P}"\nca_file = "{ca_file}"\n'
+                 'connect_timeout = "2s"\n[queue]\nretry = ["5m"]\n')
+        t = Tern(domains=[domain], hostname=f"mx.{domain}", kinds=("submission",), extra=extra)
+        self.addCleanup(t.cleanup)
+        t.add_users({f"alice@{domain}": PASSWORD})
+        t.start()
+        return t, f"alice@{domain}"
+
+    def test_smarthost_needs_verified_tls_and_requiretls(self):
+        for host, ca, rcpt, ok in ((f"mx-b.{Z}", self.b_cert[2], f"sh@{B}", True),
+                                   (f"mx-peer.{Z}", self.peer_cert[2], f"sh@{NORTLS}", False)):
+            t, sender = self.smarthost_sender(host, ca)
+            with smtplib.SMTP("127.0.0.1", t.port("submission"), timeout=10) as s:
+                s.starttls(context=t.ssl_context(check_hostname=False))
+                s.login(sender, PASSWORD)
+                s.sendmail(sender, [rcpt], message(f"smarthost {rcpt}", rcpt),
+                           mail_options=["REQUIRETLS"])
+            line = self.outcome(rcpt, server=t)
+            self.assertIn("requiretls=yes", line, t.tail_log(20))
+            if ok:
+                self.assertIn("smarthost=", line)
+                self.assertIn("cert=verified", line)
+                self.assertIn("status=sent", line, t.tail_log(20))
+            else:
+                self.assertIn("status=bounced", line, t.tail_log(20))
+                self.assertIn("5.7.30", line)
+                self.assertRegex(t.read_log(), r"smarthost=\S+ tls=\S+ cert=verified "
+                                               r"requiretls=yes status=next-host \(451 4\.7\.30")
+                self.assertEqual(self.nortls.delivered_to(rcpt), 0)
 
 
 if __name__ == "__main__":
