@@ -237,6 +237,9 @@ Envelope dsn_envelope(const QueuedMessage& m, const std::string& id, int64_t now
   e.mail.from = Address{};
   e.mail.body = has_8bit(returned) ? BodyType::k8BitMime : BodyType::k7Bit;
   e.mail.smtputf8 = m.envelope.mail.from.needs_utf8();
+  // RFC 8689 5: the report on a REQUIRETLS message (it holds the
+  // original's header section) goes with REQUIRETLS too.
+  e.mail.requiretls = m.envelope.mail.requiretls;
   RcptArgs to;
   to.to = m.envelope.mail.from;
   e.rcpts.push_back(std::move(to));

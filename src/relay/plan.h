@@ -118,7 +118,7 @@ std::string reply_line(const Reply& r);
 
 // The envelope of a DSN about `m`, from "<>" to m's sender, with id `id`,
 // queued at `now`. 8BITMIME/SMTPUTF8 are set when the returned content or
-// the address need them.
+// the address need them; REQUIRETLS when m has it (RFC 8689 5).
 Envelope dsn_envelope(const QueuedMessage& m, const std::string& id, int64_t now,
                       std::string_view returned);
 

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -23,6 +24,7 @@
 #include "relay/dane.h"
 #include "relay/file_body.h"
 #include "relay/plan.h"
+#include "relay/requiretls.h"
 #include "relay/sts_fetch.h"
 #include "tlsrpt/log.h"
 
@@ -39,6 +41,13 @@ asio::awaitable<std::pair<Status, ScanResult>> scan_on_pool(std::string path, ui
   ScanResult scan;
   Status s = scan_body_file(path, offset, sign, &scan);
   co_return std::make_pair(std::move(s), std::move(scan));
+}
+
+// RFC 8689 3: whether the header section says "TLS-Required: No".
+asio::awaitable<std::pair<Status, bool>> tls_required_on_pool(std::string path, uint64_t offset) {
+  bool no = false;
+  Status s = read_tls_required_no(path, offset, &no);
+  co_return std::make_pair(std::move(s), no);
 }
 
 // "TLSv1.3/TLS_AES_256_GCM_SHA384 cert=unverified(self-signed certificate)", or "none".
@@ -177,6 +186,10 @@ struct RemoteCourier::Delivery {
   std::map<std::string, TlsRequirement> tls;
   bool tried_any = false;  // a host was connected to (not skipped by MTA-STS)
   StsState sts;            // the domain's MTA-STS policy, if any (MX routing only)
+  // REQUIRETLS or TLS-Required: No (relay/requiretls.h).
+  MessageTls mode = MessageTls::kDefault;
+  std::set<std::string> rtls_refused;  // hosts ruled out for good for a REQUIRETLS message
+  RequireTlsTally rtls;
 
   const std::string& id() const { return msg->envelope.id; }
   std::string rcpt(size_t pos) const { return msg->envelope.rcpts[rcpts[pos]].to.str(); }
@@ -238,6 +251,13 @@ asio::awaitable<CourierResult> RemoteCourier::deliver(std::shared_ptr<const Queu
   d.body = scan.facts;
   d.prefix = std::move(scan.prefix);
   if (!scan.arc.empty()) log_info("relay: {} arc: {}", d.id(), scan.arc);
+  if (!d.msg->envelope.mail.requiretls) {
+    auto [read, no] =
+        co_await asio::co_spawn(blocking_, tls_required_on_pool(path, offset), asio::use_awaitable);
+    d.mode = message_tls(false, read.ok() && no);
+  } else {
+    d.mode = MessageTls::kRequireTls;
+  }
   if (scan.is_signed) {
     log_info("relay: {} dkim=signed {}", d.id(), scan.dkim);
   } else if (!scan.dkim.empty()) {
@@ -257,7 +277,10 @@ asio::awaitable<CourierResult> RemoteCourier::deliver(std::shared_ptr<const Queu
     // A connection opened under an older (or no) policy must satisfy the one now.
     const StsHopRule rule = sts_hop_rule(d.sts, pc->hop.host);
     const ClientTlsState& t = pc->conn->tls_state();
-    if (rule.usable && (!rule.require_tls || (t.active && t.check.verified))) {
+    const bool rtls_ok = d.mode != MessageTls::kRequireTls ||
+                         requiretls_connection_ok(t, pc->conn->session().capabilities().requiretls,
+                                                  sts_hop_rule(d.sts, pc->hop.host), smarthost);
+    if (rule.usable && (!rule.require_tls || (t.active && t.check.verified)) && rtls_ok) {
       co_await use_pooled(d, std::move(*pc));
     } else {
       pool_.close(std::move(pc->conn));
@@ -269,8 +292,8 @@ asio::awaitable<CourierResult> RemoteCourier::deliver(std::shared_ptr<const Queu
       const RcptResult failed = route_result(r);
       for (size_t p : d.pending) {
         d.out.rcpts[p] = failed;
-        log_info("relay: {} to=<{}> status={} ({})", d.id(), d.rcpt(p), status_word(failed.kind),
-                 reply_line(failed.reply));
+        log_info("relay: {} to=<{}>{} status={} ({})", d.id(), d.rcpt(p), message_tls_field(d.mode),
+                 status_word(failed.kind), reply_line(failed.reply));
       }
       d.pending.clear();
     } else {
@@ -280,6 +303,11 @@ asio::awaitable<CourierResult> RemoteCourier::deliver(std::shared_ptr<const Queu
             *dns_, r, destination_tls(d.s->tls_policies, r.domain, d.s->default_tls_level), port);
         apply_sts(d, dest.domain);
         if (d.tls_report) relax_for_tls_report(d.tls);
+        if (d.mode == MessageTls::kTlsOptional) {
+          relax_for_tls_optional(d.tls);  // RFC 8689 4.2.2: DANE and MTA-STS ignored
+          d.sts = StsState{};
+        }
+        if (d.mode == MessageTls::kRequireTls) apply_requiretls(d, r);
       }
       for (const Hop& hop : route_hops(r, port)) {
         if (d.pending.empty()) break;
@@ -288,10 +316,16 @@ asio::awaitable<CourierResult> RemoteCourier::deliver(std::shared_ptr<const Queu
       }
     }
   }
+  if (!d.pending.empty() && d.mode == MessageTls::kRequireTls && d.rtls.bounce()) {
+    // RFC 8689 4.2.1: no host can take it, none may later: a DSN (5.7.30).
+    d.retry.kind = RcptResult::Kind::kPermanent;
+    d.retry.reply = d.rtls.reply();
+    d.retry.remote_mta.clear();
+  }
   for (size_t p : d.pending) {
     d.out.rcpts[p] = d.retry;
-    log_info("relay: {} to=<{}> status=deferred ({})", d.id(), d.rcpt(p),
-             reply_line(d.retry.reply));
+    log_info("relay: {} to=<{}>{} status={} ({})", d.id(), d.rcpt(p), message_tls_field(d.mode),
+             status_word(d.retry.kind), reply_line(d.retry.reply));
   }
   d.out.next_hop_dsn = d.any_delivered && d.all_dsn;
   co_return std::move(d.out);
@@ -322,9 +356,32 @@ void RemoteCourier::apply_sts(Delivery& d, const std::string& domain) {
   }
 }
 
+// RFC 8689 4.2.1 for a REQUIRETLS message: each host made to authenticate
+// the server, or ruled out (relay/requiretls.h).
+void RemoteCourier::apply_requiretls(Delivery& d, const Route& r) {
+  const bool authentic = (r.mx_secure || r.implicit_mx) && !r.domain.starts_with("[");
+  for (auto& [host, req] : d.tls) {
+    const RequireTlsHop h = requiretls_hop(req, sts_hop_rule(d.sts, host), authentic, host);
+    req = h.req;
+    if (h.usable) continue;
+    if (h.permanent) {
+      d.rtls_refused.insert(host);
+      req.failure = "REQUIRETLS: " + h.why;
+    }
+  }
+}
+
 bool RemoteCourier::skip_for_tls(Delivery& d, const Hop& hop) {
   auto it = d.tls.find(hop.host);
   if (it == d.tls.end() || it->second.failure.empty()) return false;
+  if (d.rtls_refused.contains(hop.host)) {
+    // Not a TLS failure of the host (nothing for TLS-RPT): the sender's demand.
+    d.rtls.permanent(requiretls_reply(it->second.failure, hop.host));
+    log_info("relay: {} {}={} {} requiretls=yes status=next-host ({})", d.id(), d.via,
+             hop_text(hop), requirement_text(it->second), it->second.failure);
+    return true;
+  }
+  d.rtls.transient();
   record_tls(d, TlsAttempt{.mx_host = hop.host,
                            .receiving_ip = hop.endpoint.address().to_string(),
                            .requirement = &it->second});
@@ -381,6 +438,7 @@ asio::awaitable<void> RemoteCourier::try_hop(Delivery& d, Hop hop, bool plaintex
           Reply(451, "4.7.0", fmt::format("MTA-STS: no MX host of {} matches its policy", d.key));
     log_info("relay: {} {}={} {} status=next-host (not in the MTA-STS policy)", d.id(), d.via,
              hop_text(hop), sts_log_field(sts, std::nullopt));
+    d.rtls.transient();
     record_tls(d, TlsAttempt{.mx_host = hop.host,
                              .receiving_ip = hop.endpoint.address().to_string(),
                              .sts = sts});
@@ -424,6 +482,7 @@ asio::awaitable<void> RemoteCourier::try_hop(Delivery& d, Hop hop, bool plaintex
     d.retry.reply = deferral_reply(f);
     d.retry.remote_mta = hop.host;
     log_info("relay: {} {}={} status=next-host ({})", d.id(), d.via, hop_text(hop), f.describe());
+    d.rtls.transient();
     co_return;
   }
   PooledConnection pc{conn, hop, 0};
@@ -465,11 +524,25 @@ asio::awaitable<bool> RemoteCourier::send_on(Delivery& d, PooledConnection pc) {
       none.rcpts.push_back(RecipientResult{d.msg->envelope.rcpts[idx], std::nullopt, f});
     got = std::move(none);
   }
-  const HopOutcome h = settle(*got, pc.hop.host);
+  HopOutcome h = settle(*got, pc.hop.host);
   std::string tls =
       tls_text(pc.conn->tls_state()) + policy_text(d.tls, pc.hop.host, pc.conn->tls_state());
   const std::string sts = sts_log_field(sts_rule(d, pc.hop.host), pc.conn->tls_state());
   if (!sts.empty()) tls += " " + sts;
+  tls += message_tls_field(d.mode);
+  if (d.mode == MessageTls::kRequireTls && is_requiretls_refusal(*got)) {
+    // RFC 8689 4.2.1: not this host (no REQUIRETLS); the next one may do.
+    const Reply& why = *got->failure->reply;
+    const Reply refusal =
+        requiretls_reply(why.lines.empty() ? "refused" : why.lines.back(), pc.hop.host);
+    d.rtls.permanent(refusal);
+    for (auto& r : h.rcpts) r.reset();
+    // Kept as transient until every host is known to refuse (then 5.7.30).
+    h.retry.reply = Reply(451, "4.7.30", refusal.lines.back());
+  } else if (h.tls_handshake_failed ||
+             std::any_of(h.rcpts.begin(), h.rcpts.end(), [](const auto& r) { return !r; })) {
+    d.rtls.transient();
+  }
   if (pc.messages == 1)
     count_tls(pc.conn->tls_state(), h.tls_handshake_failed);  // a new connection
   const std::string where = hop_text(pc.hop);
@@ -494,7 +567,10 @@ asio::awaitable<bool> RemoteCourier::send_on(Delivery& d, PooledConnection pc) {
     d.any_delivered = true;
     d.all_dsn = d.all_dsn && h.dsn_passed;
   }
-  if (open && pc.messages < d.s->max_messages_per_connection && settings_ == d.s) {
+  // A connection opened with recipient policy ignored (TLS-Required: No)
+  // must not carry other mail: the pool does not check DANE again.
+  const bool relaxed = d.mode == MessageTls::kTlsOptional && pc.messages == 1;
+  if (open && pc.messages < d.s->max_messages_per_connection && settings_ == d.s && !relaxed) {
     pool_.put(d.key, std::move(pc));
   } else if (open) {
     pool_.close(std::move(pc.conn));

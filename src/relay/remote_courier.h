@@ -66,6 +66,13 @@
 // a certificate verified for the MX name (no plaintext retry); in testing
 // mode delivery is as above and failures are logged ("sts=testing(...)").
 //
+// REQUIRETLS (RFC 8689, relay/requiretls.h): a message queued with
+// REQUIRETLS goes only to hosts authenticated by DANE, by an MTA-STS policy
+// or by a DNSSEC-secure MX with WebPKI, over verified TLS, to a server that
+// offers REQUIRETLS; when every host is ruled out for good it bounces with
+// 5.7.30, otherwise it stays queued. "TLS-Required: No" (without the
+// parameter) makes DANE and MTA-STS requirements opportunistic.
+//
 // TLS-RPT (RFC 8460, relay/tls_report.h): with [tls_rpt] enabled, each new
 // connection to an MX host that DANE or an MTA-STS policy governs is
 // recorded (set_tls_rpt); TLS reports themselves (listener "tls-rpt") are
@@ -74,7 +81,8 @@
 // Every delivery is logged, one line per recipient:
 //   relay: ID to=<rcpt> mx=host[address]:port tls=TLSv1.3/CIPHER
 //     cert=verified|unverified(why) policy=LEVEL(ORIGIN) dane=STATE
-//     [sts=enforce(matched)] status=sent|deferred|bounced (reply)
+//     [sts=enforce(matched)] [requiretls=yes|tls-required=no]
+//     status=sent|deferred|bounced (reply)
 // (dane=verified(3 1 1) when a TLSA record authenticated the server; see
 // TlsRequirement::dane for the other states)
 // and each host given up on as "relay: ID mx=... status=next-host (why)".
@@ -202,6 +210,8 @@ class RemoteCourier : public Courier {
   // True when `hop`'s TLS requirement cannot be met at all (relay/dane.h):
   // the host is skipped, and its reason kept for the deferral.
   bool skip_for_tls(Delivery& d, const Hop& hop);
+  // REQUIRETLS (relay/requiretls.h): every host authenticating, or ruled out.
+  static void apply_requiretls(Delivery& d, const Route& r);
   // MTA-STS next to the TLS requirements (RFC 8461 2: DANE and config first).
   static StsHopRule sts_rule(const Delivery& d, const std::string& host);
   static void apply_sts(Delivery& d, const std::string& domain);

@@ -117,6 +117,9 @@ OutboundMessage outbound_message(const Envelope& env, const std::vector<size_t>&
   m.mail.smtputf8 = env.mail.smtputf8;
   m.mail.ret = env.mail.ret;
   m.mail.envid = env.mail.envid;
+  // RFC 8689 4.2.1: passed on; the session sends it only over TLS to a
+  // server that offers REQUIRETLS (relay/requiretls.h for the rest).
+  m.mail.requiretls = env.mail.requiretls;
   for (size_t i : rcpts) {
     if (i < env.rcpts.size()) m.rcpts.push_back(env.rcpts[i]);
   }

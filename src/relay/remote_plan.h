@@ -79,7 +79,7 @@ struct BodyFacts {
 // a queued envelope: the sender, SIZE from the content as stored, BODY
 // from the content itself (8BITMIME when it has 8-bit octets, whatever the
 // submitter declared; BINARYMIME kept, which the session refuses),
-// SMTPUTF8, RET and ENVID; each recipient with NOTIFY and ORCPT. AUTH= is
+// SMTPUTF8, RET, ENVID and REQUIRETLS; each recipient with NOTIFY and ORCPT. AUTH= is
 // not passed on. The session sends DSN parameters only to a server that
 // offers DSN.
 OutboundMessage outbound_message(const Envelope& env, const std::vector<size_t>& rcpts,

@@ -258,6 +258,7 @@ asio::awaitable<void> Scheduler::write_results(Pass& pass) {
         extra = " next=" + format_duration(r.next - r.at) +
                 " attempts=" + std::to_string(pass.m.state[r.rcpt].attempts);
       if (!r.remote_mta.empty()) extra += " mta=" + r.remote_mta;
+      if (pass.m.envelope.mail.requiretls) extra += " requiretls=yes";  // RFC 8689
       log_info("delivery id={} rcpt=<{}> result={} reply=\"{}\"{}{}", pass.id, rcpt.to.str(),
                result_name(r), reply_line(r.reply), extra, s.ok() ? "" : " (not recorded)");
     }
@@ -293,7 +294,9 @@ asio::awaitable<bool> Scheduler::send_notice(Pass& pass) {
       std::string text;
       DsnReturn kind = DsnReturn::kHeaders;
     };
-    const bool want_full = m.envelope.mail.ret == DsnRet::kFull;
+    // RFC 8689 5: for a REQUIRETLS message, as if RET=HDRS: the header
+    // section only, never the body.
+    const bool want_full = m.envelope.mail.ret == DsnRet::kFull && !m.envelope.mail.requiretls;
     const bool binary = m.envelope.mail.body == BodyType::kBinaryMime;
     const uint64_t max = options_.max_returned;
     auto snap = pass.snapshot;

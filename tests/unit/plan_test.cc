@@ -336,5 +336,15 @@ TEST(PlanTest, DsnAndForwardEnvelopes) {
             "alice@example.com");
 }
 
+// RFC 8689 4.1: aliased copies keep REQUIRETLS; 5: so does the DSN.
+TEST(PlanTest, RequireTlsKeptByCopiesAndReports) {
+  QueuedMessage m = Message(kSender, {{{"team", "example.com"}, kNotifyFailure}});
+  EXPECT_FALSE(dsn_envelope(m, "0000000000000002", kT0, "").mail.requiretls);
+  EXPECT_FALSE(forward_envelope(m, 0, {"x@remote.net"}, "0000000000000003", kT0).mail.requiretls);
+  m.envelope.mail.requiretls = true;
+  EXPECT_TRUE(dsn_envelope(m, "0000000000000002", kT0, "").mail.requiretls);
+  EXPECT_TRUE(forward_envelope(m, 0, {"x@remote.net"}, "0000000000000003", kT0).mail.requiretls);
+}
+
 }  // namespace
 }  // namespace tern

@@ -156,6 +156,7 @@ TEST(OutboundMessageTest, FromTheQueuedEnvelope) {
   EXPECT_EQ(m.mail.ret, DsnRet::kHdrs);
   EXPECT_EQ(m.mail.envid, "QQ314159");
   EXPECT_TRUE(m.mail.auth.empty());  // AUTH= is not passed on
+  EXPECT_FALSE(m.mail.requiretls);
   ASSERT_EQ(m.rcpts.size(), 2u);
   EXPECT_EQ(m.rcpts[0].to, A("a@example.org"));
   EXPECT_EQ(m.rcpts[0].notify, kNotifySuccess | kNotifyFailure);
@@ -163,6 +164,8 @@ TEST(OutboundMessageTest, FromTheQueuedEnvelope) {
   EXPECT_EQ(m.rcpts[1].to, A("c@example.org"));
 
   EXPECT_EQ(outbound_message(env, {1}, BodyFacts{10, true}).mail.body, BodyType::k8BitMime);
+  env.mail.requiretls = true;  // RFC 8689 4.2.1: passed on
+  EXPECT_TRUE(outbound_message(env, {1}, BodyFacts{10, false}).mail.requiretls);
   env.mail.body = BodyType::kBinaryMime;
   EXPECT_EQ(outbound_message(env, {1}, BodyFacts{10, true}).mail.body, BodyType::kBinaryMime);
 }
