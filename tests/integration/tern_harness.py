@@ -433,8 +433,9 @@ class ClassServers:
 
     setUpClass runs _start; each piece registers how it is stopped in
     cls.cleanups as soon as it exists. If _start fails, what it started is
-    stopped at once; else tearDownClass stops it all, in reverse order.
-    Every cleanup runs even if one raises; the first error is raised after.
+    stopped at once and _start's error is raised; else tearDownClass stops
+    it all, in reverse order. Every cleanup runs even if one raises; the
+    first error is raised after (a sanitizer report from Tern.cleanup).
     """
     cleanups = []
 
@@ -444,7 +445,10 @@ class ClassServers:
         try:
             cls._start()
         except BaseException:
-            cls._stop()
+            try:
+                cls._stop()
+            except Exception:  # noqa: BLE001  the start's error is the one to report
+                pass
             raise
 
     @classmethod
