@@ -385,5 +385,99 @@ def unreachable_dns(timeout=1):
     return f'[dns]\nforward = ["127.0.0.1@{port}"]\ntimeout = {timeout}\n'
 
 
+def dns_toml(dns, timeout=2, dnssec=False):
+    """TOML for a [dns] table whose only server is `dns` (a started
+    DnsServer or DnssecDns, its .forward). dnssec=True: validation on, with
+    the DnssecDns's trust anchor (dnssec_zone.py); otherwise Tern turns
+    validation off itself."""
+    text = f'[dns]\nforward = ["{dns.forward}"]\ntimeout = {timeout}\n'
+    if dnssec:
+        text += f'dnssec = true\ntrust_anchor = "{dns.trust_anchor}"\n'
+    return text
+
+
+def relay_toml(port, connect_timeout="2s", more="", retry="5m"):
+    """TOML for a [relay] table sending to MX hosts at `port` (the test
+    peers' common port), with `more` lines of that table, then a [queue]
+    table retrying once after `retry` (none if retry is None): a deferred
+    message stays queued for the whole test."""
+    text = f"[relay]\nport = {port}\n"
+    if connect_timeout:
+        text += f'connect_timeout = "{connect_timeout}"\n'
+    text += more
+    if retry:
+        text += f'[queue]\nretry = ["{retry}"]\n'
+    return text
+
+
+def fail_if_ci(why, what="peers"):
+    """For a test whose peers are not installed (`why` says which, None
+    when all are): skipped on a dev machine, a failure under CI (CI set),
+    where scripts/deps.sh installs them all."""
+    if why:
+        if os.environ.get("CI"):
+            raise AssertionError(f"{what} missing under CI: {why}")
+        raise unittest.SkipTest(why)
+
+
+class ClassServers:
+    """Mixin for a TestCase whose servers start once for the whole class:
+
+        class T(ClassServers, unittest.TestCase):
+            @classmethod
+            def _start(cls):
+                cls.tmp = cls.tempdir("tern-x-")
+                cls.dns = DnsServer(...)
+                cls.cleanups.append(cls.dns.cleanup)
+                cls.dns.start()
+
+    setUpClass runs _start; each piece registers how it is stopped in
+    cls.cleanups as soon as it exists. If _start fails, what it started is
+    stopped at once and _start's error is raised; else tearDownClass stops
+    it all, in reverse order. Every cleanup runs even if one raises; the
+    first error is raised after (a sanitizer report from Tern.cleanup).
+    """
+    cleanups = []
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cleanups = []
+        try:
+            cls._start()
+        except BaseException:
+            try:
+                cls._stop()
+            except Exception:  # noqa: BLE001  the start's error is the one to report
+                pass
+            raise
+
+    @classmethod
+    def _start(cls):
+        raise NotImplementedError
+
+    @classmethod
+    def _stop(cls):
+        cleanups, cls.cleanups = cls.cleanups, []
+        error = None
+        for c in reversed(cleanups):
+            try:
+                c()
+            except Exception as e:  # noqa: BLE001  the others still stop
+                error = error or e
+        if error:
+            raise error
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._stop()
+
+    @classmethod
+    def tempdir(cls, prefix):
+        """A temp directory, removed when the class stops."""
+        tmp = tempfile.mkdtemp(prefix=prefix)
+        cls.cleanups.append(lambda: shutil.rmtree(tmp, ignore_errors=True))
+        return tmp
+
+
 def main():
     unittest.main(verbosity=2)

@@ -178,14 +178,21 @@ class SlowClients(unittest.TestCase):
 
 
 class Connections(unittest.TestCase):
-    def test_per_address_concurrency_and_rate(self):
-        t = Tern(kinds=("smtp",), limits={"loopback_exempt": False, "max_connections_per_ip": 3,
-                                          "connection_rate_per_ip": 5})
+    def start(self, **kw):
+        """A started tern with an smtp listener (Tern keywords `kw`), its
+        port, and a list for the test's client connections: closed, then
+        the server stopped, when the test ends."""
+        t = Tern(kinds=("smtp",), **kw)
         self.addCleanup(t.cleanup)
         t.start()
-        port = t.port("smtp")
         clients = []
         self.addCleanup(lambda: [c.close() for c in clients])
+        return t, t.port("smtp"), clients
+
+    def test_per_address_concurrency_and_rate(self):
+        t, port, clients = self.start(limits={"loopback_exempt": False,
+                                              "max_connections_per_ip": 3,
+                                              "connection_rate_per_ip": 5})
         got = []
         for _ in range(4):
             c, g = greeting(port, "127.0.5.2")
@@ -212,12 +219,8 @@ class Connections(unittest.TestCase):
                       "value=6 max=5", log)
 
     def test_sighup_applies_new_limits_to_open_counts(self):
-        t = Tern(kinds=("smtp",), limits={"loopback_exempt": False, "max_connections_per_ip": 5})
-        self.addCleanup(t.cleanup)
-        t.start()
-        port = t.port("smtp")
-        clients = []
-        self.addCleanup(lambda: [c.close() for c in clients])
+        t, port, clients = self.start(limits={"loopback_exempt": False,
+                                              "max_connections_per_ip": 5})
         for _ in range(2):
             c, g = greeting(port, "127.0.12.2")
             clients.append(c)
@@ -233,13 +236,9 @@ class Connections(unittest.TestCase):
         self.assertEqual(g[:2], (421, "4.7.0"))
 
     def test_per_network_aggregation(self):
-        t = Tern(kinds=("smtp",), limits={"loopback_exempt": False, "max_connections_per_ip": 5,
-                                          "max_connections_per_network": 3})
-        self.addCleanup(t.cleanup)
-        t.start()
-        port = t.port("smtp")
-        clients = []
-        self.addCleanup(lambda: [c.close() for c in clients])
+        t, port, clients = self.start(limits={"loopback_exempt": False,
+                                              "max_connections_per_ip": 5,
+                                              "max_connections_per_network": 3})
         got = []
         for src in ("127.0.7.2", "127.0.7.2", "127.0.7.3", "127.0.7.3", "127.0.8.3"):
             c, g = greeting(port, src)
@@ -252,15 +251,11 @@ class Connections(unittest.TestCase):
                       t.read_log())
 
     def test_trusted_network_is_exempt(self):
-        t = Tern(kinds=("smtp",), accept_any_local_part=True,
-                 extra='trusted_networks = ["127.0.6.0/24"]',
-                 limits={"loopback_exempt": False, "max_connections_per_ip": 2,
-                         "messages_per_hour_per_ip": 1})
-        self.addCleanup(t.cleanup)
-        t.start()
-        port = t.port("smtp")
-        clients = []
-        self.addCleanup(lambda: [c.close() for c in clients])
+        t, port, clients = self.start(accept_any_local_part=True,
+                                      extra='trusted_networks = ["127.0.6.0/24"]',
+                                      limits={"loopback_exempt": False,
+                                              "max_connections_per_ip": 2,
+                                              "messages_per_hour_per_ip": 1})
         got = []
         for _ in range(6):
             c, g = greeting(port, "127.0.6.2")

@@ -27,20 +27,18 @@ import re
 import shutil
 import smtplib
 import subprocess
-import tempfile
 import time
 import unittest
 
-from dns_server import DnsServer
-from smtp_peer import SmtpPeer
-from tern_harness import TERN_BIN, Tern, free_port, main, root_opt_in
-from test_dkim_signing import unbound_line  # keygen output as unbound local-data
+from dkim_setup import keygen, keygen_config, txt_record, unbound_line
+from relay_setup import received, start_mx_peer
+from tern_harness import ClassServers, Tern, dns_toml, main, relay_toml
 from test_inbound_auth import rsa_key  # an RSA PEM and its key record
 
 try:
     import authres  # noqa: F401  python3-authres: dkimpy's arc_sign needs it
     import dkim  # python3-dkim
-    import dns.resolver  # python3-dnspython, which dkimpy uses
+    import dns.resolver  # noqa: F401  python3-dnspython: dkimpy and dkim_setup.txt_record use it
 except ImportError:
     dkim = None
 
@@ -65,53 +63,26 @@ def message(sender, to, subject):
             "\r\nHello,\r\nthis travels through forwarders.\r\n").encode()
 
 
-class ArcTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cleanups = []
-        if dkim is None:
-            return
-        try:
-            cls._start()
-        except BaseException:
-            cls._stop()
-            raise
-
+class ArcTest(ClassServers, unittest.TestCase):
     @classmethod
     def _start(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="tern-arc-it-")
-        cls.cleanups.append(lambda: shutil.rmtree(cls.tmp, ignore_errors=True))
+        if dkim is None:
+            return  # setUp skips each test (fails it under CI)
+        cls.tmp = cls.tempdir("tern-arc-it-")
         cls.data = os.path.join(cls.tmp, "data")
-        keygen_config = os.path.join(cls.tmp, "keygen.toml")
-        with open(keygen_config, "w") as f:
-            f.write(root_opt_in() + f'data_dir = "{cls.data}"\n'
-                    '[[listener]]\nkind = "smtp"\naddress = "127.0.0.1:2525"\n')
-        p = subprocess.run([TERN_BIN, "dkim", "keygen", SEAL, "--type", "rsa", "--selector",
-                            "arc", "--config", keygen_config], capture_output=True, timeout=60)
-        assert p.returncode == 0, p.stderr
-        tern_key = p.stdout.decode().strip()
-        p = subprocess.run([TERN_BIN, "dkim", "keygen", SEAL, "--type", "ed25519", "--selector",
-                            "arced", "--config", keygen_config], capture_output=True, timeout=60)
-        assert p.returncode == 0, p.stderr
-        tern_ed_key = p.stdout.decode().strip()
+        config = keygen_config(cls.tmp, cls.data)
+        tern_key = keygen(config, SEAL, "rsa", "arc")
+        tern_ed_key = keygen(config, SEAL, "ed25519", "arced")
         cls.pem1, rec1 = rsa_key()
         cls.pem2, rec2 = rsa_key()
-        cls.P = free_port()
         records = [
             unbound_line(tern_key),
             unbound_line(tern_ed_key),
             f"h1._domainkey.{HOP1}. 300 IN TXT {rec1}",
             f"h2._domainkey.{HOP2}. 300 IN TXT {rec2}",
             f'_dmarc.{AUTHOR}. 300 IN TXT "v=DMARC1; p=reject"',
-            f"{OUT}. 300 IN MX 10 mx.{Z}.",
-            f"mx.{Z}. 300 IN A 127.0.0.3",
         ]
-        cls.dns = DnsServer(zones=[Z], records=records)
-        cls.cleanups.append(cls.dns.cleanup)
-        cls.dns.start()
-        cls.peer = SmtpPeer("127.0.0.3", cls.P, hostname=f"mx.{Z}")
-        cls.cleanups.append(cls.peer.cleanup)
-        cls.peer.start()
+        cls.dns, cls.peer, cls.P = start_mx_peer(cls.cleanups, Z, [OUT], records)
         cls.terns = {}
 
     @classmethod
@@ -121,11 +92,7 @@ class ArcTest(unittest.TestCase):
         key = repr((trusted, forwarder, ed25519))
         if key in cls.terns:
             return cls.terns[key]
-        extra = ("check_loopback = true\n"
-                 +
-                 f'[dns]\nforward = ["{cls.dns.forward}"]\ntimeout = 2\n'
-                 f'[relay]\nport = {cls.P}\nconnect_timeout = "2s"\n'
-                 '[queue]\nretry = ["5m"]\n'
+        extra = ("check_loopback = true\n" + dns_toml(cls.dns) + relay_toml(cls.P) +
                  f'[arc]\nseal = true\ndomain = "{SEAL}"\n')
         if trusted is not None:
             extra += "trusted_sealers = [" + ", ".join(f'"{d}"' for d in trusted) + "]\n"
@@ -145,15 +112,6 @@ class ArcTest(unittest.TestCase):
         t.start()
         cls.terns[key] = t
         return t
-
-    @classmethod
-    def _stop(cls):
-        for c in reversed(cls.cleanups):
-            c()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls._stop()
 
     def setUp(self):
         if dkim is None:
@@ -178,18 +136,8 @@ class ArcTest(unittest.TestCase):
             s.sendmail(user, [rcpt], data)
 
     def received(self, subject, timeout=10):
-        needle = f"Subject: {subject}\r\n".encode()
-
-        def find():
-            for m in list(self.peer.messages):
-                if needle in m.data:
-                    return m
-            return None
-
-        if not self.peer.wait(lambda: find() is not None, timeout):
-            t = next(iter(self.terns.values()))
-            self.fail(f"the peer did not get '{subject}'\n{t.tail_log(40)}")
-        return find()
+        return received(self, self.peer, subject,
+                        lambda: next(iter(self.terns.values())).tail_log(40), timeout)
 
     def stored(self, t, subject, timeout=10):
         """The delivered copy of the message with `subject`."""
@@ -212,16 +160,7 @@ class ArcTest(unittest.TestCase):
 
     def dnsfunc(self, name, timeout=5):
         """dkimpy's key lookup, through the test DNS server."""
-        r = dns.resolver.Resolver(configure=False)
-        r.nameservers = ["127.0.0.1"]
-        r.port = self.dns.port
-        r.lifetime = timeout
-        name = name.decode() if isinstance(name, bytes) else name
-        try:
-            answer = r.resolve(name, "TXT")
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-            return None
-        return b"".join(answer[0].strings)
+        return txt_record(self.dns.port, name, timeout)
 
     def arc_verify(self, data):
         cv, results, reason = dkim.arc_verify(data, dnsfunc=self.dnsfunc)

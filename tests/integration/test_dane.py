@@ -42,9 +42,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 import dnssec_zone
+from dane_setup import start_dane_sender
 from dnssec_zone import DnssecDns
 from smtp_peer import SmtpPeer
-from tern_harness import Tern, free_port, main
+from tern_harness import ClassServers, Tern, fail_if_ci, free_port, main  # noqa: F401 (Tern)
 from tlsrpt_records import tls_rpt_results, wait_result
 
 Z = "dane.test"
@@ -108,21 +109,11 @@ def message(subject, to):
             f"Message-ID: <{time.time_ns()}@{A_DOMAIN}>\r\n\r\nhello\r\n").encode()
 
 
-class DaneTest(unittest.TestCase):
-    cleanups = []
-
+class DaneTest(ClassServers, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        why = dnssec_zone.missing()
-        if why:
-            if os.environ.get("CI"):
-                raise AssertionError(f"DNSSEC peers missing under CI: {why}")
-            raise unittest.SkipTest(why)
-        try:
-            cls._start()
-        except BaseException:
-            cls._stop()
-            raise
+        fail_if_ci(dnssec_zone.missing(), "DNSSEC peers")
+        super().setUpClass()
 
     @classmethod
     def _start(cls):
@@ -180,28 +171,10 @@ class DaneTest(unittest.TestCase):
         cls.dns.corrupt(f"_{P}._tcp.mx-bogus.{Z}.", "TLSA")
         cls.dns.start()
 
-        extra = (f'[dns]\nforward = ["{cls.dns.forward}"]\ntimeout = 3\n'
-                 f'dnssec = true\ntrust_anchor = "{cls.dns.trust_anchor}"\n'
-                 f'[relay]\nport = {P}\nconnect_timeout = "2s"\n'
-                 '[queue]\nretry = ["5m"]\n'
-                 '[tls_rpt]\nenabled = true\n'  # records sessions (docs/tls.md "TLS-RPT")
-                 f'[[tls_policy]]\ndomain = "none.{Z}"\nlevel = "none"\n'
-                 f'[[tls_policy]]\ndomain = "only.{Z}"\nlevel = "dane-only"\n')
-        cls.a = Tern(domains=[A_DOMAIN], hostname=f"mx.{A_DOMAIN}", kinds=("smtp", "submission"),
-                     ports={"smtp": P}, extra=extra)
-        cls.cleanups.append(cls.a.cleanup)
-        cls.a.add_users({ALICE: PASSWORD})
-        cls.a.start()
-
-    @classmethod
-    def _stop(cls):
-        for c in reversed(cls.cleanups):
-            c()
-        cls.cleanups = []
-
-    @classmethod
-    def tearDownClass(cls):
-        cls._stop()
+        more = ('[tls_rpt]\nenabled = true\n'  # records sessions (docs/tls.md "TLS-RPT")
+                f'[[tls_policy]]\ndomain = "none.{Z}"\nlevel = "none"\n'
+                f'[[tls_policy]]\ndomain = "only.{Z}"\nlevel = "dane-only"\n')
+        cls.a = start_dane_sender(cls.cleanups, cls.dns, P, ALICE, PASSWORD, more)
 
     def setUp(self):
         self.addCleanup(self.a.assert_running)

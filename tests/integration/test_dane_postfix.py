@@ -35,7 +35,8 @@ import dnssec_zone
 import postfix_peer
 from dnssec_zone import DnssecDns
 from postfix_peer import POSTFIX, PostfixPeer
-from tern_harness import Tern, free_port, main, wait_port
+from dane_setup import start_dane_sender
+from tern_harness import ClassServers, Tern, fail_if_ci, free_port, main, wait_port
 from test_dane import make_cert, message, spki_sha256
 
 Z = "dane.test"
@@ -109,23 +110,14 @@ class DanePostfix(PostfixPeer):
         return self
 
 
-class DanePostfixTest(unittest.TestCase):
-    cleanups = []
-
+class DanePostfixTest(ClassServers, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         why = postfix_peer.available() or dnssec_zone.missing()
         if not why and not os.access(UNSHARE, os.X_OK):
             why = "unshare (util-linux) is not installed"
-        if why:
-            if os.environ.get("CI"):
-                raise AssertionError(f"Postfix/DNSSEC peers missing under CI: {why}")
-            raise unittest.SkipTest(why)
-        try:
-            cls._start()
-        except BaseException:
-            cls._stop()
-            raise
+        fail_if_ci(why, "Postfix/DNSSEC peers")
+        super().setUpClass()
 
     @classmethod
     def _start(cls):
@@ -152,25 +144,7 @@ class DanePostfixTest(unittest.TestCase):
                      tls={"certificate": b_cert[2], "private_key": b_cert[3]})
         cls.cleanups.append(cls.b.cleanup)
         cls.b.start()
-        extra = (f'[dns]\nforward = ["{cls.dns.forward}"]\ntimeout = 3\n'
-                 f'dnssec = true\ntrust_anchor = "{cls.dns.trust_anchor}"\n'
-                 f'[relay]\nport = {P}\nconnect_timeout = "2s"\n'
-                 '[queue]\nretry = ["5m"]\n')
-        cls.a = Tern(domains=[A_DOMAIN], hostname=f"mx.{A_DOMAIN}", kinds=("smtp", "submission"),
-                     ports={"smtp": P}, extra=extra)
-        cls.cleanups.append(cls.a.cleanup)
-        cls.a.add_users({ALICE: PASSWORD})
-        cls.a.start()
-
-    @classmethod
-    def _stop(cls):
-        for c in reversed(cls.cleanups):
-            c()
-        cls.cleanups = []
-
-    @classmethod
-    def tearDownClass(cls):
-        cls._stop()
+        cls.a = start_dane_sender(cls.cleanups, cls.dns, P, ALICE, PASSWORD)
 
     def diagnostics(self):
         return (f"--- tern A\n{self.a.tail_log(40)}\n--- tern B\n{self.b.tail_log(20)}\n"

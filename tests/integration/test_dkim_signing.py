@@ -27,13 +27,13 @@ import subprocess
 import tempfile
 import unittest
 
-from dns_server import DnsServer
-from smtp_peer import SmtpPeer
-from tern_harness import TERN_BIN, Tern, free_port, main, root_opt_in
+from dkim_setup import keygen, keygen_config, txt_record, unbound_line  # noqa: F401 (re-exported)
+from relay_setup import received, start_mx_peer
+from tern_harness import TERN_BIN, ClassServers, Tern, dns_toml, main, relay_toml
 
 try:
     import dkim  # python3-dkim
-    import dns.resolver  # python3-dnspython, which dkimpy uses
+    import dns.resolver  # noqa: F401  python3-dnspython: dkimpy and dkim_setup.txt_record use it
 except ImportError:
     dkim = None
 
@@ -46,20 +46,6 @@ BOB = f"bob@{B}"
 OUT = f"out.{Z}"  # the peer's domain
 
 
-def unbound_line(zone_line):
-    """keygen's `name. IN TXT ( "a" "b" )` as an unbound local-data line."""
-    name = zone_line.split()[0]
-    strings = " ".join(f'"{s}"' for s in re.findall(r'"([^"]*)"', zone_line))
-    return f"{name} 300 IN TXT {strings}"
-
-
-def keygen(config, domain, kind, selector):
-    p = subprocess.run([TERN_BIN, "dkim", "keygen", domain, "--type", kind, "--selector",
-                        selector, "--config", config], capture_output=True, timeout=60)
-    assert p.returncode == 0, p.stderr
-    return p.stdout.decode().strip()
-
-
 def message(sender, to, subject):
     return (f"From: Sender <{sender}>\r\nTo: {to}\r\nSubject: {subject}\r\n"
             f"Message-ID: <{re.sub(r'[^A-Za-z0-9]', '.', subject)}@{Z}>\r\n"
@@ -67,65 +53,27 @@ def message(sender, to, subject):
             f"\r\nHello,\r\n.a line with a dot\r\nbye\r\n").encode()
 
 
-class DkimSigningTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cleanups = []
-        try:
-            cls._start()
-        except BaseException:
-            cls._stop()
-            raise
-
+class DkimSigningTest(ClassServers, unittest.TestCase):
     @classmethod
     def _start(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="tern-dkim-sign-it-")
-        cls.cleanups.append(lambda: shutil.rmtree(cls.tmp, ignore_errors=True))
+        cls.tmp = cls.tempdir("tern-dkim-sign-it-")
         cls.data = os.path.join(cls.tmp, "data")
         # Keys first (keygen needs only data_dir), so that DNS can publish them.
-        keygen_config = os.path.join(cls.tmp, "keygen.toml")
-        with open(keygen_config, "w") as f:
-            f.write(root_opt_in() + f'data_dir = "{cls.data}"\n'
-                    '[[listener]]\nkind = "smtp"\naddress = "127.0.0.1:2525"\n')
-        cls.keygen_config = keygen_config
-        zone_lines = [keygen(keygen_config, A, "rsa", "it-rsa"),
-                      keygen(keygen_config, A, "ed25519", "it-ed25519")]
+        cls.keygen_config = keygen_config(cls.tmp, cls.data)
+        zone_lines = [keygen(cls.keygen_config, A, "rsa", "it-rsa"),
+                      keygen(cls.keygen_config, A, "ed25519", "it-ed25519")]
         # B's key, published now, but made only in the SIGHUP test.
         cls.b_key_dir = os.path.join(cls.tmp, "b-key")
-        b_config = os.path.join(cls.tmp, "b-keygen.toml")
-        with open(b_config, "w") as f:
-            f.write(root_opt_in() + f'data_dir = "{cls.b_key_dir}"\n'
-                    '[[listener]]\nkind = "smtp"\naddress = "127.0.0.1:2525"\n')
+        b_config = keygen_config(cls.tmp, cls.b_key_dir, "b-keygen.toml")
         zone_lines.append(keygen(b_config, B, "ed25519", "it-b"))
-        cls.P = free_port()
-        records = [unbound_line(z) for z in zone_lines] + [
-            f"{OUT}. 300 IN MX 10 mx.{Z}.",
-            f"mx.{Z}. 300 IN A 127.0.0.3",
-        ]
-        cls.dns = DnsServer(zones=[Z], records=records)
-        cls.cleanups.append(cls.dns.cleanup)
-        cls.dns.start()
-        cls.peer = SmtpPeer("127.0.0.3", cls.P, hostname=f"mx.{Z}")
-        cls.cleanups.append(cls.peer.cleanup)
-        cls.peer.start()
-        extra = (f'[dns]\nforward = ["{cls.dns.forward}"]\ntimeout = 2\n'
-                 f'[relay]\nport = {cls.P}\nconnect_timeout = "2s"\n'
-                 '[queue]\nretry = ["5m"]\n')
+        cls.dns, cls.peer, cls.P = start_mx_peer(cls.cleanups, Z, [OUT],
+                                                 [unbound_line(z) for z in zone_lines])
         cls.t = Tern(domains=[A, B], hostname=f"mail.{Z}", kinds=("smtp", "submission"),
-                     extra=extra, data_dir=cls.data)
+                     extra=dns_toml(cls.dns) + relay_toml(cls.P), data_dir=cls.data)
         cls.cleanups.append(cls.t.cleanup)
         cls.t.add_users({ALICE: PASSWORD, BOB: PASSWORD})
         cls.t.write_aliases(f"fwd@{A}: far@{OUT}\n")
         cls.t.start()
-
-    @classmethod
-    def _stop(cls):
-        for c in reversed(cls.cleanups):
-            c()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls._stop()
 
     def setUp(self):
         self.addCleanup(self.t.assert_running)
@@ -139,30 +87,11 @@ class DkimSigningTest(unittest.TestCase):
 
     def received(self, subject, timeout=10):
         """The peer's copy of the message with `subject`."""
-        needle = f"Subject: {subject}\r\n".encode()
-
-        def find():
-            for m in list(self.peer.messages):
-                if needle in m.data:
-                    return m
-            return None
-
-        if not self.peer.wait(lambda: find() is not None, timeout):
-            self.fail(f"the peer did not get '{subject}'\n{self.t.tail_log(40)}")
-        return find()
+        return received(self, self.peer, subject, lambda: self.t.tail_log(40), timeout)
 
     def dnsfunc(self, name, timeout=5):
         """dkimpy's key lookup, through the test DNS server."""
-        r = dns.resolver.Resolver(configure=False)
-        r.nameservers = ["127.0.0.1"]
-        r.port = self.dns.port
-        r.lifetime = timeout
-        name = name.decode() if isinstance(name, bytes) else name
-        try:
-            answer = r.resolve(name, "TXT")
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-            return None
-        return b"".join(answer[0].strings)
+        return txt_record(self.dns.port, name, timeout)
 
     def signatures(self, data):
         """[(d=, s=, a=, verified)] for each DKIM-Signature field."""

@@ -9,20 +9,16 @@ covers the message as the milter left it.
 Skips without python3-milter or python3-dkim, unless CI is set.
 """
 import os
-import re
-import shutil
-import tempfile
 import unittest
 
-from dns_server import DnsServer
-from smtp_peer import SmtpPeer
-from tern_harness import Tern, free_port, main, root_opt_in
-from test_dkim_signing import keygen, unbound_line
+from dkim_setup import keygen, keygen_config, txt_record, unbound_line
+from relay_setup import start_mx_peer
+from tern_harness import ClassServers, Tern, dns_toml, main, relay_toml
 from test_milter import ScriptedMilter, have_pymilter, milter_block
 
 try:
     import dkim  # python3-dkim
-    import dns.resolver  # python3-dnspython, which dkimpy uses
+    import dns.resolver  # noqa: F401  python3-dnspython: dkimpy and dkim_setup.txt_record use it
 except ImportError:
     dkim = None
 
@@ -33,69 +29,33 @@ OUT = f"out.{Z}"
 PASSWORD = "milter dkim test password"
 
 
-class MilterDkimTest(unittest.TestCase):
+class MilterDkimTest(ClassServers, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         if dkim is None or not have_pymilter():
             if os.environ.get("CI"):
                 raise AssertionError("python3-dkim and python3-milter are required in CI")
             raise unittest.SkipTest("python3-dkim or python3-milter not installed")
-        cls.cleanups = []
-        try:
-            cls._start()
-        except BaseException:
-            cls._stop()
-            raise
+        super().setUpClass()
 
     @classmethod
     def _start(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="tern-milter-dkim-it-")
-        cls.cleanups.append(lambda: shutil.rmtree(cls.tmp, ignore_errors=True))
+        cls.tmp = cls.tempdir("tern-milter-dkim-it-")
         data = os.path.join(cls.tmp, "data")
-        keygen_config = os.path.join(cls.tmp, "keygen.toml")
-        with open(keygen_config, "w") as f:
-            f.write(root_opt_in() + f'data_dir = "{data}"\n'
-                    '[[listener]]\nkind = "smtp"\naddress = "127.0.0.1:2525"\n')
-        zone = keygen(keygen_config, A, "rsa", "it-milter")
-        port = free_port()
-        cls.dns = DnsServer(zones=[Z], records=[unbound_line(zone), f"{OUT}. 300 IN MX 10 mx.{Z}.",
-                                                f"mx.{Z}. 300 IN A 127.0.0.3"])
-        cls.cleanups.append(cls.dns.cleanup)
-        cls.dns.start()
-        cls.peer = SmtpPeer("127.0.0.3", port, hostname=f"mx.{Z}")
-        cls.cleanups.append(cls.peer.cleanup)
-        cls.peer.start()
+        zone = keygen(keygen_config(cls.tmp, data), A, "rsa", "it-milter")
+        cls.dns, cls.peer, port = start_mx_peer(cls.cleanups, Z, [OUT], [unbound_line(zone)])
         cls.milter = ScriptedMilter()
         cls.cleanups.append(cls.milter.stop)
-        extra = (milter_block(cls.milter.port, listeners=("submission",)) +
-                 f'[dns]\nforward = ["{cls.dns.forward}"]\ntimeout = 2\n'
-                 f'[relay]\nport = {port}\nconnect_timeout = "2s"\n')
+        extra = (milter_block(cls.milter.port, listeners=("submission",)) + dns_toml(cls.dns) +
+                 relay_toml(port, retry=None))
         cls.t = Tern(domains=[A], hostname=f"mail.{Z}", kinds=("smtp", "submission"),
                      extra=extra, data_dir=data)
         cls.cleanups.append(cls.t.cleanup)
         cls.t.add_users({ALICE: PASSWORD})
         cls.t.start()
 
-    @classmethod
-    def _stop(cls):
-        for c in reversed(cls.cleanups):
-            c()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls._stop()
-
     def dnsfunc(self, name, timeout=5):
-        r = dns.resolver.Resolver(configure=False)
-        r.nameservers = ["127.0.0.1"]
-        r.port = self.dns.port
-        r.lifetime = timeout
-        name = name.decode() if isinstance(name, bytes) else name
-        try:
-            answer = r.resolve(name, "TXT")
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-            return None
-        return b"".join(answer[0].strings)
+        return txt_record(self.dns.port, name, timeout)
 
     def test_signature_covers_the_milter_changes(self):
         import smtplib

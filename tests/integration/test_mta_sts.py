@@ -27,16 +27,16 @@ What this proves:
 """
 import os
 import re
-import shutil
+import shutil  # noqa: F401 (for tests appended here)
 import smtplib
-import tempfile
+import tempfile  # noqa: F401 (for tests appended here)
 import time
 import unittest
 
 from dns_server import DnsServer
 from policy_server import PolicyServer
 from smtp_peer import SmtpPeer
-from tern_harness import Tern, free_port, main
+from tern_harness import ClassServers, Tern, dns_toml, free_port, main, relay_toml
 from tlsrpt_records import tls_rpt_results, wait_result
 from local_ca import TestCa
 
@@ -79,20 +79,10 @@ def submit(t, rcpt, subject):
 
 
 
-class MtaStsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cleanups = []
-        try:
-            cls._start()
-        except BaseException:
-            cls._stop()
-            raise
-
+class MtaStsTest(ClassServers, unittest.TestCase):
     @classmethod
     def _start(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="tern-sts-")
-        cls.cleanups.append(lambda: shutil.rmtree(cls.tmp, ignore_errors=True))
+        cls.tmp = cls.tempdir("tern-sts-")
         cls.ca = TestCa(cls.tmp)
         cls.P = free_port()
         cls.HP = free_port()
@@ -130,9 +120,7 @@ class MtaStsTest(unittest.TestCase):
             cls.cleanups.append(p.cleanup)
             cls.peers[n] = p.start()
 
-        extra = (f'[dns]\nforward = ["{cls.dns.forward}"]\ntimeout = 2\n'
-                 f'[relay]\nport = {cls.P}\nconnect_timeout = "2s"\n'
-                 '[queue]\nretry = ["5m"]\n'
+        extra = (dns_toml(cls.dns) + relay_toml(cls.P) +
                  f'[mta_sts]\nca_file = "{cls.ca.cert}"\nhttps_port = {cls.HP}\n'
                  'fetch_timeout = "5s"\n'
                  # TLS-RPT recording (RFC 8460, docs/tls.md "TLS-RPT").
@@ -161,18 +149,6 @@ class MtaStsTest(unittest.TestCase):
                 del os.environ["SSL_CERT_FILE"]
             else:
                 os.environ["SSL_CERT_FILE"] = old
-
-    @classmethod
-    def _stop(cls):
-        for c in reversed(cls.cleanups):
-            try:
-                c()
-            except Exception:
-                pass
-
-    @classmethod
-    def tearDownClass(cls):
-        cls._stop()
 
     def setUp(self):
         self.addCleanup(self.a.assert_running)

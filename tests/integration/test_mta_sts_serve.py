@@ -28,11 +28,10 @@ import shutil
 import socket
 import ssl
 import subprocess
-import tempfile
 import unittest
 
 from dns_server import DnsServer
-from tern_harness import TERN_BIN, Tern, free_port, main
+from tern_harness import TERN_BIN, ClassServers, Tern, dns_toml, free_port, main
 from local_ca import TestCa
 
 D = "example.test"
@@ -51,20 +50,10 @@ def spki_sha256(cert):
     return hashlib.sha256(der).hexdigest()
 
 
-class MtaStsServeTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cleanups = []
-        try:
-            cls._start()
-        except BaseException:
-            cls._stop()
-            raise
-
+class MtaStsServeTest(ClassServers, unittest.TestCase):
     @classmethod
     def _start(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="tern-sts-serve-")
-        cls.cleanups.append(lambda: shutil.rmtree(cls.tmp, ignore_errors=True))
+        cls.tmp = cls.tempdir("tern-sts-serve-")
         cls.ca = TestCa(cls.tmp)
         names = [HOST, f"mta-sts.{D}", f"mta-sts.{BAD}", f"mta-sts.{MULTI}"]
         cert, key = cls.ca.issue(*names)
@@ -92,7 +81,7 @@ class MtaStsServeTest(unittest.TestCase):
         cls.dns = DnsServer(zones=[D, BAD, MULTI], records=records)
         cls.cleanups.append(cls.dns.cleanup)
         cls.dns.start()
-        extra = (f'[dns]\nforward = ["{cls.dns.forward}"]\ntimeout = 2\n'
+        extra = (dns_toml(cls.dns) +
                  "[mta_sts]\nserve = true\n"
                  f'listen = "127.0.0.1:{cls.HP}"\nmode = "enforce"\n'
                  f'mx = ["{HOST}", "*.mx.{D}"]\nmax_age = 86400\n'
@@ -103,18 +92,6 @@ class MtaStsServeTest(unittest.TestCase):
         cls.t.start()
         if not cls.t.wait_log("listening kind=mta-sts-https"):
             raise RuntimeError("no HTTPS listener:\n" + cls.t.tail_log())
-
-    @classmethod
-    def _stop(cls):
-        for c in reversed(cls.cleanups):
-            try:
-                c()
-            except Exception:
-                pass
-
-    @classmethod
-    def tearDownClass(cls):
-        cls._stop()
 
     def get(self, path, name=f"mta-sts.{D}"):
         """GET over HTTPS, the CA trusted and `name` checked; returns

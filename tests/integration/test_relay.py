@@ -36,9 +36,7 @@ import email
 import email.policy
 import os
 import re
-import shutil
 import smtplib
-import tempfile
 import time
 import unittest
 
@@ -46,7 +44,7 @@ import postfix_peer
 from dns_server import DnsServer
 from postfix_peer import PostfixPeer
 from smtp_peer import SmtpPeer
-from tern_harness import Tern, free_port, main
+from tern_harness import ClassServers, Tern, dns_toml, free_port, main, relay_toml
 
 PASSWORD = "relay test password"
 A_DOMAIN = "a.relay.test"
@@ -127,16 +125,29 @@ def submit(t, user, rcpts, data, mail_options=(), rcpt_options=(), password=PASS
     return re.search(rb"queued as (\S+)", text).group(1).decode()
 
 
-class RelayTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cleanups = []
-        try:
-            cls._start()
-        except BaseException:
-            cls._stop()
-            raise
+def start_stalling_world(test, domain, host, relay_more=""):
+    """For one test (each piece stopped by test.addCleanup): unbound with
+    records(), an aiosmtpd peer on 127.0.0.11 (mx11, the MX of
+    stall.relay.test) at a free port, and a started tern on `host` for
+    `domain` relaying there ([relay] `relay_more` lines), where
+    alice@<domain> may submit. Returns (tern, peer, alice)."""
+    port = free_port()
+    dns = DnsServer(zones=[Z], records=records())
+    test.addCleanup(dns.cleanup)
+    dns.start()
+    peer = SmtpPeer("127.0.0.11", port, hostname=f"mx11.{Z}")
+    test.addCleanup(peer.cleanup)
+    peer.start()
+    alice = f"alice@{domain}"
+    c = Tern(domains=[domain], hostname=domain, host=host, kinds=("smtp", "submission"),
+             extra=dns_toml(dns) + relay_toml(port, connect_timeout=None, more=relay_more))
+    test.addCleanup(c.cleanup)
+    c.add_users({alice: PASSWORD})
+    c.start()
+    return c, peer, alice
 
+
+class RelayTest(ClassServers, unittest.TestCase):
     @classmethod
     def _start(cls):
         cls.P = free_port()
@@ -158,24 +169,12 @@ class RelayTest(unittest.TestCase):
                      ports={"smtp": cls.P}, accept_any_local_part=True)
         cls.cleanups.append(cls.b.cleanup)
         cls.b.start()
-        extra = (f'[dns]\nforward = ["{cls.dns.forward}"]\ntimeout = 2\n'
-                 f'[relay]\nport = {cls.P}\nconnect_timeout = "2s"\n'
-                 "max_messages_per_connection = 2\n"
-                 '[queue]\nretry = ["5m"]\n')
+        extra = dns_toml(cls.dns) + relay_toml(cls.P, more="max_messages_per_connection = 2\n")
         cls.a = Tern(domains=[A_DOMAIN], hostname=A_DOMAIN, kinds=("smtp", "submission"),
                      ports={"smtp": cls.P}, extra=extra)
         cls.cleanups.append(cls.a.cleanup)
         cls.a.add_users({ALICE: PASSWORD})
         cls.a.start()
-
-    @classmethod
-    def _stop(cls):
-        for c in reversed(cls.cleanups):
-            c()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls._stop()
 
     def setUp(self):
         self.addCleanup(self.a.assert_running)
@@ -512,22 +511,7 @@ class CrashTest(unittest.TestCase):
     """kill -9 of the sending tern while the destination stalls in DATA."""
 
     def test_kill_during_delivery_then_restart(self):
-        port = free_port()
-        dns = DnsServer(zones=[Z], records=records())
-        self.addCleanup(dns.cleanup)
-        dns.start()
-        peer = SmtpPeer("127.0.0.11", port, hostname=f"mx11.{Z}")
-        self.addCleanup(peer.cleanup)
-        peer.start()
-        domain = "c.relay.test"
-        alice = f"alice@{domain}"
-        extra = (f'[dns]\nforward = ["{dns.forward}"]\ntimeout = 2\n'
-                 f'[relay]\nport = {port}\n[queue]\nretry = ["5m"]\n')
-        c = Tern(domains=[domain], hostname=domain, host="127.0.0.12",
-                 kinds=("smtp", "submission"), extra=extra)
-        self.addCleanup(c.cleanup)
-        c.add_users({alice: PASSWORD})
-        c.start()
+        c, peer, alice = start_stalling_world(self, "c.relay.test", "127.0.0.12")
         first, second = f"first@stall.{Z}", f"second@stall.{Z}"
         q1 = submit(c, alice, [first], message("before the crash", first))
         self.assertTrue(peer.wait(lambda: peer.delivered_to(first) == 1), c.tail_log())
@@ -551,22 +535,8 @@ class DataTimeoutTest(unittest.TestCase):
     defers it, and a retry delivers it once."""
 
     def test_timeout_after_data_defers_then_retry_delivers(self):
-        port = free_port()
-        dns = DnsServer(zones=[Z], records=records())
-        self.addCleanup(dns.cleanup)
-        dns.start()
-        peer = SmtpPeer("127.0.0.11", port, hostname=f"mx11.{Z}")
-        self.addCleanup(peer.cleanup)
-        peer.start()
-        domain = "t.relay.test"
-        alice = f"alice@{domain}"
-        extra = (f'[dns]\nforward = ["{dns.forward}"]\ntimeout = 2\n'
-                 f'[relay]\nport = {port}\ndata_timeout = 2\n[queue]\nretry = ["5m"]\n')
-        c = Tern(domains=[domain], hostname=domain, host="127.0.0.15",
-                 kinds=("smtp", "submission"), extra=extra)
-        self.addCleanup(c.cleanup)
-        c.add_users({alice: PASSWORD})
-        c.start()
+        c, peer, alice = start_stalling_world(self, "t.relay.test", "127.0.0.15",
+                                              relay_more="data_timeout = 2\n")
         rcpt = f"slow@stall.{Z}"
         peer.data = "stall"
         started = time.time()
@@ -591,46 +561,35 @@ class DataTimeoutTest(unittest.TestCase):
         self.assertEqual(c.wait_queue_empty(), [], c.tail_log())
 
 
-class SmarthostTest(unittest.TestCase):
+class SmarthostTest(ClassServers, unittest.TestCase):
     """All remote mail through a second tern with STARTTLS and AUTH."""
 
     @classmethod
-    def setUpClass(cls):
-        cls.cleanups = []
-        try:
-            cls.tmp = tempfile.mkdtemp(prefix="tern-smarthost-")
-            cls.cleanups.append(lambda: shutil.rmtree(cls.tmp, ignore_errors=True))
-            cls.password_file = os.path.join(cls.tmp, "password")
-            with open(cls.password_file, "w") as f:
-                f.write("smarthost secret\n")
-            cls.dns = DnsServer(zones=[Z], records=records())
-            cls.cleanups.append(cls.dns.cleanup)
-            cls.dns.start()
-            # The smarthost, reached as "localhost" (which its self-signed
-            # certificate names); it lets its AUTH user send as anyone.
-            cls.s = Tern(domains=["final.test"], hostname="smarthost.test",
-                         kinds=("submission",), accept_any_local_part=True,
-                         extra="[relay]\nsender_check = false\n")
-            cls.cleanups.append(cls.s.cleanup)
-            cls.s.add_users({"relay@final.test": "smarthost secret"})
-            cls.s.start()
-            cls.h = cls.home(cls.password_file)
-            cls.cleanups.append(cls.h.cleanup)
-            cls.h.add_users({"alice@home.test": PASSWORD})
-            cls.h.start()
-        except BaseException:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        for c in reversed(cls.cleanups):
-            c()
+    def _start(cls):
+        cls.tmp = cls.tempdir("tern-smarthost-")
+        cls.password_file = os.path.join(cls.tmp, "password")
+        with open(cls.password_file, "w") as f:
+            f.write("smarthost secret\n")
+        cls.dns = DnsServer(zones=[Z], records=records())
+        cls.cleanups.append(cls.dns.cleanup)
+        cls.dns.start()
+        # The smarthost, reached as "localhost" (which its self-signed
+        # certificate names); it lets its AUTH user send as anyone.
+        cls.s = Tern(domains=["final.test"], hostname="smarthost.test",
+                     kinds=("submission",), accept_any_local_part=True,
+                     extra="[relay]\nsender_check = false\n")
+        cls.cleanups.append(cls.s.cleanup)
+        cls.s.add_users({"relay@final.test": "smarthost secret"})
+        cls.s.start()
+        cls.h = cls.home(cls.password_file)
+        cls.cleanups.append(cls.h.cleanup)
+        cls.h.add_users({"alice@home.test": PASSWORD})
+        cls.h.start()
 
     @classmethod
     def home(cls, password_file):
         """A tern sending everything to the smarthost."""
-        extra = (f'[dns]\nforward = ["{cls.dns.forward}"]\ntimeout = 2\n'
+        extra = (dns_toml(cls.dns) +
                  f'[relay]\nsmarthost = "localhost:{cls.s.port("submission")}"\n'
                  f'user = "relay@final.test"\npassword_file = "{password_file}"\n'
                  f'ca_file = "{cls.s.cert_path()}"\n'

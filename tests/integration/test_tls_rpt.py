@@ -22,18 +22,15 @@ import gzip
 import json
 import os
 import re
-import shutil
 import ssl
 import subprocess
-import tempfile
 import threading
 import time
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from dns_server import DnsServer
-from smtp_peer import SmtpPeer
-from tern_harness import TERN_BIN, Tern, free_port, main
+from relay_setup import start_mx_peer
+from tern_harness import TERN_BIN, ClassServers, Tern, dns_toml, main, relay_toml
 
 Z = "rpt.test"
 MAIL_DOMAIN = f"mail.{Z}"  # rua=mailto:
@@ -128,40 +125,20 @@ class ReportServer:
         self.server.server_close()
 
 
-class TlsRptTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cleanups = []
-        try:
-            cls._start()
-        except BaseException:
-            cls._stop()
-            raise
-
+class TlsRptTest(ClassServers, unittest.TestCase):
     @classmethod
     def _start(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="tern-tlsrpt-it-")
-        cls.cleanups.append(lambda: shutil.rmtree(cls.tmp, ignore_errors=True))
+        cls.tmp = cls.tempdir("tern-tlsrpt-it-")
         ca, cert, key = make_ca(cls.tmp)
         cls.https = ReportServer(cert, key)
         cls.cleanups.append(cls.https.stop)
-        cls.P = free_port()
         records = [
             f'_smtp._tls.{MAIL_DOMAIN}. 300 IN TXT "v=TLSRPTv1; rua=mailto:tlsrpt@reports.{Z}"',
             f'_smtp._tls.{WEB_DOMAIN}. 300 IN TXT "v=TLSRPTv1;'
             f'rua=https://localhost:{cls.https.port}/v1/tlsrpt"',
-            f"reports.{Z}. 300 IN MX 10 mx.{Z}.",
-            f"mx.{Z}. 300 IN A 127.0.0.3",
         ]
-        cls.dns = DnsServer(zones=[Z], records=records)
-        cls.cleanups.append(cls.dns.cleanup)
-        cls.dns.start()
-        cls.peer = SmtpPeer("127.0.0.3", cls.P, hostname=f"mx.{Z}")
-        cls.cleanups.append(cls.peer.cleanup)
-        cls.peer.start()
-        extra = (f'[dns]\nforward = ["{cls.dns.forward}"]\ntimeout = 2\n'
-                 f'[relay]\nport = {cls.P}\nconnect_timeout = "2s"\n'
-                 '[queue]\nretry = ["5m"]\n'
+        cls.dns, cls.peer, cls.P = start_mx_peer(cls.cleanups, Z, [f"reports.{Z}"], records)
+        extra = (dns_toml(cls.dns) + relay_toml(cls.P) +
                  '[tls_rpt]\nenabled = true\norganization = "Tern Test Org"\n'
                  f'contact = "tlsrpt@{HOST}"\nreport_hour = 0\ncheck_every = "1s"\n'
                  f'ca_file = "{ca}"\n')
@@ -189,15 +166,6 @@ class TlsRptTest(unittest.TestCase):
                             "--time", str(cls.yesterday + 3600), *args],
                            capture_output=True, text=True, timeout=60)
         assert p.returncode == 0, p.stderr
-
-    @classmethod
-    def _stop(cls):
-        for c in reversed(cls.cleanups):
-            c()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls._stop()
 
     def setUp(self):
         self.addCleanup(self.t.assert_running)
