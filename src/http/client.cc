@@ -121,8 +121,8 @@ ClientResponse Transfer::finish(CURLcode rc) {
     // curl 7.62+ folds CURLE_SSL_CACERT into CURLE_PEER_FAILED_VERIFICATION
     // (untrusted chain, expired, name mismatch with the OpenSSL backend).
     // CURLE_SSL_CACERT_BADFILE is our own CA file: not the server's fault.
-    out.certificate_failed = rc == CURLE_PEER_FAILED_VERIFICATION ||
-                             rc == CURLE_SSL_ISSUER_ERROR || rc == CURLE_SSL_INVALIDCERTSTATUS ||
+    out.certificate_failed = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_ISSUER_ERROR ||
+                             rc == CURLE_SSL_INVALIDCERTSTATUS ||
                              rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
     out.status = 0;
     out.headers.clear();

@@ -110,7 +110,7 @@ TlsRequirement host_requirement(const DestinationTls& dest, const Route& route,
   TlsRequirement r;
   r.source = dest.configured ? TlsSource::kConfig : TlsSource::kDefault;
   r.dane_required = dest.level == TlsPolicyLevel::kDaneOnly;
-  r.origin = !dest.configured          ? "default"
+  r.origin = !dest.configured         ? "default"
              : !dest.next_hop.empty() ? "config " + dest.next_hop
                                       : "config " + route.domain;
   switch (dest.level) {

@@ -67,8 +67,8 @@ std::optional<tlsrpt::SessionResult> tls_session_result(const TlsAttempt& a);
 // A failed MTA-STS policy fetch with nothing cached (RFC 8460 4.3.2.2):
 // sts-policy-invalid when the policy was fetched but did not parse,
 // sts-webpki-invalid when the HTTPS server's certificate did not validate
-// (StsState::webpki_invalid), sts-policy-fetch-error otherwise; nullopt when `state` holds a policy or
-// the domain has no MTA-STS record.
+// (StsState::webpki_invalid), sts-policy-fetch-error otherwise; nullopt when `state` holds a policy
+// or the domain has no MTA-STS record.
 std::optional<tlsrpt::SessionResult> sts_fetch_result(const StsState& state,
                                                       const std::string& policy_domain,
                                                       int64_t time);

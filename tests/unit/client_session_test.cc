@@ -283,8 +283,8 @@ TEST(ClientSession, ServerNameFromEhloElseGreeting) {
   EXPECT_EQ(h.s.server_name(), "old.test");
 
   // Hostile or absurd greetings give no name at all.
-  for (std::string greeting : {std::string("220 mx\x01.test\r\n"),
-                               "220 " + std::string(300, 'a') + "\r\n"}) {
+  for (std::string greeting :
+       {std::string("220 mx\x01.test\r\n"), "220 " + std::string(300, 'a') + "\r\n"}) {
     Script g;
     g.start();
     g.reply(greeting);

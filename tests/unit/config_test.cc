@@ -722,7 +722,8 @@ TEST(ConfigTest, TlsPolicyErrors) {
                 "next_hop = \"[mx.x.org]:26\"\nlevel = \"none\"\n",
             "t.toml:5:12: key 'tls_policy[1].next_hop': '[mx.x.org]:26' has an earlier "
             "[[tls_policy]]"},
-           {"[dns]\ndnssec = false\n" + entry + "next_hop = \"[mx.x.org]\"\nlevel = \"dane-only\"\n",
+           {"[dns]\ndnssec = false\n" + entry +
+                "next_hop = \"[mx.x.org]\"\nlevel = \"dane-only\"\n",
             "level \"dane-only\" for next_hop [mx.x.org] needs DNSSEC"},
            {"[relay]\nsmarthost = \"Smtp.Example.NET:587\"\n" + entry +
                 "next_hop = \"[smtp.example.net]\"\nlevel = \"encrypt\"\n",

@@ -248,10 +248,10 @@ TEST(DaneTest, ParseNextHop) {
   EXPECT_EQ(port, 0);
   EXPECT_EQ(parse_next_hop("[mx.example.org]:2525", &host, &port), "");
   EXPECT_EQ(port, 2525);
-  for (std::string_view bad : {"mx.example.org", "[mx.example.org", "[mx.example.org]:",
-                               "[mx.example.org]:70000", "[mx.example.org]:-1",
-                               "[mx.example.org]x", "[]", "[192.0.2.1]", "[2001:db8::1]",
-                               "[IPv6:2001:db8::1]", "[a_b c]"}) {
+  for (std::string_view bad :
+       {"mx.example.org", "[mx.example.org", "[mx.example.org]:", "[mx.example.org]:70000",
+        "[mx.example.org]:-1", "[mx.example.org]x", "[]", "[192.0.2.1]", "[2001:db8::1]",
+        "[IPv6:2001:db8::1]", "[a_b c]"}) {
     EXPECT_NE(parse_next_hop(bad, &host, &port), "") << bad;
   }
 }
