@@ -64,6 +64,8 @@ asio::awaitable<std::error_code> ClientConnection::connect(
     }
     stream_.emplace(std::move(socket));
     peer_ = ep;
+    local_ip_ = stream_->local_ip();
+    if (local_ip_ == "unknown") local_ip_.clear();
     break;
   }
   started_ = true;

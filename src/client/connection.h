@@ -122,6 +122,9 @@ class ClientConnection {
   const ClientTlsState& tls_state() const { return tls_state_; }
   // The address connected to ("" before connect()).
   const std::optional<asio::ip::tcp::endpoint>& peer() const { return peer_; }
+  // Our own address on the connection ("192.0.2.1"; "" before connect()):
+  // TLS-RPT's "sending-mta-ip" (RFC 8460 4.4).
+  const std::string& local_ip() const { return local_ip_; }
   bool open() const { return !session_.closed(); }
 
  private:
@@ -137,6 +140,7 @@ class ClientConnection {
   std::chrono::seconds command_timeout_;
   std::optional<SmtpStream> stream_;
   std::optional<asio::ip::tcp::endpoint> peer_;
+  std::string local_ip_;
   std::map<uint64_t, std::unique_ptr<BodySource>> bodies_;
   bool started_ = false;
 };

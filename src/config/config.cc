@@ -16,6 +16,7 @@
 #include "config/values.h"
 #include "core/cidr.h"
 #include "core/lmtp_address.h"
+#include "relay/tls_requirement.h"
 #include "screen/dnsbl.h"
 #include "sts/policy.h"
 
@@ -584,6 +585,17 @@ void read_tls_policies(const Reader& r, const toml::node& n, Config* c) {
         if (!seen.insert(p.domain).second) {
           r.fail(v.source(), key, fmt::format("'{}' has an earlier [[tls_policy]]", p.domain));
         }
+      } else if (k.str() == "next_hop") {
+        // Postfix's "[host]" and "[host]:port" keys of smtp_tls_policy_maps.
+        const std::string text = r.nonempty_string(v, key);
+        if (std::string why = parse_next_hop(text, &p.next_hop_host, &p.next_hop_port);
+            !why.empty()) {
+          r.fail(v.source(), key, fmt::format("'{}' {}", text, why));
+        }
+        const std::string id = fmt::format("{}:{}", p.next_hop_host, p.next_hop_port);
+        if (!seen.insert(id).second) {
+          r.fail(v.source(), key, fmt::format("'{}' has an earlier [[tls_policy]]", text));
+        }
       } else if (k.str() == "level") {
         p.level = r.string(v, key);
         if (!kLevels.contains(p.level)) {
@@ -607,10 +619,16 @@ void read_tls_policies(const Reader& r, const toml::node& n, Config* c) {
           p.match.push_back(name);
         });
       } else {
-        r.fail(k.source(), key, "unknown key (domain, level, match)");
+        r.fail(k.source(), key, "unknown key (domain, next_hop, level, match)");
       }
     }
-    if (p.domain.empty()) r.fail(t.source(), base + ".domain", "is required");
+    if (p.domain.empty() && p.next_hop_host.empty()) {
+      r.fail(t.source(), base + ".domain", "is required (or next_hop for one MX host)");
+    }
+    if (!p.domain.empty() && !p.next_hop_host.empty()) {
+      r.fail(t.source(), base + ".next_hop",
+             "cannot be used with domain in one entry (write two [[tls_policy]] entries)");
+    }
     if (p.level.empty()) r.fail(t.source(), base + ".level", "is required");
     if (match && p.level != "verify" && p.level != "secure") {
       r.fail(match->source(), base + ".match", "applies to levels \"verify\" and \"secure\" only");
@@ -1155,10 +1173,21 @@ void read_root(const Reader& r, const toml::table& root, Config* c) {
   }
   if (!have_hostname) c->hostname = system_hostname();
   for (const TlsPolicyConfig& p : c->tls_policies) {
+    const std::string what =
+        p.domain.empty() ? fmt::format("next_hop [{}]", p.next_hop_host) : p.domain;
     if (!c->dns.dnssec && (p.level == "dane" || p.level == "dane-only")) {
-      r.fail(
-          toml::source_region{}, "tls_policy",
-          fmt::format("level \"{}\" for {} needs DNSSEC ([dns] dnssec = true)", p.level, p.domain));
+      r.fail(toml::source_region{}, "tls_policy",
+             fmt::format("level \"{}\" for {} needs DNSSEC ([dns] dnssec = true)", p.level, what));
+    }
+    // The smarthost's TLS is its own ([relay] security, ca_file: always
+    // required and verified); an entry that looks as if it changed it is a
+    // mistake, so it is refused rather than silently ignored.
+    if (!p.next_hop_host.empty() && !c->relay.smarthost_host.empty() &&
+        p.next_hop_host == ascii_lower(c->relay.smarthost_host)) {
+      r.fail(toml::source_region{}, "tls_policy",
+             fmt::format("next_hop [{}] names the smarthost, whose TLS is set in [relay] "
+                         "(security, ca_file) and always required and verified",
+                         p.next_hop_host));
     }
   }
   if (c->acme.enabled && !c->tls_certificate.empty())

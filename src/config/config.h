@@ -74,9 +74,14 @@ struct DnsConfig {
   std::string trust_anchor = "/usr/share/dns/root.key";  // DS/DNSKEY, zone-file form
 };
 
-// [[tls_policy]]: TLS towards one destination domain (relay/tls_requirement.h).
+// [[tls_policy]]: TLS towards one destination domain, or one MX host
+// (next_hop), never both (relay/tls_requirement.h).
 struct TlsPolicyConfig {
-  std::string domain;              // lower case; ".example.org" for every subdomain
+  std::string domain;  // lower case; ".example.org" for every subdomain; "" with next_hop
+  // next_hop = "[mx.example.net]" or "[mx.example.net]:2525": the host
+  // (lower case) and port (0: any); "" without.
+  std::string next_hop_host;
+  uint16_t next_hop_port = 0;
   std::string level;               // none, may, encrypt, dane, dane-only, verify, secure (checked)
   std::vector<std::string> match;  // verify/secure only: hostname, nexthop, dot-nexthop, names
 };

@@ -51,6 +51,20 @@ bool valid_addr_type(std::string_view t) {
   });
 }
 
+// The first word of a greeting or EHLO/HELO reply: the server's name
+// (RFC 5321 4.1.1.1, 4.2), or "" when it is missing or not a plausible
+// name (hostile bytes stop here, though they are escaped later too).
+std::string first_word(const Reply& r) {
+  if (r.lines.empty()) return "";
+  const std::string& line = r.lines.front();
+  const std::string word = line.substr(0, line.find(' '));
+  if (word.empty() || word.size() > 255) return "";
+  for (char c : word) {
+    if (c < 0x21 || c > 0x7e) return "";
+  }
+  return word;
+}
+
 Failure make_failure(Phase phase, Failure::Cause cause, std::string detail) {
   Failure f;
   f.phase = phase;
@@ -469,12 +483,14 @@ void ClientSession::fail_connection(Failure f, bool quit) {
 void ClientSession::on_greeting(const Reply& r) {
   // RFC 5321 3.1: after a 554 (or any refusal) the client still sends QUIT.
   if (r.code / 100 != 2) return fail_connection(reply_failure(Phase::kGreeting, r), true);
+  server_name_ = first_word(r);
   send(hello_verb() + options_.helo_name, Expect::kEhlo);
 }
 
 void ClientSession::on_ehlo(const Reply& r, bool ehlo) {
   if (r.code / 100 == 2) {
     caps_ = ehlo ? parse_ehlo_reply(r) : Capabilities{};
+    if (std::string name = first_word(r); !name.empty()) server_name_ = std::move(name);
     return after_ehlo();
   }
   // RFC 5321 3.2: "command not recognized" to EHLO -> HELO. Not on 4xx:

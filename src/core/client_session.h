@@ -268,6 +268,11 @@ class ClientSession {
   void body_failed(std::string reason);
 
   const Capabilities& capabilities() const { return caps_; }
+  // The name the server gave itself: the first word of its last 2xx
+  // EHLO/HELO reply (RFC 5321 4.1.1.1: "250 Domain ..."), else of its 220
+  // greeting (4.2: "220 Domain ..."); "" when none was given or it is not
+  // printable ASCII of at most 255 octets (TLS-RPT "receiving-mx-helo").
+  const std::string& server_name() const { return server_name_; }
   bool tls_active() const { return tls_; }
   bool authenticated() const { return authenticated_; }
   // Why the connection ended early, if it did.
@@ -362,6 +367,7 @@ class ClientSession {
 
   // Connection.
   Capabilities caps_;
+  std::string server_name_;  // server_name()
   bool tls_ = false;
   bool tls_declined_ = false;  // STARTTLS refused, going on in plaintext
   bool authenticated_ = false;

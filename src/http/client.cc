@@ -118,6 +118,12 @@ ClientResponse Transfer::finish(CURLcode rc) {
     out.error = sink_.too_large || rc == CURLE_FILESIZE_EXCEEDED
                     ? "response larger than " + std::to_string(max_response_) + " octets"
                     : std::string(curl_easy_strerror(rc)) + (errbuf_[0] ? ": " : "") + errbuf_;
+    // curl 7.62+ folds CURLE_SSL_CACERT into CURLE_PEER_FAILED_VERIFICATION
+    // (untrusted chain, expired, name mismatch with the OpenSSL backend).
+    // CURLE_SSL_CACERT_BADFILE is our own CA file: not the server's fault.
+    out.certificate_failed = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_ISSUER_ERROR ||
+                             rc == CURLE_SSL_INVALIDCERTSTATUS ||
+                             rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
     out.status = 0;
     out.headers.clear();
     out.body.clear();

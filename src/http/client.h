@@ -53,6 +53,10 @@ struct ClientResponse {
   // Empty when a response came (any status); else what failed (DNS,
   // connect, TLS, timeout, too large), and status is 0.
   std::string error;
+  // With `error`: the server's certificate did not validate (untrusted,
+  // expired, another name: CURLE_PEER_FAILED_VERIFICATION and kin), as
+  // opposed to DNS, connect, timeout or protocol failures.
+  bool certificate_failed = false;
   int status = 0;
   HeaderList headers;  // names lower-cased, in arrival order (last response)
   std::string body;

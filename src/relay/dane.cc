@@ -11,8 +11,9 @@ namespace {
 bool is_literal(const RouteHost& host) { return !host.name.empty() && host.name.front() == '['; }
 
 // The names of `match` for a verify/secure destination.
-std::vector<std::string> expand_match(const DestinationTls& dest, const std::string& domain,
+std::vector<std::string> expand_match(const DestinationTls& dest, std::string domain,
                                       const std::string& host) {
+  if (!dest.next_hop_host.empty()) domain = dest.next_hop_host;  // Postfix's "[host]" next hop
   std::vector<std::string> match = dest.match;
   if (match.empty()) {
     if (dest.level == TlsPolicyLevel::kSecure) {
@@ -83,6 +84,19 @@ DestinationTls destination_tls(const std::vector<TlsPolicyEntry>& entries, std::
   return d;
 }
 
+DestinationTls host_tls(const std::vector<TlsPolicyEntry>& entries,
+                        const DestinationTls& domain_tls, std::string_view host, uint16_t port) {
+  const TlsPolicyEntry* e = find_next_hop_policy(entries, host, port);
+  if (!e) return domain_tls;
+  DestinationTls d;
+  d.level = e->level;
+  d.configured = true;
+  d.match = e->match;
+  d.next_hop = next_hop_text(*e);
+  d.next_hop_host = e->next_hop_host;
+  return d;
+}
+
 bool wants_tlsa(const DestinationTls& dest, const Route& route, const RouteHost& host) {
   if (dest.level != TlsPolicyLevel::kDane && dest.level != TlsPolicyLevel::kDaneOnly) return false;
   if (is_literal(host)) return false;
@@ -95,7 +109,10 @@ TlsRequirement host_requirement(const DestinationTls& dest, const Route& route,
                                 const RouteHost& host, const TlsaResult* tlsa) {
   TlsRequirement r;
   r.source = dest.configured ? TlsSource::kConfig : TlsSource::kDefault;
-  r.origin = dest.configured ? "config " + route.domain : "default";
+  r.dane_required = dest.level == TlsPolicyLevel::kDaneOnly;
+  r.origin = !dest.configured         ? "default"
+             : !dest.next_hop.empty() ? "config " + dest.next_hop
+                                      : "config " + route.domain;
   switch (dest.level) {
     case TlsPolicyLevel::kNone:
       r.level = TlsLevel::kNone;
@@ -158,16 +175,16 @@ TlsRequirement host_requirement(const DestinationTls& dest, const Route& route,
   return r;
 }
 
-asio::awaitable<std::map<std::string, TlsRequirement>> route_requirements(DnsLookup& dns,
-                                                                          const Route& route,
-                                                                          DestinationTls dest,
-                                                                          uint16_t port) {
+asio::awaitable<std::map<std::string, TlsRequirement>> route_requirements(
+    DnsLookup& dns, const Route& route, DestinationTls dest, uint16_t port,
+    std::vector<TlsPolicyEntry> next_hops) {
   std::map<std::string, TlsRequirement> out;
   for (const RouteHost& host : route.hosts) {
     if (out.contains(host.name)) continue;
+    const DestinationTls mine = host_tls(next_hops, dest, ascii_lower(host.name), port);
     std::optional<TlsaResult> tlsa;
-    if (wants_tlsa(dest, route, host)) tlsa = co_await dns.tlsa(tlsa_name(host.name, port));
-    out[host.name] = host_requirement(dest, route, host, tlsa ? &*tlsa : nullptr);
+    if (wants_tlsa(mine, route, host)) tlsa = co_await dns.tlsa(tlsa_name(host.name, port));
+    out[host.name] = host_requirement(mine, route, host, tlsa ? &*tlsa : nullptr);
   }
   co_return out;
 }

@@ -57,9 +57,19 @@ struct DestinationTls {
   TlsPolicyLevel level = TlsPolicyLevel::kMay;
   bool configured = false;  // from a [[tls_policy]] entry
   std::vector<std::string> match;
+  // From a next-hop entry: its "[host]" or "[host]:port" (the log's
+  // origin, "config [host]") and the host, which is then what `match`'s
+  // "nexthop" means (as Postfix's "[host]" next hop); "" otherwise.
+  std::string next_hop;
+  std::string next_hop_host;
 };
 DestinationTls destination_tls(const std::vector<TlsPolicyEntry>& entries, std::string_view domain,
                                TlsPolicyLevel default_level);
+
+// What applies to MX host `host` at `port`: the next-hop entry naming it
+// (tls_requirement.h find_next_hop_policy), else `domain_tls`.
+DestinationTls host_tls(const std::vector<TlsPolicyEntry>& entries,
+                        const DestinationTls& domain_tls, std::string_view host, uint16_t port);
 
 // Whether the TLSA RRset of `host` is needed (levels dane, dane-only; a
 // host name, not a literal; secure as the rules above say).
@@ -72,11 +82,12 @@ TlsRequirement host_requirement(const DestinationTls& dest, const Route& route,
                                 const RouteHost& host, const TlsaResult* tlsa);
 
 // host_requirement() for every host of a kOk route, by host name, with the
-// TLSA lookups (one host after the other) at `port`.
-asio::awaitable<std::map<std::string, TlsRequirement>> route_requirements(DnsLookup& dns,
-                                                                          const Route& route,
-                                                                          DestinationTls dest,
-                                                                          uint16_t port);
+// TLSA lookups (one host after the other) at `port`. Each host gets
+// host_tls(next_hops, dest, host, port): `next_hops` are the [[tls_policy]]
+// entries (only their next-hop ones count here).
+asio::awaitable<std::map<std::string, TlsRequirement>> route_requirements(
+    DnsLookup& dns, const Route& route, DestinationTls dest, uint16_t port,
+    std::vector<TlsPolicyEntry> next_hops = {});
 
 // Sets up a connection for `req`: the STARTTLS policy, whether a failed
 // certificate check fails the connection, the TLSA records and names.

@@ -300,7 +300,8 @@ asio::awaitable<CourierResult> RemoteCourier::deliver(std::shared_ptr<const Queu
       const uint16_t port = smarthost ? d.s->smarthost_port : d.s->port;
       if (!smarthost) {
         d.tls = co_await route_requirements(
-            *dns_, r, destination_tls(d.s->tls_policies, r.domain, d.s->default_tls_level), port);
+            *dns_, r, destination_tls(d.s->tls_policies, r.domain, d.s->default_tls_level), port,
+            d.s->tls_policies);
         apply_sts(d, dest.domain);
         if (d.tls_report) relax_for_tls_report(d.tls);
         if (d.mode == MessageTls::kTlsOptional) {
@@ -490,7 +491,9 @@ asio::awaitable<void> RemoteCourier::try_hop(Delivery& d, Hop hop, bool plaintex
   if (!smarthost && !plaintext) {  // one TLS session per new connection (RFC 8460 4.3)
     auto it = d.tls.find(hop.host);
     record_tls(d, TlsAttempt{.mx_host = hop.host,
+                             .sending_ip = conn->local_ip(),
                              .receiving_ip = hop.endpoint.address().to_string(),
+                             .receiving_helo = conn->session().server_name(),
                              .requirement = it == d.tls.end() ? nullptr : &it->second,
                              .sts = sts,
                              .tls = conn->tls_state(),

@@ -90,7 +90,8 @@ asio::awaitable<void> StsPolicies::store(const std::string& domain, const sts::C
 }
 
 asio::awaitable<std::optional<sts::Policy>> StsPolicies::fetch(std::string domain,
-                                                               std::string* error) {
+                                                               std::string* error,
+                                                               bool* webpki_invalid) {
   const std::string host = "mta-sts." + domain;
   AddressResult a4 = co_await dns_->a(host);
   AddressResult a6 = co_await dns_->aaaa(host);
@@ -119,6 +120,7 @@ asio::awaitable<std::optional<sts::Policy>> StsPolicies::fetch(std::string domai
   http::ClientResponse resp = co_await client_.request(req, limits);
   if (!resp.ok()) {
     *error = resp.error;
+    if (webpki_invalid) *webpki_invalid = resp.certificate_failed;
     co_return std::nullopt;
   }
   if (resp.status != 200) {
@@ -173,7 +175,8 @@ asio::awaitable<StsState> StsPolicies::lookup(std::string domain) {
       break;
   }
   std::string error;
-  std::optional<sts::Policy> p = co_await fetch(domain, &error);
+  bool webpki_invalid = false;
+  std::optional<sts::Policy> p = co_await fetch(domain, &error, &webpki_invalid);
   if (p) {
     log_info("mta-sts: {} policy id={} mode={} max_age={} fetched", domain, record.id,
              sts::mode_name(p->mode), p->max_age);
@@ -195,6 +198,7 @@ asio::awaitable<StsState> StsPolicies::lookup(std::string domain) {
   }
   log_warn("mta-sts: {} policy fetch failed ({}); delivering without MTA-STS", domain, error);
   out.source = "fetch failed: " + error;
+  out.webpki_invalid = webpki_invalid;
   co_return out;
 }
 

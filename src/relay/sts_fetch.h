@@ -61,8 +61,10 @@ class StsPolicies {
   asio::awaitable<StsState> lookup(std::string domain);
 
   // Fetches the policy of `domain` now, without the cache (tern check).
-  // nullopt with *error set when it cannot be had.
-  asio::awaitable<std::optional<sts::Policy>> fetch(std::string domain, std::string* error);
+  // nullopt with *error set when it cannot be had; then *webpki_invalid
+  // (when given) says whether the HTTPS certificate failed to validate.
+  asio::awaitable<std::optional<sts::Policy>> fetch(std::string domain, std::string* error,
+                                                    bool* webpki_invalid = nullptr);
 
   // The cache file of `domain`, or "" when the name cannot be a file name.
   std::string cache_path(const std::string& domain) const;

@@ -38,6 +38,10 @@ struct StsState {
   // For logs: "cached", "fetched", or why there is none ("no record",
   // "fetch failed: ...").
   std::string source;
+  // The fetch failed because the HTTPS server's certificate did not
+  // validate (WebPKI, RFC 8461 3.3): TLS-RPT "sts-webpki-invalid" (RFC
+  // 8460 4.3.2.2) rather than "sts-policy-fetch-error".
+  bool webpki_invalid = false;
 };
 
 // What the policy asks of one MX host.

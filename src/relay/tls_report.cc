@@ -39,6 +39,7 @@ SessionResult base(const TlsAttempt& a, PolicyType type) {
   r.sending_mta_ip = a.sending_ip;
   r.receiving_mx_hostname = a.mx_host;
   r.receiving_ip = a.receiving_ip;
+  r.receiving_mx_helo = a.receiving_helo;
   return r;
 }
 
@@ -103,6 +104,16 @@ std::optional<SessionResult> tls_session_result(const TlsAttempt& a) {
       r.failure_reason_code = req.failure;
       return r;
     }
+    // RFC 8460 4.3.2.1 "dane-required": DANE was required (dane-only) and
+    // the host had no secure usable TLSA records, so it was skipped.
+    // A secure RRset of unusable records is "tlsa-invalid" ("none of the
+    // records in the RRset were found to be valid").
+    if (req.dane_required && !req.failure.empty() && req.tlsa.empty()) {
+      SessionResult r = base(a, PolicyType::kTlsa);
+      r.result = req.dane == "unusable" ? ResultType::kTlsaInvalid : ResultType::kDaneRequired;
+      r.failure_reason_code = req.failure;
+      return r;
+    }
     if (req.source == TlsSource::kDane) return dane_result(a, req);
   }
   if (a.sts.applies) return sts_result(a);
@@ -120,7 +131,8 @@ std::optional<SessionResult> sts_fetch_result(const StsState& state,
   r.policy_domain = policy_domain;
   r.policy_type = PolicyType::kSts;
   const std::string why = state.source.substr(kFailed.size());
-  r.result = why.starts_with("invalid policy") || why.starts_with("media type")
+  r.result = state.webpki_invalid ? ResultType::kStsWebpkiInvalid
+             : why.starts_with("invalid policy") || why.starts_with("media type")
                  ? ResultType::kStsPolicyInvalid
                  : ResultType::kStsPolicyFetchError;
   r.failure_reason_code = why;

@@ -6,7 +6,13 @@
 //
 // Which policy a result is counted under (RFC 8460 4.4 "policy-type"):
 //   tlsa: DANE decided the host (a secure, usable TLSA RRset), or its TLSA
-//         lookup was bogus or failed; policy strings are the TLSA records, "3 1 1 hex".
+//         lookup was bogus or failed, or DANE was required for it
+//         ([[tls_policy]] level dane-only) and it had no secure usable TLSA
+//         records; policy strings are the TLSA records, "3 1 1 hex". The
+//         last is "dane-required" (RFC 8460 4.3.2.1; "tlsa-invalid" when the
+//         secure RRset held only unusable records): the policy we applied
+//         was DANE's, so "tlsa" and not "no-policy-found", which 4.4 keeps
+//         for sessions where no policy applied at all.
 //   sts:  an MTA-STS policy in enforce or testing mode applied to the host
 //         (where neither DANE nor a [[tls_policy]] entry decided it, RFC
 //         8461 2); policy strings are the policy's lines, mx_host its mx
@@ -40,6 +46,9 @@ struct TlsAttempt {
   std::string mx_host;
   std::string sending_ip;    // our address, "" when unknown
   std::string receiving_ip;  // the host's address
+  // The name the host gave in its EHLO reply (or greeting), "" when unknown
+  // (ClientSession::server_name()): RFC 8460 4.4 "receiving-mx-helo".
+  std::string receiving_helo;
   // The host's requirement; null when none was computed (the smarthost).
   const TlsRequirement* requirement = nullptr;
   StsHopRule sts;  // the MTA-STS rule for the host (sts_rule: empty where DANE or config decided)
@@ -57,8 +66,9 @@ std::optional<tlsrpt::SessionResult> tls_session_result(const TlsAttempt& a);
 
 // A failed MTA-STS policy fetch with nothing cached (RFC 8460 4.3.2.2):
 // sts-policy-invalid when the policy was fetched but did not parse,
-// sts-policy-fetch-error otherwise; nullopt when `state` holds a policy or
-// the domain has no MTA-STS record.
+// sts-webpki-invalid when the HTTPS server's certificate did not validate
+// (StsState::webpki_invalid), sts-policy-fetch-error otherwise; nullopt when `state` holds a policy
+// or the domain has no MTA-STS record.
 std::optional<tlsrpt::SessionResult> sts_fetch_result(const StsState& state,
                                                       const std::string& policy_domain,
                                                       int64_t time);

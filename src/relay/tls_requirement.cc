@@ -1,9 +1,14 @@
 #include "relay/tls_requirement.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <array>
+#include <charconv>
 #include <utility>
+
+#include "core/ascii.h"
+#include "core/domain.h"
 
 namespace tern {
 namespace {
@@ -38,6 +43,7 @@ const TlsPolicyEntry* find_tls_policy(const std::vector<TlsPolicyEntry>& entries
                                       std::string_view domain) {
   const TlsPolicyEntry* best = nullptr;
   for (const TlsPolicyEntry& e : entries) {
+    if (e.domain.empty()) continue;     // a next-hop entry
     if (e.domain == domain) return &e;  // an exact entry beats every parent
     if (e.domain.size() > 1 && e.domain.front() == '.' && domain.size() > e.domain.size() &&
         domain.ends_with(e.domain)) {
@@ -45,6 +51,54 @@ const TlsPolicyEntry* find_tls_policy(const std::vector<TlsPolicyEntry>& entries
     }
   }
   return best;
+}
+
+const TlsPolicyEntry* find_next_hop_policy(const std::vector<TlsPolicyEntry>& entries,
+                                           std::string_view host, uint16_t port) {
+  const TlsPolicyEntry* any_port = nullptr;
+  for (const TlsPolicyEntry& e : entries) {
+    if (e.next_hop_host.empty() || e.next_hop_host != host) continue;
+    if (e.next_hop_port == port) return &e;  // "[host]:port" beats "[host]"
+    if (e.next_hop_port == 0 && !any_port) any_port = &e;
+  }
+  return any_port;
+}
+
+const TlsPolicyEntry* find_host_policy(const std::vector<TlsPolicyEntry>& entries,
+                                       std::string_view domain, std::string_view host,
+                                       uint16_t port) {
+  if (const TlsPolicyEntry* e = find_next_hop_policy(entries, host, port)) return e;
+  return find_tls_policy(entries, domain);
+}
+
+std::string parse_next_hop(std::string_view text, std::string* host, uint16_t* port) {
+  if (!text.starts_with('[')) return "must be \"[host]\" or \"[host]:port\"";
+  const size_t close = text.find(']');
+  if (close == std::string_view::npos) return "has '[' without ']'";
+  const std::string name = ascii_lower(text.substr(1, close - 1));
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, name.c_str(), buf) == 1 || name.find(':') != std::string::npos)
+    return fmt::format("'{}' is an address; next_hop names an MX host by its name", name);
+  if (!is_valid_domain(name)) return fmt::format("'{}' is not a host name", name);
+  std::string_view rest = text.substr(close + 1);
+  uint16_t p = 0;
+  if (!rest.empty()) {
+    if (rest.front() != ':' || rest.size() == 1) return "must be \"[host]\" or \"[host]:port\"";
+    rest.remove_prefix(1);
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), value);
+    if (ec != std::errc() || end != rest.data() + rest.size() || value == 0 || value > 65535)
+      return fmt::format("'{}' is not a port (1-65535)", rest);
+    p = static_cast<uint16_t>(value);
+  }
+  *host = name;
+  *port = p;
+  return "";
+}
+
+std::string next_hop_text(const TlsPolicyEntry& e) {
+  if (e.next_hop_port == 0) return "[" + e.next_hop_host + "]";
+  return fmt::format("[{}]:{}", e.next_hop_host, e.next_hop_port);
 }
 
 const char* tls_level_name(TlsLevel level) {

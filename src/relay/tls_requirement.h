@@ -6,7 +6,8 @@
 // (relay/dane.h: configure_hop_tls) and logs it; nothing here does I/O.
 //
 // Precedence, decided once per host: a [[tls_policy]] entry wins (the
-// operator knows best, as in Postfix); then DANE, where the host has a
+// operator knows best, as in Postfix), a next-hop entry naming the host
+// before the recipient domain's entry (find_host_policy); then DANE, where the host has a
 // secure, usable TLSA RRset (RFC 8461 2: DANE takes precedence over
 // MTA-STS); then MTA-STS; then opportunistic TLS. A host whose
 // requirement carries a `failure` is skipped, and the message deferred
@@ -15,6 +16,7 @@
 // Value types; thread-compatible.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,23 +42,53 @@ const char* tls_policy_level_name(TlsPolicyLevel level);
 // The inverse; nullopt for anything else (case-sensitive, as written).
 std::optional<TlsPolicyLevel> parse_tls_policy_level(std::string_view text);
 
-// One [[tls_policy]] entry, checked at load.
+// One [[tls_policy]] entry, checked at load: either a domain entry or a
+// next-hop entry, never both.
 struct TlsPolicyEntry {
   // "example.org" matches that domain only; ".example.org" every
-  // subdomain of it (not example.org itself). Lower case.
+  // subdomain of it (not example.org itself). Lower case. "" in a next-hop
+  // entry.
   std::string domain;
   TlsPolicyLevel level = TlsPolicyLevel::kDane;
   // kVerify / kSecure: what the certificate must match. "hostname" (the
-  // MX host's name), "nexthop" (the destination domain), "dot-nexthop"
-  // (any subdomain of it), or a name (".example.org": any subdomain).
+  // MX host's name), "nexthop" (the destination domain; a next-hop
+  // entry's host), "dot-nexthop" (any subdomain of it), or a name (".example.org": any subdomain).
   // Empty: "hostname" for kVerify, "nexthop" and "dot-nexthop" for kSecure.
   std::vector<std::string> match;
+  // A next-hop entry (`next_hop = "[mx.example.net]"`, or with ":2525"):
+  // the MX host it applies to, whatever the recipient domain (lower case,
+  // a host name), and the port it applies at (0: any). "" in a domain entry.
+  std::string next_hop_host;
+  uint16_t next_hop_port = 0;
 };
 
 // The policy for recipients at `domain` (lower case): the exact entry,
 // else the entry of the longest ".parent" suffix; null when none applies.
+// Next-hop entries are not considered.
 const TlsPolicyEntry* find_tls_policy(const std::vector<TlsPolicyEntry>& entries,
                                       std::string_view domain);
+
+// The next-hop entry for MX host `host` (lower case) reached at `port`:
+// the one naming that port, else the one without a port; null when none.
+const TlsPolicyEntry* find_next_hop_policy(const std::vector<TlsPolicyEntry>& entries,
+                                           std::string_view host, uint16_t port);
+
+// The entry that decides `host` (at `port`) for mail to `domain`: a
+// next-hop entry beats the domain's, being the more specific (Postfix
+// has one key per delivery, the next-hop destination, and tern has no
+// transport table: its next hop is always the recipient domain, so
+// "[host]" names the MX host instead). Null when none applies.
+const TlsPolicyEntry* find_host_policy(const std::vector<TlsPolicyEntry>& entries,
+                                       std::string_view domain, std::string_view host,
+                                       uint16_t port);
+
+// Parses a next_hop value: "[mx.example.net]" (port 0: any) or
+// "[mx.example.net]:2525", the host a domain name (lowered; not an address).
+// Returns "" and sets *host and *port, or says what is wrong.
+std::string parse_next_hop(std::string_view text, std::string* host, uint16_t* port);
+
+// "[mx.example.net]" or "[mx.example.net]:2525": the entry's next hop.
+std::string next_hop_text(const TlsPolicyEntry& e);
 
 // What one host must offer, as applied to its connections.
 enum class TlsLevel {
@@ -92,8 +124,11 @@ struct TlsRequirement {
   // "bogus"; after the handshake "verified(3 1 1)" replaces "usable".
   std::string dane = "none";
   // Where the requirement came from, for logs: "default", "config
-  // example.org", "dane", "sts example.org".
+  // example.org", "config [mx.example.org]", "dane", "sts example.org".
   std::string origin = "default";
+  // The destination's level was dane-only: DANE was required for this
+  // host, whatever came of it (TLS-RPT "dane-required", relay/tls_report.h).
+  bool dane_required = false;
 };
 
 // kEncrypt and above: a handshake failure never falls back to plaintext.

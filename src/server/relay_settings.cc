@@ -40,6 +40,8 @@ RelaySettings relay_settings(const Config& config,
   for (const TlsPolicyConfig& p : config.tls_policies) {
     TlsPolicyEntry e;
     e.domain = p.domain;
+    e.next_hop_host = p.next_hop_host;
+    e.next_hop_port = p.next_hop_port;
     e.level = parse_tls_policy_level(p.level).value_or(TlsPolicyLevel::kMay);  // checked at load
     e.match = p.match;
     s.tls_policies.push_back(std::move(e));

@@ -263,6 +263,35 @@ TEST(ClientSession, HeloRefusedFailsTheConnection) {
   EXPECT_TRUE(t.results[0].failure->permanent);
 }
 
+// The server's name for TLS-RPT's receiving-mx-helo (RFC 8460 4.4): the
+// EHLO reply's first word (RFC 5321 4.1.1.1), else the greeting's (4.2).
+TEST(ClientSession, ServerNameFromEhloElseGreeting) {
+  Script t;
+  t.start();
+  EXPECT_EQ(t.s.server_name(), "");
+  t.reply("220 greet.test ESMTP\r\n");
+  EXPECT_EQ(t.s.server_name(), "greet.test");
+  t.reply("250-mx.test Hello client.test\r\n250 PIPELINING\r\n");
+  EXPECT_EQ(t.s.server_name(), "mx.test");
+
+  // HELO fallback whose reply names no plausible host: the greeting's stays.
+  Script h;
+  h.start();
+  h.reply("220 old.test\r\n");
+  EXPECT_EQ(h.reply("502 no\r\n"), "HELO client.test\r\n");
+  h.reply("250 \xff\xfe.test\r\n");
+  EXPECT_EQ(h.s.server_name(), "old.test");
+
+  // Hostile or absurd greetings give no name at all.
+  for (std::string greeting :
+       {std::string("220 mx\x01.test\r\n"), "220 " + std::string(300, 'a') + "\r\n"}) {
+    Script g;
+    g.start();
+    g.reply(greeting);
+    EXPECT_EQ(g.s.server_name(), "") << greeting;
+  }
+}
+
 // --- STARTTLS ---------------------------------------------------------------
 
 ClientSessionOptions opportunistic() {

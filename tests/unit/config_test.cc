@@ -662,6 +662,25 @@ TEST(ConfigTest, DnssecAndTlsPolicies) {
             (std::vector<std::string>{"hostname", "nexthop", ".example.net"}));
   EXPECT_EQ(c.tls_policies[1].domain, ".example.net");
   EXPECT_EQ(c.tls_policies[1].level, "dane-only");
+  EXPECT_TRUE(c.tls_policies[1].next_hop_host.empty());
+  // Next-hop entries (Postfix's "[host]" and "[host]:port" keys); the same
+  // host with and without a port are two entries.
+  c = Parse(
+      "[[tls_policy]]\nnext_hop = \"[MX1.Example.NET]\"\nlevel = \"encrypt\"\n"
+      "[[tls_policy]]\nnext_hop = \"[mx1.example.net]:2525\"\nlevel = \"verify\"\n"
+      "match = [\"nexthop\"]\n");
+  ASSERT_EQ(c.tls_policies.size(), 2u);
+  EXPECT_EQ(c.tls_policies[0].domain, "");
+  EXPECT_EQ(c.tls_policies[0].next_hop_host, "mx1.example.net");
+  EXPECT_EQ(c.tls_policies[0].next_hop_port, 0);
+  EXPECT_EQ(c.tls_policies[0].level, "encrypt");
+  EXPECT_EQ(c.tls_policies[1].next_hop_host, "mx1.example.net");
+  EXPECT_EQ(c.tls_policies[1].next_hop_port, 2525);
+  // A smarthost of another name leaves next-hop entries alone.
+  c = Parse(
+      "[relay]\nsmarthost = \"smtp.example.net\"\n"
+      "[[tls_policy]]\nnext_hop = \"[mx1.example.net]\"\nlevel = \"encrypt\"\n");
+  EXPECT_EQ(c.tls_policies.size(), 1u);
 }
 
 TEST(ConfigTest, TlsPolicyErrors) {
@@ -684,7 +703,32 @@ TEST(ConfigTest, TlsPolicyErrors) {
             "t.toml:4:10: key 'tls_policy[0].match': 'a b' is not \"hostname\", \"nexthop\", "
             "\"dot-nexthop\" or a domain name"},
            {entry + "domain = \"x.org\"\nlevel = \"may\"\nnext_hop = \"[mx.x.org]:25\"\n",
-            "t.toml:4:1: key 'tls_policy[0].next_hop': unknown key (domain, level, match)"},
+            "key 'tls_policy[0].next_hop': cannot be used with domain in one entry"},
+           {entry + "level = \"may\"\nfoo = 1\n",
+            "t.toml:3:1: key 'tls_policy[0].foo': unknown key (domain, next_hop, level, match)"},
+           {entry + "next_hop = \"mx.x.org\"\nlevel = \"may\"\n",
+            "t.toml:2:12: key 'tls_policy[0].next_hop': 'mx.x.org' must be \"[host]\" or "
+            "\"[host]:port\""},
+           {entry + "next_hop = \"[mx.x.org\"\nlevel = \"may\"\n",
+            "key 'tls_policy[0].next_hop': '[mx.x.org' has '[' without ']'"},
+           {entry + "next_hop = \"[192.0.2.1]\"\nlevel = \"may\"\n",
+            "'[192.0.2.1]' '192.0.2.1' is an address; next_hop names an MX host by its name"},
+           {entry + "next_hop = \"[mx.x.org]:0\"\nlevel = \"may\"\n",
+            "'[mx.x.org]:0' '0' is not a port (1-65535)"},
+           {entry + "next_hop = \"[mx.x.org]:25x\"\nlevel = \"may\"\n",
+            "'25x' is not a port (1-65535)"},
+           {entry + "next_hop = \"[a b]\"\nlevel = \"may\"\n", "'a b' is not a host name"},
+           {entry + "next_hop = \"[MX.x.org]:26\"\nlevel = \"may\"\n" + entry +
+                "next_hop = \"[mx.x.org]:26\"\nlevel = \"none\"\n",
+            "t.toml:5:12: key 'tls_policy[1].next_hop': '[mx.x.org]:26' has an earlier "
+            "[[tls_policy]]"},
+           {"[dns]\ndnssec = false\n" + entry +
+                "next_hop = \"[mx.x.org]\"\nlevel = \"dane-only\"\n",
+            "level \"dane-only\" for next_hop [mx.x.org] needs DNSSEC"},
+           {"[relay]\nsmarthost = \"Smtp.Example.NET:587\"\n" + entry +
+                "next_hop = \"[smtp.example.net]\"\nlevel = \"encrypt\"\n",
+            "key 'tls_policy': next_hop [smtp.example.net] names the smarthost, whose TLS is set "
+            "in [relay] (security, ca_file) and always required and verified"},
            {"[dns]\ndnssec = false\n" + entry + "domain = \"x.org\"\nlevel = \"dane\"\n",
             "key 'tls_policy': level \"dane\" for x.org needs DNSSEC ([dns] dnssec = true)"},
            {"tls_policy = 1\n",

@@ -205,6 +205,57 @@ TEST(DaneTest, ConfiguredPolicyWinsAndIsNamed) {
   EXPECT_EQ(requirement_text(r), "policy=encrypt(config example.org) dane=none");
 }
 
+// Next-hop entries ("[host]", "[host]:port"): matched against the MX host
+// and the relay port; a next-hop entry beats the domain's.
+TEST(DaneTest, NextHopEntriesMatchTheHostAndBeatTheDomain) {
+  TlsPolicyEntry domain{"example.org", TlsPolicyLevel::kVerify, {}};
+  TlsPolicyEntry any_port{"", TlsPolicyLevel::kEncrypt, {}, "mx.example.org", 0};
+  TlsPolicyEntry port_2525{"", TlsPolicyLevel::kNone, {}, "mx.example.org", 2525};
+  const std::vector<TlsPolicyEntry> entries = {domain, any_port, port_2525};
+  EXPECT_EQ(find_next_hop_policy(entries, "mx.example.org", 25), &entries[1]);
+  EXPECT_EQ(find_next_hop_policy(entries, "mx.example.org", 2525), &entries[2]);
+  EXPECT_EQ(find_next_hop_policy(entries, "mx2.example.org", 25), nullptr);
+  EXPECT_EQ(find_host_policy(entries, "example.org", "mx.example.org", 25), &entries[1]);
+  EXPECT_EQ(find_host_policy(entries, "example.org", "mx2.example.org", 25), &entries[0]);
+  EXPECT_EQ(find_host_policy(entries, "example.net", "mx2.example.org", 25), nullptr);
+  // Next-hop entries never match as domains (their domain is "").
+  EXPECT_EQ(find_tls_policy(entries, "mx.example.org"), nullptr);
+  EXPECT_EQ(next_hop_text(entries[1]), "[mx.example.org]");
+  EXPECT_EQ(next_hop_text(entries[2]), "[mx.example.org]:2525");
+
+  const Route route = SecureRoute();
+  const DestinationTls d = destination_tls(entries, "example.org", TlsPolicyLevel::kDane);
+  const DestinationTls h = host_tls(entries, d, "mx.example.org", 25);
+  EXPECT_EQ(h.level, TlsPolicyLevel::kEncrypt);
+  EXPECT_FALSE(wants_tlsa(h, route, route.hosts[0]));
+  EXPECT_EQ(requirement_text(host_requirement(h, route, route.hosts[0], nullptr)),
+            "policy=encrypt(config [mx.example.org]) dane=none");
+  EXPECT_EQ(host_tls(entries, d, "mx2.example.org", 25).level, TlsPolicyLevel::kVerify);
+  // "nexthop" in a next-hop entry's match is its host, as Postfix's "[host]".
+  std::vector<TlsPolicyEntry> verify = {
+      {"", TlsPolicyLevel::kVerify, {"nexthop", "dot-nexthop"}, "mx.example.org", 0}};
+  const TlsRequirement v =
+      host_requirement(host_tls(verify, d, "mx.example.org", 25), route, route.hosts[0], nullptr);
+  EXPECT_EQ(v.names, (std::vector<std::string>{"mx.example.org", ".mx.example.org"}));
+  EXPECT_EQ(v.source, TlsSource::kConfig);
+}
+
+TEST(DaneTest, ParseNextHop) {
+  std::string host;
+  uint16_t port = 1;
+  EXPECT_EQ(parse_next_hop("[MX.Example.org]", &host, &port), "");
+  EXPECT_EQ(host, "mx.example.org");
+  EXPECT_EQ(port, 0);
+  EXPECT_EQ(parse_next_hop("[mx.example.org]:2525", &host, &port), "");
+  EXPECT_EQ(port, 2525);
+  for (std::string_view bad :
+       {"mx.example.org", "[mx.example.org", "[mx.example.org]:", "[mx.example.org]:70000",
+        "[mx.example.org]:-1", "[mx.example.org]x", "[]", "[192.0.2.1]", "[2001:db8::1]",
+        "[IPv6:2001:db8::1]", "[a_b c]"}) {
+    EXPECT_NE(parse_next_hop(bad, &host, &port), "") << bad;
+  }
+}
+
 // Answers TLSA queries from a map (unknown names: secure NODATA) and
 // records them; nothing else is asked by route_requirements().
 class TlsaDns : public DnsLookup {
@@ -249,6 +300,33 @@ TEST(DaneTest, RouteRequirementsLookUpOnlySecureHosts) {
   EXPECT_EQ(out["mx3.example.org"].level, TlsLevel::kMay);
   EXPECT_TRUE(sts_may_decide(out["mx3.example.org"]));
   EXPECT_FALSE(sts_may_decide(out["mx.example.org"]));
+}
+
+TEST(DaneTest, RouteRequirementsApplyNextHopEntries) {
+  Route route = SecureRoute();
+  route.hosts.push_back(
+      RouteHost{"mx2.example.org", 20, {asio::ip::make_address("192.0.2.26")}, true});
+  TlsaDns dns;
+  dns.answers["_25._tcp.mx.example.org"] =
+      Answer(DnsStatus::kOk, DnsSecurity::kSecure, {Tlsa(3, 1, 1)});
+  // "[mx.example.org]" says "none": no TLSA lookup for it, plaintext; mx2
+  // keeps the domain's level (dane), looked up as before.
+  const std::vector<TlsPolicyEntry> entries = {
+      {"", TlsPolicyLevel::kNone, {}, "mx.example.org", 0}};
+  std::map<std::string, TlsRequirement> out;
+  asio::io_context io;
+  asio::co_spawn(io, route_requirements(dns, route, Level(TlsPolicyLevel::kDane), 25, entries),
+                 [&](std::exception_ptr e, std::map<std::string, TlsRequirement> r) {
+                   if (e) std::rethrow_exception(e);
+                   out = std::move(r);
+                 });
+  io.run();
+  EXPECT_EQ(dns.asked, (std::vector<std::string>{"_25._tcp.mx2.example.org"}));
+  EXPECT_EQ(out["mx.example.org"].level, TlsLevel::kNone);
+  EXPECT_EQ(out["mx.example.org"].origin, "config [mx.example.org]");
+  EXPECT_FALSE(sts_may_decide(out["mx.example.org"]));  // MTA-STS has no say either
+  EXPECT_EQ(out["mx2.example.org"].level, TlsLevel::kMay);
+  EXPECT_EQ(out["mx2.example.org"].origin, "default");
 }
 
 TEST(DaneTest, LevelNames) {

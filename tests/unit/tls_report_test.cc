@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "relay/dane.h"
+
 namespace tern {
 namespace {
 
@@ -179,6 +181,101 @@ TEST(TlsReport, ReportsGoOutDespiteTlsPolicies) {
   EXPECT_TRUE(tls["a"].tlsa.empty());
   EXPECT_TRUE(tls["b"].failure.empty());
   EXPECT_EQ(tls["c"].level, TlsLevel::kNone);
+}
+
+// RFC 8460 4.4: our address and the server's EHLO name go into the
+// failure details (the courier takes them from the connection).
+TEST(TlsReport, CarriesOurAddressAndTheServersHelo) {
+  TlsAttempt a = attempt();
+  const TlsRequirement req = dane_requirement();
+  a.requirement = &req;
+  a.sending_ip = "192.0.2.1";
+  a.receiving_helo = "mx1.example.com";
+  a.tls = tls(false, "No matching DANE TLSA records");
+  auto r = tls_session_result(a);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result, ResultType::kTlsaInvalid);
+  EXPECT_EQ(r->sending_mta_ip, "192.0.2.1");
+  EXPECT_EQ(r->receiving_mx_helo, "mx1.example.com");
+  EXPECT_EQ(r->receiving_mx_hostname, "mx.example.com");
+  EXPECT_EQ(r->receiving_ip, "192.0.2.7");
+  // A host skipped before connecting has neither.
+  a = attempt();
+  a.requirement = &req;
+  EXPECT_EQ(tls_session_result(a)->sending_mta_ip, "");
+  EXPECT_EQ(tls_session_result(a)->receiving_mx_helo, "");
+}
+
+// dane-only ([[tls_policy]]): a host without secure usable TLSA records is
+// skipped, and that is RFC 8460 4.3.2.1's "dane-required" under "tlsa";
+// a secure RRset of unusable records is "tlsa-invalid".
+TEST(TlsReport, DaneOnlyWithoutTlsaIsDaneRequired) {
+  Route route;
+  route.status = RouteStatus::kOk;
+  route.domain = "example.com";
+  route.mx_secure = true;
+  route.hosts.push_back(
+      RouteHost{"mx.example.com", 10, {asio::ip::make_address("192.0.2.7")}, true});
+  DestinationTls only;
+  only.level = TlsPolicyLevel::kDaneOnly;
+  only.configured = true;
+  TlsaResult none;
+  none.status = DnsStatus::kNoData;
+  none.security = DnsSecurity::kSecure;
+  const TlsRequirement req = host_requirement(only, route, route.hosts[0], &none);
+  ASSERT_FALSE(req.failure.empty());
+  EXPECT_TRUE(req.dane_required);
+  TlsAttempt a = attempt();
+  a.requirement = &req;
+  auto r = tls_session_result(a);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->policy_type, PolicyType::kTlsa);
+  EXPECT_EQ(r->result, ResultType::kDaneRequired);
+  EXPECT_EQ(r->failure_reason_code, req.failure);
+  EXPECT_TRUE(r->policy_strings.empty());
+  EXPECT_EQ(r->receiving_mx_hostname, "mx.example.com");
+
+  // Insecure MX records under dane-only: no TLSA looked up, also dane-required.
+  route.mx_secure = false;
+  const TlsRequirement insecure = host_requirement(only, route, route.hosts[0], nullptr);
+  a.requirement = &insecure;
+  EXPECT_EQ(tls_session_result(a)->result, ResultType::kDaneRequired);
+  route.mx_secure = true;
+
+  TlsaResult unusable = none;
+  unusable.status = DnsStatus::kOk;
+  unusable.records.push_back(TlsaRecord{1, 1, 1, std::string(32, 'x')});  // PKIX-EE
+  const TlsRequirement bad = host_requirement(only, route, route.hosts[0], &unusable);
+  a.requirement = &bad;
+  EXPECT_EQ(tls_session_result(a)->result, ResultType::kTlsaInvalid);
+
+  // Under plain "dane" the same host is opportunistic: nothing recorded.
+  DestinationTls dane = only;
+  dane.level = TlsPolicyLevel::kDane;
+  const TlsRequirement may = host_requirement(dane, route, route.hosts[0], &none);
+  a.requirement = &may;
+  EXPECT_FALSE(tls_session_result(a));
+
+  // dane-only with a matching record: the usual DANE success.
+  TlsaResult good = none;
+  good.status = DnsStatus::kOk;
+  good.records.push_back(TlsaRecord{3, 1, 1, std::string(32, 'x')});
+  const TlsRequirement ok = host_requirement(only, route, route.hosts[0], &good);
+  a.requirement = &ok;
+  a.tls = tls(true, "verified", "3 1 1");
+  EXPECT_EQ(tls_session_result(a)->result, ResultType::kSuccess);
+}
+
+// RFC 8460 4.3.2.2: a policy whose HTTPS certificate does not validate.
+TEST(TlsReport, StsCertificateFailureIsWebpkiInvalid) {
+  StsState s;
+  s.source = "fetch failed: SSL peer certificate or SSH remote key was not OK";
+  s.webpki_invalid = true;
+  auto r = sts_fetch_result(s, "example.com", 5);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->policy_type, PolicyType::kSts);
+  EXPECT_EQ(r->result, ResultType::kStsWebpkiInvalid);
+  EXPECT_EQ(r->failure_reason_code, "SSL peer certificate or SSH remote key was not OK");
 }
 
 }  // namespace
