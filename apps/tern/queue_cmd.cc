@@ -213,9 +213,10 @@ void run_quarantine(const QueueOptions& o) {
     std::printf("  size:    %lld\n", static_cast<long long>(num(m, "size")));
     std::printf("  reason:  %s\n", str(m, "reason").empty() ? "-" : str(m, "reason").c_str());
   }
-  std::printf("%zu message(s) in quarantine; `tern queue release ID` delivers one, "
-              "`tern queue delete ID` drops it\n",
-              messages.size());
+  std::printf(
+      "%zu message(s) in quarantine; `tern queue release ID` delivers one, "
+      "`tern queue delete ID` drops it\n",
+      messages.size());
 }
 
 void run_release(const QueueOptions& o) {

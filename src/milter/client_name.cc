@@ -1,7 +1,6 @@
 #include "milter/client_name.h"
 
 #include <asio/ip/address.hpp>
-
 #include <optional>
 
 #include "core/command.h"

@@ -5,6 +5,8 @@
 
 #include <cerrno>
 
+#include "queue/queue_id.h"
+
 namespace tern {
 
 Quarantine::Quarantine(std::string dir, FsQueueStore& live, bool sync, FileEnv* env)

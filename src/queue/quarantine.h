@@ -16,6 +16,7 @@
 // opened once under a lock; release and remove are serialized.
 #pragma once
 
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -68,8 +69,8 @@ class Quarantine {
   const bool sync_;
   const std::string dir_;
   FsQueueStore& live_;
-  std::mutex mu_;       // guards store_ and opened_
-  std::mutex ops_;      // one release or remove at a time
+  std::mutex mu_;   // guards store_ and opened_
+  std::mutex ops_;  // one release or remove at a time
   std::unique_ptr<FsQueueStore> store_;
   Status opened_;
 };

@@ -128,8 +128,7 @@ asio::awaitable<void> MilterHooks::resolve_client(DnsLookup* dns, ReverseDns kno
   if (!dns || ec) co_return;  // "unknown"
   auto ex = co_await asio::this_coro::executor;
   auto l = std::make_shared<NameLookup>(ex);
-  asio::co_spawn(ex, look_up_names(l, dns, address, known, std::move(known_ptr)),
-                 asio::detached);
+  asio::co_spawn(ex, look_up_names(l, dns, address, known, std::move(known_ptr)), asio::detached);
   if (!l->done) {
     l->timer.expires_after(kClientNameTimeout);
     co_await l->timer.async_wait(use_tuple);
@@ -318,8 +317,8 @@ Status MilterHooks::begin(QueueStore& store, const Envelope& env,
     *q = fs;
     return s;
   };
-  Status s = MilterSpool::create(store, quarantine_store, env, config_->data_dir + "/queue/tmp",
-                                 &spool);
+  Status s =
+      MilterSpool::create(store, quarantine_store, env, config_->data_dir + "/queue/tmp", &spool);
   envelope_ = env;
   spool_ = spool.get();
   *out = std::move(spool);

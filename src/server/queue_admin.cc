@@ -114,9 +114,9 @@ asio::awaitable<json> quarantine_request(QueueAdmin& a, const std::string& op,
       Status s = q->list(&out, &problems);
       return std::make_tuple(s, std::move(out), std::move(problems));
     };
-    auto [s, entries, problems] =
-        co_await off_loop<std::tuple<Status, std::vector<Quarantine::Entry>,
-                                     std::vector<std::string>>>(a.blocking, list);
+    auto [s, entries, problems] = co_await off_loop<
+        std::tuple<Status, std::vector<Quarantine::Entry>, std::vector<std::string>>>(a.blocking,
+                                                                                      list);
     if (!s.ok()) co_return fail(s.message());
     for (const std::string& p : problems) log_warn("quarantine: cannot read {}", p);
     json messages = json::array();
@@ -137,8 +137,8 @@ asio::awaitable<json> quarantine_request(QueueAdmin& a, const std::string& op,
              r.status.ok() ? "" : " cleanup_error=" + log_quoted(r.status.message()));
     json out{{"ok", true}};
     if (!r.status.ok())
-      out["warning"] = "released, but the quarantine copy stays until the next start: " +
-                       r.status.message();
+      out["warning"] =
+          "released, but the quarantine copy stays until the next start: " + r.status.message();
     co_return out;
   }
   // delete

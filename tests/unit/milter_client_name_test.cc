@@ -1,9 +1,9 @@
 // The client's names in the milter macros (milter/client_name.h), as
 // Postfix's smtpd_milter.c gives them: {client_name} verified by the
 // forward lookup, {client_ptr} as the PTR says, {client_resolve}, and `_`.
-#include "milter/client_name.h"
-
 #include <gtest/gtest.h>
+
+#include "milter/client_name.h"
 
 namespace tern::milter {
 namespace {
@@ -42,9 +42,8 @@ TEST(MilterClientName, Ipv6AndMappedIpv4) {
 
 TEST(MilterClientName, ForwardLookupDisagrees) {
   NameResult ptr = Ptr(DnsStatus::kOk, {"forged.example.org"});
-  for (const AddressResult& fwd :
-       {Addrs(DnsStatus::kOk, {"192.0.2.99"}), Addrs(DnsStatus::kNxDomain),
-        Addrs(DnsStatus::kNoData)}) {
+  for (const AddressResult& fwd : {Addrs(DnsStatus::kOk, {"192.0.2.99"}),
+                                   Addrs(DnsStatus::kNxDomain), Addrs(DnsStatus::kNoData)}) {
     ClientNames n = client_names("192.0.2.1", &ptr, &fwd);
     EXPECT_EQ(n.name, "unknown");
     EXPECT_EQ(n.ptr, "forged.example.org");
