@@ -74,7 +74,8 @@ TEST(MilterClientName, TemporaryFailuresAndTimeouts) {
   EXPECT_EQ(none.resolve, "TEMP");
   NameResult ptr = Ptr(DnsStatus::kOk, {"slow.example.org"});
   AddressResult fwd = Addrs(DnsStatus::kTempFail);
-  for (const AddressResult* f : {&fwd, static_cast<const AddressResult*>(nullptr)}) {
+  for (const AddressResult* f :
+       {static_cast<const AddressResult*>(&fwd), static_cast<const AddressResult*>(nullptr)}) {
     ClientNames n = client_names("192.0.2.1", &ptr, f);
     EXPECT_EQ(n.name, "unknown");
     EXPECT_EQ(n.ptr, "slow.example.org");
@@ -84,7 +85,8 @@ TEST(MilterClientName, TemporaryFailuresAndTimeouts) {
 
 // A PTR name that is no host name never reaches a milter.
 TEST(MilterClientName, ImplausiblePtrNameIsNone) {
-  for (std::string bad : {"bad name.example", std::string("nul\0.example", 12), "a..b", ""}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"bad name.example", std::string("nul\0.example", 12), "a..b", ""}) {
     NameResult ptr = Ptr(DnsStatus::kOk, {bad});
     AddressResult fwd = Addrs(DnsStatus::kOk, {"192.0.2.1"});
     ClientNames n = client_names("192.0.2.1", &ptr, &fwd);
