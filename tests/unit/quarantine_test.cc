@@ -178,7 +178,9 @@ TEST(QueueMove, CrashAtEveryCallLeavesExactlyOneCopy) {
         EXPECT_GT(n, 3u);
         break;
       }
-      EXPECT_FALSE(s.ok());
+      // A failed close of a directory after its fsync is harmless and
+      // ignored: then the move went through.
+      if (s.ok()) EXPECT_TRUE(moved);
       EXPECT_TRUE(where == "live" || where == "held") << where;
       if (moved) EXPECT_EQ(where, "live");
     }
@@ -203,7 +205,7 @@ TEST(QueueMove, FailedMoveCanBeRetried) {
     const bool faulted = env.injected() > 0;
     env.clear();
     if (!faulted) break;
-    EXPECT_FALSE(s.ok());
+    if (s.ok()) EXPECT_TRUE(moved);  // only a harmless close failed
     if (!moved || exists(d.held_msg(e.id))) {
       Status again = held.move_to(e.id, live, &moved);
       EXPECT_TRUE(again.ok()) << again.message();
