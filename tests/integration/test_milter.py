@@ -468,7 +468,7 @@ class MilterQuarantineAdminTest(unittest.TestCase):
         self.assertEqual(m["reason"], "looks odd")
         self.assertEqual(m["sender"], "a@remote.test")
         self.assertEqual(m["recipients"], ["una@example.test"])
-        self.assertEqual(m["size"], len(MESSAGE))
+        self.assertGreater(m["size"], len(MESSAGE))  # with our Received: and the like
         self.assertGreater(m["received_at"], 0)
         self.assertEqual(listed[dropped]["reason"], "virus found")
         text = self.t.queue("quarantine").stdout
@@ -499,10 +499,15 @@ class MilterQuarantineAdminTest(unittest.TestCase):
         self.assertEqual(bad.returncode, 1)
 
 
+CLIENT = "127.0.13.5"
+
+
 class MilterClientNameTest(unittest.TestCase):
     """{client_name}, {client_ptr}, {client_resolve} and `_` from real DNS
-    lookups (tests/integration/dns_server.py): 127.0.0.1 has the PTR
-    client.tern.test, whose A record is 127.0.0.1 again."""
+    lookups (tests/integration/dns_server.py): the client connects from
+    127.0.13.5 (127.0.0.1 is "localhost" in /etc/hosts, which the resolver
+    reads first), whose PTR is client.tern.test, whose A record is
+    127.0.13.5 again."""
 
     @classmethod
     def setUpClass(cls):
@@ -513,8 +518,8 @@ class MilterClientNameTest(unittest.TestCase):
         from dns_server import DnsServer
         # Our own 127.in-addr.arpa replaces unbound's default (localhost.).
         cls.dns = DnsServer(zones=["127.in-addr.arpa", "tern.test"],
-                            ptr=[("127.0.0.1", "client.tern.test")],
-                            records=["client.tern.test. 300 IN A 127.0.0.1"]).start()
+                            ptr=[(CLIENT, "client.tern.test")],
+                            records=[f"client.tern.test. 300 IN A {CLIENT}"]).start()
         cls.milter = ScriptedMilter()
 
     @classmethod
@@ -522,9 +527,9 @@ class MilterClientNameTest(unittest.TestCase):
         cls.milter.stop()
         cls.dns.cleanup()
 
-    def tern(self, extra=""):
+    def tern(self, top="", tables=""):
         t = Tern(kinds=("smtp",), accept_any_local_part=True,
-                 extra=milter_block(self.milter.port) + extra +
+                 extra=top + milter_block(self.milter.port) + tables +
                  f'[dns]\nforward = ["{self.dns.forward}"]\ntimeout = 2\n'
                  "[spf]\nenabled = false\n[dkim]\nverify = false\n[dmarc]\nenabled = false\n")
         self.addCleanup(t.cleanup)
@@ -533,7 +538,8 @@ class MilterClientNameTest(unittest.TestCase):
 
     def connect_macros(self, t):
         self.milter.set()
-        with smtplib.SMTP("127.0.0.1", t.port("smtp"), timeout=30) as s:
+        with smtplib.SMTP("127.0.0.1", t.port("smtp"), timeout=30,
+                          source_address=(CLIENT, 0)) as s:
             s.ehlo("client.test")
             self.assertEqual(s.mail("a@remote.test")[0], 250)
         return self.milter.wait_event("connect")[-1]["macros"]
@@ -541,31 +547,32 @@ class MilterClientNameTest(unittest.TestCase):
     def lookups(self, name):
         return [q for q in self.dns.queries() if q.startswith(name)]
 
+    # Postfix's default connect macros carry {client_name} and `_` (whose
+    # first word is the PTR name); {client_ptr} and {client_resolve} only
+    # go to a milter that asks for them (unit-tested: milter_client_name_test).
     def expect_verified(self, macros):
         self.assertEqual(macros["{client_name}"], "client.tern.test")
-        self.assertEqual(macros["{client_ptr}"], "client.tern.test")
-        self.assertEqual(macros["{client_resolve}"], "OK")
-        self.assertEqual(macros["_"], "client.tern.test [127.0.0.1]")
+        self.assertEqual(macros["_"], f"client.tern.test [{CLIENT}]")
 
     def test_names_looked_up_for_the_milter(self):
-        before = len(self.lookups("1.0.0.127.in-addr.arpa. PTR"))
+        before = len(self.lookups("5.13.0.127.in-addr.arpa. PTR"))
         t = self.tern()
         self.expect_verified(self.connect_macros(t))
-        self.assertEqual(len(self.lookups("1.0.0.127.in-addr.arpa. PTR")), before + 1)
+        self.assertEqual(len(self.lookups("5.13.0.127.in-addr.arpa. PTR")), before + 1)
         self.assertTrue(t.wait_log("milter client_name=client.tern.test"), t.tail_log())
 
     def test_early_checks_answer_is_reused(self):
         # Loopback screened, reverse_dns looked up by the early checks: the
         # milter's names come from that answer, not from a second PTR query.
-        before = len(self.lookups("1.0.0.127.in-addr.arpa. PTR"))
-        t = self.tern('check_loopback = true\n[checks]\nreverse_dns = "mark"\n')
+        before = len(self.lookups("5.13.0.127.in-addr.arpa. PTR"))
+        t = self.tern("check_loopback = true\n", '[checks]\nreverse_dns = "mark"\n')
         self.expect_verified(self.connect_macros(t))
         self.assertTrue(t.wait_log("rdns=found"), t.tail_log())
-        self.assertEqual(len(self.lookups("1.0.0.127.in-addr.arpa. PTR")), before + 1)
+        self.assertEqual(len(self.lookups("5.13.0.127.in-addr.arpa. PTR")), before + 1)
 
     def test_forward_mismatch_is_unknown(self):
         # The PTR name's A record is another address: not verified.
-        with DnsServerFor("127.0.0.1", "forged.tern.test", "192.0.2.1") as dns:
+        with DnsServerFor(CLIENT, "forged.tern.test", "192.0.2.1") as dns:
             t = Tern(kinds=("smtp",), accept_any_local_part=True,
                      extra=milter_block(self.milter.port) +
                      f'[dns]\nforward = ["{dns.forward}"]\ntimeout = 2\n'
@@ -578,9 +585,7 @@ class MilterClientNameTest(unittest.TestCase):
             finally:
                 t.stop()
         self.assertEqual(macros["{client_name}"], "unknown")
-        self.assertEqual(macros["{client_ptr}"], "forged.tern.test")
-        self.assertEqual(macros["{client_resolve}"], "FORGED")
-        self.assertEqual(macros["_"], "forged.tern.test [127.0.0.1] (may be forged)")
+        self.assertEqual(macros["_"], f"forged.tern.test [{CLIENT}] (may be forged)")
 
 
 def DnsServerFor(address, name, a):
