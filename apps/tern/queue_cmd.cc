@@ -1,5 +1,6 @@
-// `tern queue list|show|flush|delete|bounce`: looks at and acts on the
-// queue of the running `tern serve` through its admin socket
+// `tern queue list|show|flush|delete|bounce|quarantine|release`: looks at
+// and acts on the queue (and the milters' quarantine, queue/quarantine.h)
+// of the running `tern serve` through its admin socket
 // (<data_dir>/admin.sock; server/queue_admin.h lists the requests).
 //
 // Exit codes: 0 done; 1 the server refused (no such message...) or the
@@ -148,6 +149,7 @@ void run_show(const QueueOptions& o) {
   line("auth user:", str(m, "auth_user"));
   line("envid:", str(m, "envid"));
   line("ret:", str(m, "ret"));
+  line("quarantined:", str(m, "quarantine_reason"));
   if (m.contains("size")) line("size:", std::to_string(num(m, "size")));
   if (m.value("requiretls", false))
     line("requiretls:", "yes (RFC 8689: relayed only over authenticated TLS, else returned)");
@@ -183,8 +185,48 @@ void run_flush(const QueueOptions& o) {
 }
 
 void run_delete(const QueueOptions& o) {
-  call(o, json{{"op", "delete"}, {"id", o.id}});
-  std::printf("deleted %s (no DSN sent)\n", o.id.c_str());
+  json r = call(o, json{{"op", "delete"}, {"id", o.id}});
+  if (str(r, "from") == "quarantine")
+    std::printf("deleted %s from the quarantine (no DSN sent)\n", o.id.c_str());
+  else
+    std::printf("deleted %s (no DSN sent)\n", o.id.c_str());
+}
+
+// The quarantine: one block per message (reasons are free text).
+void run_quarantine(const QueueOptions& o) {
+  json r = call(o, json{{"op", "quarantine"}});
+  if (o.json) {
+    std::printf("%s\n", r["messages"].dump(2).c_str());
+    return;
+  }
+  const int64_t now = num(r, "now");
+  const json& messages = r["messages"];
+  if (messages.empty()) {
+    std::printf("The quarantine is empty.\n");
+    return;
+  }
+  for (const json& m : messages) {
+    const int64_t received = num(m, "received_at");
+    std::string rcpts;
+    for (const json& a : m["recipients"])
+      if (a.is_string()) rcpts += (rcpts.empty() ? "" : ", ") + a.get<std::string>();
+    std::printf("%s  %s (%s)\n", str(m, "id").c_str(), rfc5322_date(received).c_str(),
+                when(received, now).c_str());
+    std::printf("  from:    %s\n", sender_text(str(m, "sender")).c_str());
+    std::printf("  to:      %s\n", rcpts.c_str());
+    std::printf("  size:    %lld\n", static_cast<long long>(num(m, "size")));
+    std::printf("  reason:  %s\n", str(m, "reason").empty() ? "-" : str(m, "reason").c_str());
+  }
+  std::printf(
+      "%zu message(s) in quarantine; `tern queue release ID` delivers one, "
+      "`tern queue delete ID` drops it\n",
+      messages.size());
+}
+
+void run_release(const QueueOptions& o) {
+  json r = call(o, json{{"op", "release"}, {"id", o.id}});
+  std::printf("released %s from the quarantine: delivery is being tried now\n", o.id.c_str());
+  if (!str(r, "warning").empty()) std::fprintf(stderr, "tern: %s\n", str(r, "warning").c_str());
 }
 
 void run_bounce(const QueueOptions& o) {
@@ -224,13 +266,23 @@ void add_queue_command(CLI::App& app) {
   flush->add_option("ID", o->id, "Queue id (default: every message)");
   flush->callback([o] { run_flush(*o); });
 
-  CLI::App* del = leaf(queue, "delete", "Remove a message without telling the sender", o);
+  CLI::App* del = leaf(queue, "delete",
+                       "Remove a message (queued or quarantined) without telling the sender", o);
   del->add_option("ID", o->id, "Queue id")->required();
   del->callback([o] { run_delete(*o); });
 
   CLI::App* bounce = leaf(queue, "bounce", "Fail a message's pending recipients and bounce it", o);
   bounce->add_option("ID", o->id, "Queue id")->required();
   bounce->callback([o] { run_bounce(*o); });
+
+  CLI::App* held = leaf(queue, "quarantine", "List the messages milters quarantined", o);
+  held->add_flag("--json", o->json, "Print JSON");
+  held->callback([o] { run_quarantine(*o); });
+
+  CLI::App* release =
+      leaf(queue, "release", "Move a quarantined message into the queue and deliver it", o);
+  release->add_option("ID", o->id, "Queue id")->required();
+  release->callback([o] { run_release(*o); });
 }
 
 }  // namespace tern

@@ -20,6 +20,10 @@ struct Envelope {
   std::string auth_user;    // empty if not authenticated
   std::string listener;     // "smtp", "submission", "submissions"
   int64_t received_at = 0;  // unix seconds
+  // Why a milter quarantined the message (SMFIR_QUARANTINE), kept with it
+  // for `tern queue quarantine`; empty otherwise. A released message keeps
+  // it (its file is never rewritten).
+  std::string quarantine_reason;
 };
 
 }  // namespace tern

@@ -185,6 +185,7 @@ Status encode_envelope(const Envelope& env, std::string* out) {
   if (const char* r = ret_name(env.mail.ret)) put(&h, "ret", r);
   ok &= put_text(&h, "envid", env.mail.envid);
   ok &= put_text(&h, "auth", env.mail.auth);
+  ok &= put_text(&h, "quarantine-reason", env.quarantine_reason);
   for (const RcptArgs& r : env.rcpts) {
     std::string to = encode_address(r.to);
     ok &= is_token(to);
@@ -282,6 +283,8 @@ Status decode_envelope(std::string_view header, Envelope* out) {
       ok = text(&out->mail.envid);
     } else if (key == "auth") {
       ok = text(&out->mail.auth);
+    } else if (key == "quarantine-reason") {
+      ok = text(&out->quarantine_reason);
     } else if (key == "rcpt") {
       RcptArgs r;
       size_t end = value.find(' ');

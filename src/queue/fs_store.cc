@@ -419,4 +419,67 @@ Status FsQueueStore::unlink_message(const std::string& id) {
   return Status::Ok();
 }
 
+int FsQueueStore::same_file(const std::string& id, const FsQueueStore& to) {
+  struct stat here, there;
+  if (env_.stat(to.msg_path(id), &there) != 0) return errno == ENOENT ? 0 : -1;
+  if (env_.stat(msg_path(id), &here) != 0) return -1;
+  return here.st_dev == there.st_dev && here.st_ino == there.st_ino ? 1 : 0;
+}
+
+Status FsQueueStore::move_to(const std::string& id, FsQueueStore& to, bool* moved) {
+  *moved = false;
+  Status s = check_id(id);
+  if (s.ok()) s = to.check_id(id);
+  if (!s.ok()) return s;
+  const std::string from = msg_path(id), dest = to.msg_path(id);
+  // link, not rename: it never replaces a message in `to`, and the file
+  // stays here until the copy there is durable.
+  if (env_.link(from, dest) != 0) {
+    int err = errno;
+    if (err == ENOENT) return Status::Permanent("queue: no message " + id);
+    if (err != EEXIST) return io_error("link", dest, err);
+    // A move cut short (a crash, a failed cleanup): the same file, go on.
+    int same = same_file(id, to);
+    if (same < 0) return io_error("stat", dest, errno);
+    if (same == 0) return Status::Permanent("queue: " + dest + " exists and is another message");
+  }
+  if (to.sync_ && !(s = sync_dir(to.msg_dir_, env_)).ok()) {
+    // Not durable there: withdraw it (best effort). If the link survives
+    // anyway, finish_moves() completes the move, which is what was asked.
+    env_.unlink(dest);
+    return s;
+  }
+  *moved = true;
+  if (env_.unlink(from) != 0 && errno != ENOENT) return io_error("unlink", from, errno);
+  if (sync_ && !(s = sync_dir(msg_dir_, env_)).ok()) return s;
+  const std::string log = state_path(id);
+  if (env_.unlink(log) != 0 && errno != ENOENT) return io_error("unlink", log, errno);
+  return Status::Ok();
+}
+
+Status FsQueueStore::finish_moves(FsQueueStore& to, std::vector<std::string>* conflicts) {
+  if (lock_fd_ < 0 || to.lock_fd_ < 0) return Status::Permanent("queue: not open");
+  bool removed = false;
+  for (const std::string& id : list()) {
+    int same = same_file(id, to);
+    if (same < 0) return io_error("stat", msg_path(id), errno);
+    if (same == 0) {
+      if (conflicts && env_.access(to.msg_path(id), F_OK) == 0) conflicts->push_back(id);
+      continue;
+    }
+    // The copy in `to` was linked; make sure it is durable before this
+    // one goes (the crash may have come before move_to's fsync).
+    if (to.sync_ && !removed) {
+      if (Status s = sync_dir(to.msg_dir_, env_); !s.ok()) return s;
+    }
+    if (env_.unlink(msg_path(id)) != 0 && errno != ENOENT)
+      return io_error("unlink", msg_path(id), errno);
+    removed = true;
+    if (env_.unlink(state_path(id)) != 0 && errno != ENOENT)
+      return io_error("unlink", state_path(id), errno);
+  }
+  if (removed && sync_) return sync_dir(msg_dir_, env_);
+  return Status::Ok();
+}
+
 }  // namespace tern

@@ -66,6 +66,24 @@ class FsQueueStore : public QueueStore {
   // The same without the check. Permanent error for an unknown id.
   Status purge(const std::string& id) override;
 
+  // Moves committed message `id` from this store into `to` (the
+  // quarantine's release, docs/queue_format.md "Moving a message"):
+  // link(msg/ID, to/msg/ID), fsync to/msg/, unlink msg/ID, fsync msg/,
+  // then drop state/ID (the message starts afresh in `to`). The message is
+  // durably in `to` before it leaves here, so a crash at any point leaves
+  // it here, there, or in both, and finish_moves() at the next start
+  // resolves "both" to "there": never neither. *moved says whether it is
+  // durably in `to` (true also when only the cleanup here failed: the
+  // error is returned, and finish_moves() completes it). Permanent error
+  // for an unknown id or a different message of that id in `to`.
+  // Both stores must be open and on one file system (link(2)).
+  Status move_to(const std::string& id, FsQueueStore& to, bool* moved);
+  // Completes moves a crash cut short: each id in msg/ here whose file is
+  // also in to/msg/ (the same inode: a link move_to made) is removed here.
+  // A same id with a different file is left alone and reported in
+  // *conflicts. Call at start, before the stores are used.
+  Status finish_moves(FsQueueStore& to, std::vector<std::string>* conflicts = nullptr);
+
   const std::string& dir() const { return dir_; }
 
  private:
@@ -76,6 +94,9 @@ class FsQueueStore : public QueueStore {
   Status clean_orphan_state();
   Status convert_done_files();
   Status unlink_message(const std::string& id);
+  // 1 if msg/<id> here and in `to` are one file, 0 if not (or `to` has
+  // none), -1 on error (errno set).
+  int same_file(const std::string& id, const FsQueueStore& to);
 
   FileEnv& env_;
   const bool sync_;

@@ -197,8 +197,13 @@ asio::awaitable<void> Connection::run() {
   // DNSBL first: a listed client costs the milters nothing.
   std::optional<Reply> screened;
   if (!refuse && sender_checked_) screened = co_await screen_client();
-  milters_ = MilterHooks::make(config_, listener_.kind, session_id_, *stream_);
-  if (milters_ && !refuse && !screened) refuse = co_await milters_->connect();
+  milters_ = MilterHooks::make(config_, listener_.kind, session_id_, *stream_, deps_.quarantine);
+  if (milters_ && !refuse && !screened) {
+    // {client_name} and friends: the early checks' PTR answer when they
+    // made one, so the client's address is not looked up twice.
+    co_await milters_->resolve_client(deps_.dns, facts_.rdns, facts_.ptr);
+    refuse = co_await milters_->connect();
+  }
   if (!refuse) m.connections.with({kind, "accepted"}).inc();  // refusals: Server::admit
   if (screened)
     session_.start_refused(std::move(*screened));

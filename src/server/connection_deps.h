@@ -24,6 +24,7 @@
 #include "core/envelope.h"
 #include "core/server_session.h"
 #include "dns/lookup.h"
+#include "queue/quarantine.h"
 #include "queue/store.h"
 #include "server/recipient_policy.h"
 #include "tern/reply.h"
@@ -81,6 +82,8 @@ struct ConnectionDeps {
   // A reload gives new connections a new one; sessions keep theirs.
   std::shared_ptr<asio::ssl::context> tls;
   QueueStore* store = nullptr;
+  // Where a milter's SMFIR_QUARANTINE puts a message; null: it cannot (451).
+  Quarantine* quarantine = nullptr;
   RecipientPolicy* recipients = nullptr;
   ClientLimits* limits = nullptr;
   MailHandoff* handoff = nullptr;

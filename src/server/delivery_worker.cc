@@ -106,7 +106,8 @@ SchedulerOptions scheduler_options(const Config& config) {
 }
 
 DeliveryWorker::DeliveryWorker(asio::io_context& io, asio::thread_pool& pool, QueueStore* store,
-                               Directory* directory, const std::string& data_dir)
+                               Quarantine* quarantine, Directory* directory,
+                               const std::string& data_dir)
     : directory_(directory),
       store_(store),
       mail_root_(data_dir + "/mail"),
@@ -143,8 +144,9 @@ DeliveryWorker::DeliveryWorker(asio::io_context& io, asio::thread_pool& pool, Qu
           },
           scheduler_options(*directory->config())),
       admin_(io, data_dir + "/admin.sock",
-             [this](nlohmann::json request) {
-               return handle_queue_request(scheduler_, std::move(request));
+             [this, quarantine, blocking = pool.get_executor()](nlohmann::json request) {
+               return handle_queue_request(QueueAdmin{scheduler_, quarantine, blocking},
+                                           std::move(request));
              }),
       dmarc_log_(data_dir + "/dmarc"),
       report_timer_(io),

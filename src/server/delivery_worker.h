@@ -24,6 +24,7 @@
 #include "config/config.h"
 #include "dmarc/aggregate.h"
 #include "dns/resolver.h"
+#include "queue/quarantine.h"
 #include "queue/store.h"
 #include "relay/lmtp_sender.h"
 #include "relay/local_courier.h"
@@ -45,8 +46,10 @@ class DeliveryWorker {
   // Throws std::runtime_error with a clear message when [dns] or [relay]
   // cannot be used (a bad forwarder, an unreadable password_file or
   // ca_file). Must be destroyed on the loop's thread, before the loop.
+  // `quarantine` (may be null) is what `tern queue quarantine|release`
+  // act on.
   DeliveryWorker(asio::io_context& io, asio::thread_pool& pool, QueueStore* store,
-                 Directory* directory, const std::string& data_dir);
+                 Quarantine* quarantine, Directory* directory, const std::string& data_dir);
   ~DeliveryWorker();
 
   // Opens the admin socket; on failure (a data_dir too long for a Unix

@@ -1,8 +1,12 @@
 #include "server/milter_hooks.h"
 
-#include <mutex>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
 
 #include "base/log.h"
+#include "net/awaitable.h"
 #include "queue/fs_store.h"
 
 namespace tern {
@@ -42,20 +46,46 @@ std::vector<std::string> path_args(std::string_view arg) {
   return out;
 }
 
-// The quarantine: a queue of its own (same format, never scheduled) under
-// data_dir/quarantine, opened once per process on first use.
-Status quarantine_store(const std::string& dir, QueueStore** out) {
-  static std::mutex mu;
-  static std::unique_ptr<FsQueueStore> store;
-  static Status opened;
-  std::lock_guard lock(mu);
-  if (!store) {
-    store = std::make_unique<FsQueueStore>(dir);
-    opened = store->open();
+// The lookups of resolve_client(), shared with the coroutine that makes
+// them: it may outlive the wait (it ends with the resolver's own deadline).
+struct NameLookup {
+  explicit NameLookup(const asio::any_io_executor& ex) : timer(ex) {}
+  asio::steady_timer timer;
+  std::optional<NameResult> ptr;
+  std::optional<AddressResult> forward;
+  bool done = false;
+};
+
+// PTR (unless known), then the forward lookup of its first name.
+asio::awaitable<void> look_up_names(std::shared_ptr<NameLookup> l, DnsLookup* dns,
+                                    asio::ip::address address, ReverseDns known,
+                                    std::string known_ptr) {
+  NameResult ptr;
+  switch (known) {
+    case ReverseDns::kFound:
+      ptr.status = DnsStatus::kOk;
+      ptr.records.push_back(std::move(known_ptr));
+      break;
+    case ReverseDns::kMissing:
+      ptr.status = DnsStatus::kNxDomain;
+      break;
+    case ReverseDns::kTempFail:
+      ptr.status = DnsStatus::kTempFail;
+      break;
+    case ReverseDns::kNotChecked:
+      ptr = co_await dns->ptr(address);
+      break;
   }
-  if (!opened.ok()) return opened;
-  *out = store.get();
-  return Status::Ok();
+  l->ptr = ptr;
+  if (ptr.ok() && !ptr.records.empty()) {
+    const std::string& name = ptr.records.front();
+    if (address.is_v4())
+      l->forward = co_await dns->a(name);
+    else
+      l->forward = co_await dns->aaaa(name);
+  }
+  l->done = true;
+  l->timer.cancel();
 }
 
 }  // namespace
@@ -69,9 +99,10 @@ bool milters_apply(const Config& config, ListenerKind kind) {
 
 std::unique_ptr<MilterHooks> MilterHooks::make(std::shared_ptr<const Config> config,
                                                ListenerKind kind, std::string session_id,
-                                               ByteStream& stream) {
+                                               ByteStream& stream, Quarantine* quarantine) {
   if (!milters_apply(*config, kind)) return nullptr;
   std::unique_ptr<MilterHooks> h(new MilterHooks(std::move(config), kind, std::move(session_id)));
+  h->quarantine_ = quarantine;
   h->client_ip_ = stream.remote_ip();
   h->client_port_ = stream.remote_port();
   h->local_ip_ = stream.local_ip();
@@ -90,19 +121,39 @@ MilterHooks::MilterHooks(std::shared_ptr<const Config> config, ListenerKind kind
 
 MilterHooks::~MilterHooks() = default;
 
-// Postfix's macros (milter_*_macros), as far as tern knows them: no
-// reverse DNS name of the client ("unknown", as Postfix says without one).
+asio::awaitable<void> MilterHooks::resolve_client(DnsLookup* dns, ReverseDns known,
+                                                  std::string known_ptr) {
+  std::error_code ec;
+  const asio::ip::address address = asio::ip::make_address(client_ip_, ec);
+  if (!dns || ec) co_return;  // "unknown"
+  auto ex = co_await asio::this_coro::executor;
+  auto l = std::make_shared<NameLookup>(ex);
+  asio::co_spawn(ex, look_up_names(l, dns, address, known, std::move(known_ptr)), asio::detached);
+  if (!l->done) {
+    l->timer.expires_after(kClientNameTimeout);
+    co_await l->timer.async_wait(use_tuple);
+  }
+  // Whatever came in time; a missing answer counts as a temporary failure.
+  names_ = milter::client_names(client_ip_, l->ptr ? &*l->ptr : nullptr,
+                                l->forward ? &*l->forward : nullptr);
+  log_info("session={} milter client_name={} client_ptr={} resolve={}", session_id_,
+           log_value(names_.name), log_value(names_.ptr), names_.resolve);
+}
+
+// Postfix's macros (milter_*_macros, smtpd_milter.c), as far as tern
+// knows them.
 milter::MacroMap MilterHooks::macros(const ServerSession* s) const {
   milter::MacroMap m;
   m["j"] = config_->hostname;
   m["{daemon_name}"] = listener_;
   m["{daemon_addr}"] = local_ip_;
   m["v"] = "tern " TERN_VERSION;
-  m["_"] = "unknown [" + client_ip_ + "]";
+  m["_"] = milter::client_host_macro(names_, client_ip_);
   m["{client_addr}"] = client_ip_;
   m["{client_port}"] = std::to_string(client_port_);
-  m["{client_name}"] = "unknown";
-  m["{client_ptr}"] = "unknown";
+  m["{client_name}"] = names_.name;
+  m["{client_ptr}"] = names_.ptr;
+  m["{client_resolve}"] = names_.resolve;
   if (!s) return m;
   if (const auto& tls = s->tls()) {
     m["{tls_version}"] = tls->version;
@@ -258,10 +309,16 @@ asio::awaitable<std::optional<Reply>> MilterHooks::data_stage(const milter::Macr
 Status MilterHooks::begin(QueueStore& store, const Envelope& env,
                           std::unique_ptr<SpoolWriter>* out) {
   std::unique_ptr<MilterSpool> spool;
-  const std::string quarantine_dir = config_->data_dir + "/quarantine";
-  Status s = MilterSpool::create(
-      store, [quarantine_dir](QueueStore** q) { return quarantine_store(quarantine_dir, q); }, env,
-      config_->data_dir + "/queue/tmp", &spool);
+  Quarantine* quarantine = quarantine_;
+  auto quarantine_store = [quarantine](QueueStore** q) {
+    if (!quarantine) return Status::Transient("quarantine: not available");
+    FsQueueStore* fs = nullptr;
+    Status s = quarantine->store(&fs);
+    *q = fs;
+    return s;
+  };
+  Status s =
+      MilterSpool::create(store, quarantine_store, env, config_->data_dir + "/queue/tmp", &spool);
   envelope_ = env;
   spool_ = spool.get();
   *out = std::move(spool);

@@ -27,9 +27,13 @@
 
 #include "config/config.h"
 #include "core/server_session.h"
+#include "dns/lookup.h"
 #include "milter/client.h"
+#include "milter/client_name.h"
 #include "net/byte_stream.h"
+#include "queue/quarantine.h"
 #include "queue/store.h"
+#include "screen/early_checks.h"
 #include "server/milter_spool.h"
 
 namespace tern {
@@ -39,10 +43,24 @@ bool milters_apply(const Config& config, ListenerKind kind);
 
 class MilterHooks {
  public:
-  // nullptr when no [[milter]] applies to this listener.
+  // nullptr when no [[milter]] applies to this listener. `quarantine`
+  // (may be null: SMFIR_QUARANTINE then fails the message with 451) takes
+  // quarantined messages.
   static std::unique_ptr<MilterHooks> make(std::shared_ptr<const Config> config, ListenerKind kind,
-                                           std::string session_id, ByteStream& stream);
+                                           std::string session_id, ByteStream& stream,
+                                           Quarantine* quarantine = nullptr);
   ~MilterHooks();
+
+  // Before connect(): the client's names for {client_name}, {client_ptr},
+  // {client_resolve} and `_` (milter/client_name.h). The PTR answer of the
+  // early checks is reused when they made one (`known` other than
+  // kNotChecked, `known_ptr` its first name); otherwise it is looked up
+  // here, then the forward lookup of the name, all within
+  // kClientNameTimeout. No `dns`, a failure or the time running out:
+  // "unknown", as Postfix says.
+  asio::awaitable<void> resolve_client(DnsLookup* dns, ReverseDns known, std::string known_ptr);
+  static constexpr std::chrono::seconds kClientNameTimeout{5};
+  const milter::ClientNames& client_names() const { return names_; }
 
   // SMFIC_CONNECT: a refusal for the greeting (421 or 554), or nullopt.
   asio::awaitable<std::optional<Reply>> connect();
@@ -92,6 +110,8 @@ class MilterHooks {
   std::string listener_;
   std::string client_ip_, local_ip_;
   uint16_t client_port_ = 0;
+  milter::ClientNames names_;  // "unknown" until resolve_client()
+  Quarantine* quarantine_ = nullptr;
   std::vector<Milter> milters_;
   bool tempfail_ = false;   // a milter with default_action tempfail failed
   bool data_sent_ = false;  // this transaction's DATA stage went out

@@ -168,11 +168,13 @@ Status MilterSpool::commit() {
   if (spent_) return Status::Permanent("queue: commit after commit/abort");
   if (!error_.ok()) return error_;
   QueueStore* target = &store_;
+  Envelope env = env_;
   if (quarantine_) {
     if (Status s = quarantine_store_(&target); !s.ok()) return s;
+    env.quarantine_reason = *quarantine_;  // for `tern queue quarantine`
   }
   std::unique_ptr<SpoolWriter> w;
-  if (Status s = target->begin(env_, &w); !s.ok()) return s;
+  if (Status s = target->begin(env, &w); !s.ok()) return s;
   Status s;
   if (!header_read_) {
     // No milter looked at the content: it goes as it came.

@@ -1,5 +1,9 @@
 #include "server/queue_admin.h"
 
+#include <asio/co_spawn.hpp>
+#include <asio/use_awaitable.hpp>
+#include <tuple>
+
 #include "base/log.h"
 #include "queue/queue_id.h"
 
@@ -46,6 +50,8 @@ json message_json(const QueuedMessage& m, const QueueEntryInfo* info) {
   j["ret"] = e.mail.ret == DsnRet::kFull ? "FULL" : e.mail.ret == DsnRet::kHdrs ? "HDRS" : "";
   if (e.mail.size) j["size"] = *e.mail.size;
   j["requiretls"] = e.mail.requiretls;  // RFC 8689: only onward over authenticated TLS
+  // Released from the quarantine: what the milter said then.
+  if (!e.quarantine_reason.empty()) j["quarantine_reason"] = e.quarantine_reason;
   json rcpts = json::array();
   for (size_t i = 0; i < e.rcpts.size(); ++i) {
     const RecipientState& s = m.state[i];
@@ -65,6 +71,85 @@ json message_json(const QueuedMessage& m, const QueueEntryInfo* info) {
   return j;
 }
 
+json held_json(const Quarantine::Entry& q) {
+  const Envelope& e = q.envelope;
+  json rcpts = json::array();
+  for (const RcptArgs& r : e.rcpts) rcpts.push_back(r.to.str());
+  return json{{"id", e.id},
+              {"received_at", e.received_at},
+              {"sender", e.mail.from.str()},
+              {"recipients", std::move(rcpts)},
+              {"size", q.size},
+              {"reason", e.quarantine_reason},
+              {"listener", e.listener},
+              {"client_ip", e.client_ip}};
+}
+
+template <typename R, typename F>
+asio::awaitable<R> call(F f) {  // f by value: it lives in the frame
+  co_return f();
+}
+
+// Runs `f` on `ex` (file I/O off the loop). As scheduler.h says of GCC 12:
+// name the lambda before passing it, never a temporary in co_await.
+template <typename R, typename F>
+asio::awaitable<R> off_loop(const asio::any_io_executor& ex, F f) {
+  return asio::co_spawn(ex, call<R>(std::move(f)), asio::use_awaitable);
+}
+
+struct Released {
+  Status status;
+  Envelope envelope;
+  bool moved = false;
+};
+
+// `tern queue quarantine | release` and delete of a quarantined message.
+asio::awaitable<json> quarantine_request(QueueAdmin& a, const std::string& op,
+                                         const std::string& id) {
+  Quarantine* q = a.quarantine;
+  if (!q) co_return fail("this server has no quarantine");
+  if (op == "quarantine") {
+    auto list = [q] {
+      std::vector<Quarantine::Entry> out;
+      std::vector<std::string> problems;
+      Status s = q->list(&out, &problems);
+      return std::make_tuple(s, std::move(out), std::move(problems));
+    };
+    auto [s, entries, problems] = co_await off_loop<
+        std::tuple<Status, std::vector<Quarantine::Entry>, std::vector<std::string>>>(a.blocking,
+                                                                                      list);
+    if (!s.ok()) co_return fail(s.message());
+    for (const std::string& p : problems) log_warn("quarantine: cannot read {}", p);
+    json messages = json::array();
+    for (const Quarantine::Entry& e : entries) messages.push_back(held_json(e));
+    co_return json{{"ok", true}, {"now", a.scheduler.now()}, {"messages", std::move(messages)}};
+  }
+  if (op == "release") {
+    auto release = [q, id] {
+      Released r;
+      r.status = q->release(id, &r.envelope, &r.moved);
+      return r;
+    };
+    Released r = co_await off_loop<Released>(a.blocking, release);
+    if (!r.moved) co_return fail(r.status.message());
+    // In the live queue, durably: due at once.
+    a.scheduler.enqueue(r.envelope);
+    log_info("queue release id={} from=quarantine{}", id,
+             r.status.ok() ? "" : " cleanup_error=" + log_quoted(r.status.message()));
+    json out{{"ok", true}};
+    if (!r.status.ok())
+      out["warning"] =
+          "released, but the quarantine copy stays until the next start: " + r.status.message();
+    co_return out;
+  }
+  // delete
+  auto remove = [q, id] { return q->remove(id); };
+  Status s = co_await off_loop<Status>(a.blocking, remove);
+  if (!s.ok()) co_return fail(s.message());
+  log_info("queue delete id={} from=quarantine", id);
+  co_return json{{"ok", true}, {"from", "quarantine"}};
+}
+
 // The "id" of a request; "" if absent. Error text in *error if malformed.
 std::string id_of(const json& request, std::string* error) {
   auto it = request.find("id");
@@ -78,14 +163,15 @@ std::string id_of(const json& request, std::string* error) {
 
 }  // namespace
 
-asio::awaitable<json> handle_queue_request(Scheduler& scheduler, json request) {
+asio::awaitable<json> handle_queue_request(QueueAdmin admin, json request) {
+  Scheduler& scheduler = admin.scheduler;
   auto op_it = request.find("op");
   if (op_it == request.end() || !op_it->is_string()) co_return fail("\"op\" is missing");
   const std::string op = op_it->get<std::string>();
   std::string error;
   const std::string id = id_of(request, &error);
   if (!error.empty()) co_return fail(error);
-  const bool needs_id = op == "show" || op == "delete" || op == "bounce";
+  const bool needs_id = op == "show" || op == "delete" || op == "bounce" || op == "release";
   if (needs_id && id.empty()) co_return fail("\"" + op + "\" needs an \"id\"");
 
   if (op == "list") {
@@ -121,6 +207,19 @@ asio::awaitable<json> handle_queue_request(Scheduler& scheduler, json request) {
     if (!id.empty() && n == 0) co_return fail("no message " + id + " in the queue");
     co_return json{{"ok", true}, {"flushed", n}};
   }
+  if (op == "quarantine" || op == "release") co_return co_await quarantine_request(admin, op, id);
+  if (op == "delete") {
+    // Not in the live queue: perhaps in the quarantine (ids are unique
+    // across both; a release moves, never copies).
+    bool queued = false;
+    for (const QueueEntryInfo& i : scheduler.list()) queued = queued || i.id == id;
+    if (!queued && admin.quarantine) {
+      Quarantine* q = admin.quarantine;
+      auto held = [q, id] { return q->has(id); };
+      if (co_await off_loop<bool>(admin.blocking, held))
+        co_return co_await quarantine_request(admin, op, id);
+    }
+  }
   if (op == "delete" || op == "bounce") {
     log_info("queue {} id={} requested", op, id);
     // Not `c ? co_await a : co_await b`: GCC 12 destroys that result twice.
@@ -130,6 +229,7 @@ asio::awaitable<json> handle_queue_request(Scheduler& scheduler, json request) {
     else
       s = co_await scheduler.bounce(id);
     if (!s.ok()) co_return fail(s.message());
+    if (op == "delete") co_return json{{"ok", true}, {"from", "queue"}};
     co_return json{{"ok", true}};
   }
   co_return fail("unknown op \"" + op + "\"");

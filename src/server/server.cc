@@ -95,7 +95,8 @@ Server::Server(Config config, std::string config_path, std::vector<BoundListener
     : config_path_(std::move(config_path)),
       directory_(std::make_shared<const Config>(config)),
       store_(config.data_dir + "/queue", config.queue.fsync),
-      worker_(io_, pool_, &store_, &directory_, config.data_dir),
+      quarantine_(config.data_dir + "/quarantine", store_, config.queue.fsync),
+      worker_(io_, pool_, &store_, &quarantine_, &directory_, config.data_dir),
       screen_(config),
       free_space_(config.data_dir + "/queue") {
   make_dir(config.data_dir);
@@ -106,6 +107,10 @@ Server::Server(Config config, std::string config_path, std::vector<BoundListener
   make_dir(config.data_dir + "/mail");
   if (Status s = store_.open(); !s.ok())
     throw std::runtime_error("queue " + config.data_dir + "/queue: " + s.message());
+  // Before the scheduler loads the queue: a release a crash cut short is
+  // completed (queue/quarantine.h). A failure leaves it for the next start.
+  if (Status s = quarantine_.recover(); !s.ok())
+    log_error("quarantine {}/quarantine: {}", config.data_dir, s.message());
   if (Status s = directory_.load(); !s.ok()) throw std::runtime_error(s.message());
   worker_.open();
   screen_.open(unix_seconds());
@@ -425,6 +430,7 @@ ConnectionDeps Server::connection_deps() {
   d.config = config();
   d.tls = tls_;
   d.store = &store_;
+  d.quarantine = &quarantine_;
   d.recipients = &directory_;
   d.limits = this;
   d.handoff = this;

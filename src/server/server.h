@@ -156,6 +156,7 @@ class Server : private ClientLimits, private MailHandoff {
   asio::thread_pool auth_pool_{std::max(2u, std::thread::hardware_concurrency())};
   Directory directory_;
   FsQueueStore store_;
+  Quarantine quarantine_;  // <data_dir>/quarantine: milters' SMFIR_QUARANTINE
   DeliveryWorker worker_;
   ClientScreen screen_;
   std::shared_ptr<asio::ssl::context> tls_;

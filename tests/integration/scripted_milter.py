@@ -28,7 +28,7 @@ import Milter
 SOCKET, CONTROL, LOG = sys.argv[1], sys.argv[2], sys.argv[3]
 MACROS = ["j", "_", "{daemon_name}", "{client_addr}", "{client_port}", "{client_name}",
           "{tls_version}", "{cipher}", "{auth_type}", "{auth_authen}", "i", "{mail_addr}",
-          "{rcpt_addr}"]
+          "{rcpt_addr}", "{client_ptr}", "{client_resolve}"]
 
 
 def log(event):

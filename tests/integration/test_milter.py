@@ -419,5 +419,180 @@ class MilterFailureTest(unittest.TestCase):
         self.assertEqual(len(delivered), 1)
 
 
+
+class MilterQuarantineAdminTest(unittest.TestCase):
+    """What an operator does with quarantined mail, through the running
+    server's admin socket: `tern queue quarantine` lists it (with the
+    milter's reason), `release` delivers it, `delete` drops it."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not have_pymilter():
+            if os.environ.get("CI"):
+                raise AssertionError("python3-milter is required in CI")
+            raise unittest.SkipTest("python3-milter not installed")
+        cls.milter = ScriptedMilter()
+        cls.t = Tern(kinds=("smtp",), accept_any_local_part=True,
+                     extra=milter_block(cls.milter.port))
+        cls.t.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.t.stop()
+        cls.t.cleanup()
+        cls.milter.stop()
+
+    def quarantine(self, rcpt, reason):
+        self.milter.set(eom_mods=[["quarantine", reason]])
+        with smtplib.SMTP("127.0.0.1", self.t.port("smtp"), timeout=30) as s:
+            s.ehlo("client.test")
+            self.assertEqual(s.mail("a@remote.test")[0], 250)
+            self.assertEqual(s.rcpt(rcpt)[0], 250)
+            code, text = s.data(MESSAGE)
+        self.assertEqual(code, 250)
+        return text.decode().split()[-1]
+
+    def held(self, qid):
+        return os.path.join(self.t.data_dir, "quarantine", "msg", qid)
+
+    def test_list_release_delete(self):
+        released = self.quarantine("una@example.test", "looks odd")
+        dropped = self.quarantine("vic@example.test", "virus found")
+        self.milter.set()
+        for qid in (released, dropped):
+            self.assertTrue(os.path.exists(self.held(qid)), self.t.tail_log())
+
+        listed = {m["id"]: m for m in json.loads(self.t.queue("quarantine", "--json").stdout)}
+        self.assertEqual(set(listed), {released, dropped})
+        m = listed[released]
+        self.assertEqual(m["reason"], "looks odd")
+        self.assertEqual(m["sender"], "a@remote.test")
+        self.assertEqual(m["recipients"], ["una@example.test"])
+        self.assertGreater(m["size"], len(MESSAGE))  # with our Received: and the like
+        self.assertGreater(m["received_at"], 0)
+        self.assertEqual(listed[dropped]["reason"], "virus found")
+        text = self.t.queue("quarantine").stdout
+        self.assertIn(released, text)
+        self.assertIn("reason:  virus found", text)
+        self.assertIn("2 message(s) in quarantine", text)
+
+        # Released: out of the quarantine, into the queue, delivered at once.
+        r = self.t.queue("release", released)
+        self.assertIn("released " + released, r.stdout)
+        self.assertFalse(os.path.exists(self.held(released)))
+        msg = self.t.wait_messages("una@example.test", 1)
+        self.assertEqual(len(msg), 1, self.t.tail_log())
+        self.assertIn(b"Subject: hello", msg[0])
+        self.assertTrue(self.t.wait_log(f"queue release id={released} from=quarantine"))
+        again = self.t.queue("release", released, check=False)
+        self.assertEqual(again.returncode, 1, again.stdout + again.stderr)
+
+        # Deleted: gone from the quarantine, never delivered.
+        r = self.t.queue("delete", dropped)
+        self.assertIn(f"deleted {dropped} from the quarantine", r.stdout)
+        self.assertFalse(os.path.exists(self.held(dropped)))
+        self.assertEqual(json.loads(self.t.queue("quarantine", "--json").stdout), [])
+        self.assertEqual(self.t.queue("quarantine").stdout.strip(), "The quarantine is empty.")
+        self.assertNotIn(dropped, self.t.queue_files())
+        self.assertEqual(self.t.messages("vic@example.test"), [])
+        bad = self.t.queue("delete", dropped, check=False)
+        self.assertEqual(bad.returncode, 1)
+
+
+CLIENT = "127.0.13.5"
+
+
+class MilterClientNameTest(unittest.TestCase):
+    """{client_name}, {client_ptr}, {client_resolve} and `_` from real DNS
+    lookups (tests/integration/dns_server.py): the client connects from
+    127.0.13.5 (127.0.0.1 is "localhost" in /etc/hosts, which the resolver
+    reads first), whose PTR is client.tern.test, whose A record is
+    127.0.13.5 again."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not have_pymilter():
+            if os.environ.get("CI"):
+                raise AssertionError("python3-milter is required in CI")
+            raise unittest.SkipTest("python3-milter not installed")
+        from dns_server import DnsServer
+        # Our own 127.in-addr.arpa replaces unbound's default (localhost.).
+        cls.dns = DnsServer(zones=["127.in-addr.arpa", "tern.test"],
+                            ptr=[(CLIENT, "client.tern.test")],
+                            records=[f"client.tern.test. 300 IN A {CLIENT}"]).start()
+        cls.milter = ScriptedMilter()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.milter.stop()
+        cls.dns.cleanup()
+
+    def tern(self, top="", tables=""):
+        t = Tern(kinds=("smtp",), accept_any_local_part=True,
+                 extra=top + milter_block(self.milter.port) + tables +
+                 f'[dns]\nforward = ["{self.dns.forward}"]\ntimeout = 2\n'
+                 "[spf]\nenabled = false\n[dkim]\nverify = false\n[dmarc]\nenabled = false\n")
+        self.addCleanup(t.cleanup)
+        self.addCleanup(t.stop)
+        return t.start()
+
+    def connect_macros(self, t):
+        self.milter.set()
+        with smtplib.SMTP("127.0.0.1", t.port("smtp"), timeout=30,
+                          source_address=(CLIENT, 0)) as s:
+            s.ehlo("client.test")
+            self.assertEqual(s.mail("a@remote.test")[0], 250)
+        return self.milter.wait_event("connect")[-1]["macros"]
+
+    def lookups(self, name):
+        return [q for q in self.dns.queries() if q.startswith(name)]
+
+    # Postfix's default connect macros carry {client_name} and `_` (whose
+    # first word is the PTR name); {client_ptr} and {client_resolve} only
+    # go to a milter that asks for them (unit-tested: milter_client_name_test).
+    def expect_verified(self, macros):
+        self.assertEqual(macros["{client_name}"], "client.tern.test")
+        self.assertEqual(macros["_"], f"client.tern.test [{CLIENT}]")
+
+    def test_names_looked_up_for_the_milter(self):
+        before = len(self.lookups("5.13.0.127.in-addr.arpa. PTR"))
+        t = self.tern()
+        self.expect_verified(self.connect_macros(t))
+        self.assertEqual(len(self.lookups("5.13.0.127.in-addr.arpa. PTR")), before + 1)
+        self.assertTrue(t.wait_log("milter client_name=client.tern.test"), t.tail_log())
+
+    def test_early_checks_answer_is_reused(self):
+        # Loopback screened, reverse_dns looked up by the early checks: the
+        # milter's names come from that answer, not from a second PTR query.
+        before = len(self.lookups("5.13.0.127.in-addr.arpa. PTR"))
+        t = self.tern("check_loopback = true\n", '[checks]\nreverse_dns = "mark"\n')
+        self.expect_verified(self.connect_macros(t))
+        self.assertTrue(t.wait_log("rdns=found"), t.tail_log())
+        self.assertEqual(len(self.lookups("5.13.0.127.in-addr.arpa. PTR")), before + 1)
+
+    def test_forward_mismatch_is_unknown(self):
+        # The PTR name's A record is another address: not verified.
+        with DnsServerFor(CLIENT, "forged.tern.test", "192.0.2.1") as dns:
+            t = Tern(kinds=("smtp",), accept_any_local_part=True,
+                     extra=milter_block(self.milter.port) +
+                     f'[dns]\nforward = ["{dns.forward}"]\ntimeout = 2\n'
+                     "[spf]\nenabled = false\n[dkim]\nverify = false\n"
+                     "[dmarc]\nenabled = false\n")
+            self.addCleanup(t.cleanup)
+            t.start()
+            try:
+                macros = self.connect_macros(t)
+            finally:
+                t.stop()
+        self.assertEqual(macros["{client_name}"], "unknown")
+        self.assertEqual(macros["_"], f"forged.tern.test [{CLIENT}] (may be forged)")
+
+
+def DnsServerFor(address, name, a):
+    from dns_server import DnsServer
+    return DnsServer(zones=["127.in-addr.arpa", "tern.test"], ptr=[(address, name)],
+                     records=[f"{name}. 300 IN A {a}"])
+
+
 if __name__ == "__main__":
     main()

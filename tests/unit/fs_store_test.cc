@@ -89,6 +89,7 @@ Envelope odd_envelope() {
   e.auth_user = "alice smith";
   e.listener = "submissions";
   e.received_at = -1;
+  e.quarantine_reason = "spam score 12.5\r\nX-Injected: 1";
   return e;
 }
 
@@ -113,6 +114,7 @@ void expect_same(const Envelope& a, const Envelope& b) {
   EXPECT_EQ(a.auth_user, b.auth_user);
   EXPECT_EQ(a.listener, b.listener);
   EXPECT_EQ(a.received_at, b.received_at);
+  EXPECT_EQ(a.quarantine_reason, b.quarantine_reason);
 }
 
 class FsStoreTest : public ::testing::Test {

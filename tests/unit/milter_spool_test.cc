@@ -113,6 +113,10 @@ TEST(MilterSpool, QuarantineGoesElsewhere) {
   EXPECT_TRUE(f.store.list().empty());
   EXPECT_EQ(f.quarantine.list(), std::vector<std::string>{"M1"});
   EXPECT_EQ(f.content(f.quarantine, "M1"), kMessage);
+  // The milter's reason is kept with the message, for `tern queue quarantine`.
+  QueuedMessage m;
+  ASSERT_TRUE(f.quarantine.load("M1", &m).ok());
+  EXPECT_EQ(m.envelope.quarantine_reason, "odd");
 }
 
 TEST(MilterSpool, AbortLeavesNothing) {
