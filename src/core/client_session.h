@@ -328,7 +328,7 @@ class ClientSession {
     size_t accepted = 0;
     std::optional<Failure> failure;  // the message-wide failure so far
     bool ended = false;              // the reply after the body came
-    std::string trace;  // OutboundMessage::trace's answer, counted in the size
+    std::string trace;               // OutboundMessage::trace's answer, counted in the size
     // LMTP: the recipients whose own reply after the body was 2xx; they
     // stay delivered whatever happens to the connection afterwards.
     std::vector<bool> confirmed;

@@ -39,8 +39,8 @@ std::string join(const std::vector<std::string>& names) {
 
 std::string authentication(const OutboundHop& hop) {
   const ClientTlsState& t = hop.tls;
-  if (!t.check.dane.empty()) return "authenticated by DANE TLSA " + t.check.dane + " " +
-                                    tlsa_mnemonics(t.check.dane);
+  if (!t.check.dane.empty())
+    return "authenticated by DANE TLSA " + t.check.dane + " " + tlsa_mnemonics(t.check.dane);
   const std::string names = join(hop.names);
   // Was verification required on this connection? Then it is what
   // authenticated the peer; otherwise it is only what we noticed.
@@ -51,8 +51,8 @@ std::string authentication(const OutboundHop& hop) {
                     : "certificate verified for " + names + " but not required";
   }
   const bool encrypt = hop.requirement && hop.requirement->level == TlsLevel::kEncrypt;
-  return std::string(encrypt ? "encrypted" : "opportunistic") + " TLS not verified: " +
-         (t.check.detail.empty() ? "no check" : t.check.detail);
+  return std::string(encrypt ? "encrypted" : "opportunistic") +
+         " TLS not verified: " + (t.check.detail.empty() ? "no check" : t.check.detail);
 }
 
 }  // namespace
@@ -118,8 +118,8 @@ std::string build_outbound_received(const OutboundReceived& r) {
   // The comment never ends early: clean() took out every parenthesis.
   std::istringstream comment("(" + clean(r.comment) + ")");
   for (std::string w; comment >> w;) words.push_back(w);
-  for (const std::string& w : {std::string("with"), clean(r.with), std::string("id"),
-                               clean(r.id) + ";"})
+  for (const std::string& w :
+       {std::string("with"), clean(r.with), std::string("id"), clean(r.id) + ";"})
     words.push_back(w);
   std::string out;
   size_t line = 0;  // characters on the current line

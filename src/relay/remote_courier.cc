@@ -448,7 +448,7 @@ asio::awaitable<void> RemoteCourier::try_hop(Delivery& d, Hop hop, bool plaintex
 // Asked by the session once the connection is set up (client_session.h
 // OutboundMessage::trace); `d` and `pc` outlive it (send_on's run()).
 std::function<std::string()> RemoteCourier::trace_for(const Delivery& d, PooledConnection& pc,
-                                                     const OutboundMessage& m) {
+                                                      const OutboundMessage& m) {
   bool utf8 = m.mail.smtputf8 || m.mail.from.needs_utf8();
   for (const RcptArgs& r : m.rcpts) utf8 = utf8 || r.to.needs_utf8();
   return [this, &d, &pc, utf8]() {

@@ -331,5 +331,33 @@ class DaneTest(unittest.TestCase):
         self.assertIn("dane-only", line)
 
 
+    def test_trace_field_records_the_hop(self):
+        """docs/tls.md "The outbound trace": the message as the MX got it."""
+        from trace_field import outbound_trace
+
+        def trace(rcpt, peer):
+            return outbound_trace([m for m in peer.messages if rcpt in m.rcpts][-1].data)
+
+        rcpt = f"trace@ok.{Z}"
+        self.assert_delivered(rcpt, self.peers[2], r"verified(3 1 1)")
+        by, comment, with_, qid = trace(rcpt, self.peers[2])
+        self.assertEqual((by, with_), (f"mx.{A_DOMAIN}", "ESMTPS"))
+        self.assertIn(qid, self.outcome(rcpt))
+        self.assertRegex(comment, rf"^tern outbound to mx-ok\.{Z} \[127\.0\.0\.2\], TLSv1\.3 ")
+        self.assertIn("authenticated by DANE TLSA 3 1 1 DANE-EE SPKI SHA2-256, policy=dane per dane",
+                      comment)
+        rcpt = f"trace@{PLAIN}"
+        self.assert_delivered(rcpt, self.peers[5], "insecure")
+        comment = trace(rcpt, self.peers[5])[1]
+        self.assertIn("opportunistic TLS not verified: ", comment)
+        self.assertIn("policy=may per default", comment)
+        rcpt = f"trace@none.{Z}"
+        self.assert_delivered(rcpt, self.peers[2], "none")
+        _, comment, with_, _ = trace(rcpt, self.peers[2])
+        self.assertEqual(with_, "ESMTP")
+        self.assertTrue(comment.endswith(f"[127.0.0.2], plaintext, policy=none per config none.{Z}"),
+                        comment)
+
+
 if __name__ == "__main__":
     main()
