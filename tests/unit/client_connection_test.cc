@@ -345,5 +345,29 @@ TEST_F(ClientConnectionTlsTest, NameMismatchDetected) {
   EXPECT_EQ(delivered_, 0u);
 }
 
+// OutboundMessage::trace is asked once the handshake is done, so it can
+// describe the connection's TLS, and goes out on top of the body.
+TEST_F(ClientConnectionTlsTest, TraceIsBuiltAfterStartTlsAndSentFirst) {
+  asio::io_context io;
+  FakeServer server(io, {.starttls = server_ctx_});
+  bool done = false;
+  auto client = [&]() -> asio::awaitable<void> {
+    ClientConnection c(co_await asio::this_coro::executor, session_options(TlsPolicy::kRequired),
+                       {make_client_tls_context({}), "localhost", false});
+    std::vector<asio::ip::tcp::endpoint> endpoints{server.endpoint()};
+    co_await c.connect(std::move(endpoints), 3s);
+    OutboundMessage m = message("rcpt@server.test");
+    m.trace = [&c] { return "X-Trace: " + c.tls_state().info.version + "\r\n"; };
+    c.add(std::move(m), std::make_unique<StringBody>("secret\r\n"));
+    co_await c.quit({});
+    done = true;
+  };
+  run(io, &server, 1, client());
+  ASSERT_TRUE(done);
+  ASSERT_EQ(server.messages.size(), 1u);
+  EXPECT_TRUE(server.messages[0].starts_with("X-Trace: TLSv1."));
+  EXPECT_TRUE(server.messages[0].ends_with("\r\nsecret\r\n"));
+}
+
 }  // namespace
 }  // namespace tern
