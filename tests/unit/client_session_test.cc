@@ -692,7 +692,7 @@ TEST(ClientSession, AllRefusedPipelinedDataRefusedToo) {
   ASSERT_EQ(t.results.size(), 1u);
   EXPECT_EQ(t.results[0].failure->phase, Phase::kRcpt);  // the cause, not DATA's 554
   EXPECT_EQ(t.results[0].failure->reply->code, 550);
-  EXPECT_EQ(t.reply("250 ok\r\n250 ok\r\n354 go\r\n"), "Subject: t\r\n\r\nhi\r\n.\r\n");
+  EXPECT_EQ(t.reply("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n"), "Subject: t\r\n\r\nhi\r\n.\r\n");
 }
 
 TEST(ClientSession, AllRefusedPipelinedButDataAcceptedSendsALoneDot) {
@@ -755,7 +755,7 @@ TEST(ClientSession, BodyRefusedAfterTheEndMarker) {
   t.add(msg("a@x.test", {"b@y.test", "c@y.test"}));
   t.add(msg("a@x.test", {"c@y.test"}));
   t.connect({"PIPELINING"});
-  t.reply("250 ok\r\n250 ok\r\n354 go\r\n");
+  t.reply("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
   // The transaction is over either way: no RSET before the next one.
   EXPECT_EQ(t.reply("554 5.7.1 spam\r\n"),
             "MAIL FROM:<a@x.test>\r\nRCPT TO:<c@y.test>\r\nDATA\r\n");
@@ -975,7 +975,7 @@ TEST(ClientSession, DsnParametersWhenOffered) {
             "RCPT TO:<b@y.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b+2Btag@y.test\r\n"
             "RCPT TO:<c@y.test> NOTIFY=NEVER\r\n"
             "DATA\r\n");
-  t.reply("250 ok\r\n250 ok\r\n354 go\r\n");
+  t.reply("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
   t.reply("250 ok\r\n");
   EXPECT_TRUE(t.results[0].dsn_passed);
 }
@@ -985,7 +985,7 @@ TEST(ClientSession, NoDsnParametersWhenNotOffered) {
   t.add(dsn_message());
   EXPECT_EQ(t.connect({"PIPELINING"}),
             "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nRCPT TO:<c@y.test>\r\nDATA\r\n");
-  t.reply("250 ok\r\n250 ok\r\n354 go\r\n");
+  t.reply("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
   t.reply("250 ok\r\n");
   EXPECT_FALSE(t.results[0].dsn_passed);  // the relay owes "relayed" DSNs
 }
