@@ -201,7 +201,7 @@ asio::awaitable<bool> ClientConnection::run(OnDone on_done) {
         break;
       }
       case ClientSession::Action::kSendBody:
-        co_await send_body(a.message, a.timeout);
+        co_await send_body(a.message, std::string(a.data), a.timeout);
         break;
       case ClientSession::Action::kMessageDone: {
         const MessageResult& result = *a.result;
@@ -221,7 +221,8 @@ asio::awaitable<bool> ClientConnection::run(OnDone on_done) {
   }
 }
 
-asio::awaitable<void> ClientConnection::send_body(uint64_t id, std::chrono::seconds timeout) {
+asio::awaitable<void> ClientConnection::send_body(uint64_t id, std::string trace,
+                                                  std::chrono::seconds timeout) {
   DotEncoder encoder = session_.body_encoder();
   auto it = bodies_.find(id);
   if (it == bodies_.end() || !it->second) {
@@ -233,6 +234,9 @@ asio::awaitable<void> ClientConnection::send_body(uint64_t id, std::chrono::seco
   std::string wire;
   std::string error;
   std::error_code ec;
+  // The trace fields go first, in the same stream (their size is in the
+  // BDAT count); the first body piece carries them.
+  encoder.encode(trace, &wire);
   for (;;) {
     piece.clear();
     const bool more = co_await body.read(&piece, kBodyPiece, &error);
@@ -241,7 +245,6 @@ asio::awaitable<void> ClientConnection::send_body(uint64_t id, std::chrono::seco
       co_return;
     }
     if (!more) break;
-    wire.clear();
     encoder.encode(piece, &wire);
     co_await stream_->write(wire, timeout, ec);
     if (ec) {
@@ -249,8 +252,8 @@ asio::awaitable<void> ClientConnection::send_body(uint64_t id, std::chrono::seco
                                                         : "lost sending data: " + ec.message());
       co_return;
     }
+    wire.clear();
   }
-  wire.clear();
   encoder.finish(&wire);
   co_await stream_->write(wire, timeout, ec);
   if (ec) {

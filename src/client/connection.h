@@ -130,7 +130,8 @@ class ClientConnection {
  private:
   // TLS on the connected stream; "" on success, else why not.
   asio::awaitable<std::string> handshake();
-  asio::awaitable<void> send_body(uint64_t id, std::chrono::seconds timeout);
+  // `trace`: kSendBody's data, encoded before the body.
+  asio::awaitable<void> send_body(uint64_t id, std::string trace, std::chrono::seconds timeout);
 
   asio::any_io_executor executor_;
   ClientSession session_;

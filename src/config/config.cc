@@ -705,6 +705,8 @@ void read_relay(const Reader& r, const toml::table& t, RelayConfig* c) {
       c->data_timeout = r.duration(v, key, false);
     } else if (name == "max_messages_per_connection") {
       c->max_messages_per_connection = r.positive(v, key);
+    } else if (name == "trace_tls") {
+      c->trace_tls = r.boolean(v, key);
     } else if (name == "sender_check") {
       c->sender_check = r.boolean(v, key);
     } else if (name == "srs") {

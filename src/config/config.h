@@ -136,6 +136,9 @@ struct RelayConfig {
   std::chrono::seconds command_timeout{300};
   std::chrono::seconds data_timeout{600};
   size_t max_messages_per_connection = 100;  // then a new connection
+  // A Received field with the outbound hop's TLS outcome on each message
+  // sent to an MX host or the smarthost (relay/outbound_trace.h).
+  bool trace_tls = true;
   // Authenticated users' MAIL FROM must be an address they own: their
   // login, or an alias that points to them. false: any sender.
   bool sender_check = true;

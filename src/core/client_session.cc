@@ -65,6 +65,25 @@ std::string first_word(const Reply& r) {
   return word;
 }
 
+// OutboundMessage::trace's contract: whole header fields, 7-bit, CRLF.
+// Anything else could break the header section (an empty line ends it),
+// change the message's size after SIZE= went out, or make it 8-bit.
+bool valid_trace(std::string_view t) {
+  if (t.empty() || t.front() == ' ' || t.front() == '\t') return false;
+  if (!t.ends_with("\r\n")) return false;
+  size_t line_start = 0;
+  for (size_t i = 0; i < t.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(t[i]);
+    if (c == '\r') {
+      if (i + 1 >= t.size() || t[i + 1] != '\n' || i == line_start) return false;
+      line_start = ++i + 1;
+    } else if ((c < 0x20 && c != '\t') || c >= 0x7f) {
+      return false;
+    }
+  }
+  return true;
+}
+
 Failure make_failure(Phase phase, Failure::Cause cause, std::string detail) {
   Failure f;
   f.phase = phase;
@@ -172,6 +191,7 @@ ClientSession::Action ClientSession::next() {
         handed_ = true;
         if (state_ == State::kTls) return {Action::kStartTls};
         Action a{Action::kSendBody};
+        a.data = tx_->trace;
         a.message = tx_->id;
         a.timeout = options_.timeouts.data_block;
         return a;
@@ -264,6 +284,7 @@ void ClientSession::tls_failed(std::string reason) {
 
 DotEncoder ClientSession::body_encoder() const {
   if (state_ != State::kBody || !tx_) throw std::logic_error("ClientSession::body_encoder()");
+  // mail.size includes the trace (begin_message), as SIZE= and BDAT said.
   return tx_->result.bdat ? DotEncoder::Bdat(*tx_->msg.mail.size) : DotEncoder::Data();
 }
 
@@ -667,6 +688,14 @@ void ClientSession::begin_message() {
   tx_.emplace(std::move(queue_.front()));
   queue_.pop_front();
   Tx& t = *tx_;
+  if (t.msg.trace) {
+    // Asked now, not at add(): only the set-up connection knows its TLS.
+    std::string trace = t.msg.trace();
+    if (valid_trace(trace)) {
+      t.trace = std::move(trace);
+      if (t.msg.mail.size) *t.msg.mail.size += t.trace.size();
+    }
+  }
   if (std::optional<Reply> refusal = local_check(t.msg)) {
     t.failure = make_failure(Phase::kMail, Failure::Cause::kLocal, "");
     t.failure->permanent = refusal->code >= 500;

@@ -20,6 +20,7 @@
 //                        TLS handshake (and certificate checks); then
 //                        s.tls_started() or s.tls_failed(why); break;
 //     case kSendBody:    DotEncoder e = s.body_encoder(); std::string buf;
+//                        e.encode(a.data, &buf);  // the trace, if any
 //                        for each chunk of message a.message's body:
 //                          e.encode(chunk, &buf); write buf; buf.clear();
 //                        e.finish(&buf); write buf;
@@ -185,9 +186,19 @@ struct Failure {
 //   mail.smtputf8  when the message needs SMTPUTF8 (e.g. UTF-8 headers);
 //               a UTF-8 address implies it.
 // mail.auth (AUTH=) is not sent.
+//
+// trace: when set, asked once as the transaction begins (after EHLO,
+// STARTTLS and AUTH, so the connection's TLS outcome is known) for header
+// fields to put on top of the message, e.g. the relay's Received field of
+// the outbound hop (relay/outbound_trace.h). Their length counts in SIZE=
+// and "BDAT n LAST"; they go out before the body (kSendBody's data). The
+// answer must be whole header fields: printable ASCII and HTAB, each line
+// non-empty and ending in CRLF, the first not starting with white space;
+// anything else (or "") is dropped, and the message goes without it.
 struct OutboundMessage {
   MailArgs mail;
   std::vector<RcptArgs> rcpts;
+  std::function<std::string()> trace;
 };
 
 struct RecipientResult {
@@ -223,7 +234,10 @@ class ClientSession {
   struct Action {
     enum Kind { kSend, kNeedInput, kStartTls, kSendBody, kMessageDone, kIdle, kClose };
     Kind kind;
-    std::string_view data;                  // kSend: valid until the next call
+    // kSend: the bytes to write. kSendBody: the message's trace fields
+    // (OutboundMessage::trace), to go through the body encoder before the
+    // body; usually empty. Valid until the next call.
+    std::string_view data;
     const MessageResult* result = nullptr;  // kMessageDone: valid until the next call
     uint64_t message = 0;                   // kSendBody: whose body
     std::chrono::seconds timeout{0};        // kSend, kNeedInput, kSendBody: I/O deadline
@@ -319,6 +333,7 @@ class ClientSession {
     size_t accepted = 0;
     std::optional<Failure> failure;  // the message-wide failure so far
     bool ended = false;              // the reply after the body came
+    std::string trace;               // OutboundMessage::trace's answer, counted in the size
     // LMTP: the recipients whose own reply after the body was 2xx; they
     // stay delivered whatever happens to the connection afterwards.
     std::vector<bool> confirmed;

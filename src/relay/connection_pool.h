@@ -37,6 +37,9 @@ struct PooledConnection {
   std::shared_ptr<ClientConnection> conn;
   Hop hop;              // where it goes
   size_t messages = 0;  // sent over it so far
+  // The TLS outcome for the outbound trace (relay/outbound_trace.h), made
+  // once after the connection's setup; "" until then.
+  std::string trace;
 };
 
 class ConnectionPool {

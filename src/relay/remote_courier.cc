@@ -23,6 +23,7 @@
 #include "metrics/server_metrics.h"
 #include "relay/dane.h"
 #include "relay/file_body.h"
+#include "relay/outbound_trace.h"
 #include "relay/plan.h"
 #include "relay/requiretls.h"
 #include "relay/sts_fetch.h"
@@ -506,10 +507,48 @@ asio::awaitable<void> RemoteCourier::try_hop(Delivery& d, Hop hop, bool plaintex
   }
 }
 
+// Asked by the session once the connection is set up (client_session.h
+// OutboundMessage::trace); `d` and `pc` outlive it (send_on's run()).
+std::function<std::string()> RemoteCourier::trace_for(const Delivery& d, PooledConnection& pc,
+                                                      const OutboundMessage& m) {
+  bool utf8 = m.mail.smtputf8 || m.mail.from.needs_utf8();
+  for (const RcptArgs& r : m.rcpts) utf8 = utf8 || r.to.needs_utf8();
+  return [this, &d, &pc, utf8]() {
+    const ClientConnection& c = *pc.conn;
+    OutboundHop hop;
+    hop.host = pc.hop.host;
+    hop.ip = pc.hop.endpoint.address().to_string();
+    hop.smarthost = !d.s->smarthost.empty();
+    hop.tls = c.tls_state();
+    hop.starttls_offered = c.session().capabilities().starttls;
+    hop.authenticated = c.session().authenticated();
+    hop.esmtp = c.session().capabilities().esmtp;
+    if (pc.trace.empty()) {
+      hop.names = {pc.hop.tls_name};
+      if (auto it = d.tls.find(pc.hop.host); !hop.smarthost && it != d.tls.end()) {
+        hop.requirement = it->second;
+        if (it->second.level == TlsLevel::kVerify && !it->second.names.empty())
+          hop.names = it->second.names;
+      }
+      if (!hop.smarthost) {
+        hop.sts = sts_rule(d, pc.hop.host);
+        hop.sts_id = d.sts.id;
+      }
+      pc.trace = outbound_trace_comment(hop);
+    }
+    return build_outbound_received(OutboundReceived{.by = d.s->helo_name,
+                                                    .comment = pc.trace,
+                                                    .with = outbound_with(hop, utf8),
+                                                    .id = d.id(),
+                                                    .time = clock_()});
+  };
+}
+
 asio::awaitable<bool> RemoteCourier::send_on(Delivery& d, PooledConnection pc) {
   std::vector<size_t> indexes;
   for (size_t p : d.pending) indexes.push_back(d.rcpts[p]);
   OutboundMessage m = outbound_message(d.msg->envelope, indexes, d.body);
+  if (d.s->trace_tls) m.trace = trace_for(d, pc, m);
   auto body = std::make_unique<FileBody>(blocking_, d.msg->body_path, d.msg->body_offset, d.prefix);
   std::optional<MessageResult> got;
   ClientConnection::OnDone done = [&got](const MessageResult& r) { got = r; };

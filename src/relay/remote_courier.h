@@ -78,6 +78,10 @@
 // recorded (set_tls_rpt); TLS reports themselves (listener "tls-rpt") are
 // delivered opportunistically and not recorded (RFC 8460 5.3).
 //
+// Trace ([relay] trace_tls, on by default): each message sent gets a
+// Received field on top recording this hop's TLS outcome as we saw it
+// (relay/outbound_trace.h), made after STARTTLS, once per connection.
+//
 // Every delivery is logged, one line per recipient:
 //   relay: ID to=<rcpt> mx=host[address]:port tls=TLSv1.3/CIPHER
 //     cert=verified|unverified(why) policy=LEVEL(ORIGIN) dane=STATE
@@ -127,6 +131,9 @@ struct RelaySettings {
   uint16_t port = 25;  // of MX hosts ([relay] port, tests only)
   std::chrono::seconds connect_timeout{30};
   size_t max_messages_per_connection = 100;
+  // [relay] trace_tls: each message sent to an MX host or the smarthost
+  // gets a Received field with the hop's TLS outcome (relay/outbound_trace.h).
+  bool trace_tls = true;
   ClientTimeouts timeouts;                     // [relay] command_timeout, data_timeout
   std::shared_ptr<asio::ssl::context> mx_tls;  // the system store, DANE enabled
   // [[tls_policy]] entries, and the level of destinations without one:
@@ -206,6 +213,10 @@ class RemoteCourier : public Courier {
   // Sends the pending recipients' message on `pc`; true if the STARTTLS
   // handshake failed (the caller may try the host in plaintext).
   asio::awaitable<bool> send_on(Delivery& d, PooledConnection pc);
+  // The message's trace fields ([relay] trace_tls), built when the
+  // session asks, from `pc`'s TLS outcome (kept in pc.trace for reuse).
+  std::function<std::string()> trace_for(const Delivery& d, PooledConnection& pc,
+                                         const OutboundMessage& m);
   asio::awaitable<Route> route(const Destination& dest, const RelaySettings& s);
   // True when `hop`'s TLS requirement cannot be met at all (relay/dane.h):
   // the host is skipped, and its reason kept for the deferral.

@@ -168,6 +168,7 @@ asio::awaitable<StsState> StsPolicies::lookup(std::string domain) {
       co_return out;
     case sts::Action::kUseCached:
       out.policy = c->policy;
+      out.id = c->id;
       out.source = "cached";
       co_return out;
     case sts::Action::kFetch:
@@ -185,6 +186,7 @@ asio::awaitable<StsState> StsPolicies::lookup(std::string domain) {
     const sts::CachedPolicy fresh{record.id, *p, now};
     co_await store(domain, fresh);
     out.policy = std::move(p);
+    out.id = record.id;
     out.source = "fetched";
     co_return out;
   }
@@ -193,6 +195,7 @@ asio::awaitable<StsState> StsPolicies::lookup(std::string domain) {
     log_warn("mta-sts: {} policy fetch failed ({}); the cached policy (id={}) stays in force",
              domain, error, c->id);
     out.policy = c->policy;
+    out.id = c->id;
     out.source = "cached, fetch failed";
     co_return out;
   }

@@ -35,6 +35,7 @@ namespace tern {
 // The MTA-STS side of one delivery: the domain's policy when one applies.
 struct StsState {
   std::optional<sts::Policy> policy;  // nullopt: no policy (opportunistic as before)
+  std::string id;                     // the policy's TXT record id, with `policy`
   // For logs: "cached", "fetched", or why there is none ("no record",
   // "fetch failed: ...").
   std::string source;

@@ -32,6 +32,7 @@ RelaySettings relay_settings(const Config& config,
       s.timeouts.data_init = r.command_timeout;
   s.timeouts.data_block = s.timeouts.data_end = r.data_timeout;
   s.max_messages_per_connection = std::max<size_t>(r.max_messages_per_connection, 1);
+  s.trace_tls = r.trace_tls;
   s.mx_tls = make_client_tls_context(ClientTlsOptions{});
   // DANE where published (docs/tls.md); without validation no answer is
   // secure, so "may" says the same more plainly.

@@ -33,6 +33,7 @@ import unittest
 from dkim_setup import keygen, keygen_config, txt_record, unbound_line
 from relay_setup import received, start_mx_peer
 from tern_harness import ClassServers, Tern, dns_toml, main, relay_toml
+from trace_field import without_trace
 from test_inbound_auth import rsa_key  # an RSA PEM and its key record
 
 try:
@@ -187,7 +188,7 @@ class ArcTest(ClassServers, unittest.TestCase):
         code, msg = self.send(t, sender, FWD, message(sender, FWD, subject))
         self.assertEqual(code, 250, msg)
         m = self.received(subject)
-        self.assertTrue(m.data.startswith(b"ARC-Seal: i=1; cv=none; a=rsa-sha256; d=" +
+        self.assertTrue(without_trace(m.data).startswith(b"ARC-Seal: i=1; cv=none; a=rsa-sha256; d=" +
                                           SEAL.encode() + b"; s=arc;"), m.data[:400])
         cv, results, reason = self.arc_verify(m.data)
         self.assertEqual(cv, b"pass", f"{reason}\n{results}\n{m.data[:3000]}")
@@ -209,7 +210,7 @@ class ArcTest(ClassServers, unittest.TestCase):
         code, msg = self.send(t, sender, FWD, message(sender, FWD, "sealed with ed25519"))
         self.assertEqual(code, 250, msg)
         m = self.received("sealed with ed25519")
-        self.assertTrue(m.data.startswith(b"ARC-Seal: i=1; cv=none; a=ed25519-sha256; d=" +
+        self.assertTrue(without_trace(m.data).startswith(b"ARC-Seal: i=1; cv=none; a=ed25519-sha256; d=" +
                                           SEAL.encode() + b"; s=arced;"), m.data[:400])
         # dkimpy's ARC knows only rsa-sha256 (RFC 8617 defines no other):
         cv, _, reason = self.arc_verify(m.data)
@@ -236,7 +237,7 @@ class ArcTest(ClassServers, unittest.TestCase):
         code, msg = self.send(t, sender, FWD, data)
         self.assertEqual(code, 250, msg)
         m = self.received(subject)
-        self.assertTrue(m.data.startswith(b"ARC-Seal: i=2; cv=pass;"), m.data[:400])
+        self.assertTrue(without_trace(m.data).startswith(b"ARC-Seal: i=2; cv=pass;"), m.data[:400])
         cv, results, reason = self.arc_verify(m.data)
         self.assertEqual(cv, b"pass", f"{reason}\n{results}\n{m.data[:4000]}")
         self.assertEqual([r["as-domain"] for r in results], [SEAL.encode(), HOP1.encode()])
@@ -246,7 +247,7 @@ class ArcTest(ClassServers, unittest.TestCase):
         author = f"author@other.{Z}"  # the list keeps its posts' From
         self.submit(t, LIST, f"far@{OUT}", message(author, f"far@{OUT}", "list post"))
         m = self.received("list post")
-        self.assertTrue(m.data.startswith(b"ARC-Seal: i=1; cv=none;"), m.data[:400])
+        self.assertTrue(without_trace(m.data).startswith(b"ARC-Seal: i=1; cv=none;"), m.data[:400])
         # Submitted mail is not checked on arrival: the AAR says so.
         self.assertIn(f"ARC-Authentication-Results: i=1; {HOST}; none\r\n".encode(), m.data)
         cv, results, reason = self.arc_verify(m.data)

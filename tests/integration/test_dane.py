@@ -304,5 +304,35 @@ class DaneTest(ClassServers, unittest.TestCase):
         self.assertIn("dane-only", line)
 
 
+    def test_trace_field_records_the_hop(self):
+        """docs/tls.md "The outbound trace": the message as the MX got it."""
+        from trace_field import outbound_trace
+
+        def trace(rcpt, peer):
+            self.send(rcpt)
+            self.assertIn("status=sent", self.outcome(rcpt))
+            self.assertTrue(peer.wait(lambda: peer.delivered_to(rcpt) == 1), self.a.tail_log())
+            return outbound_trace([m for m in peer.messages if rcpt in m.rcpts][-1].data)
+
+        # (Not assert_delivered: a pooled connection's log line has no dane=;
+        # the trace keeps its connection's outcome.)
+        rcpt = f"trace@ok.{Z}"
+        by, comment, with_, qid = trace(rcpt, self.peers[2])
+        self.assertEqual((by, with_), (f"mx.{A_DOMAIN}", "ESMTPS"))
+        self.assertIn(qid, self.outcome(rcpt))
+        self.assertRegex(comment, rf"^tern outbound to mx-ok\.{Z} \[127\.0\.0\.2\], TLSv1\.3 ")
+        self.assertIn("authenticated by DANE TLSA 3 1 1 DANE-EE SPKI SHA2-256, policy=dane per dane",
+                      comment)
+        rcpt = f"trace@{PLAIN}"
+        comment = trace(rcpt, self.peers[5])[1]
+        self.assertIn("opportunistic TLS not verified: ", comment)
+        self.assertIn("policy=may per default", comment)
+        rcpt = f"trace@none.{Z}"
+        _, comment, with_, _ = trace(rcpt, self.peers[2])
+        self.assertEqual(with_, "ESMTP")
+        self.assertTrue(comment.endswith(f"[127.0.0.2], plaintext, policy=none per config none.{Z}"),
+                        comment)
+
+
 if __name__ == "__main__":
     main()

@@ -317,5 +317,30 @@ class MtaStsTest(ClassServers, unittest.TestCase):
         self.assertNotIn("sts=", line)
 
 
+    def test_trace_field_records_the_hop(self):
+        """docs/tls.md "The outbound trace": the message as the MX got it."""
+        from trace_field import outbound_trace
+
+        def trace(rcpt, n):
+            peer = self.peers[n]
+            self.assertTrue(peer.wait(lambda: peer.delivered_to(rcpt) == 1), self.a.tail_log())
+            return outbound_trace([m for m in peer.messages if rcpt in m.rcpts][-1].data)
+
+        for rcpt in (f"trace@good.{Z}", f"trace@testing.{Z}", f"trace@plain.{Z}"):
+            submit(self.a, rcpt, "trace")
+            self.assertIn("status=sent", self.final_line(rcpt))
+        _, comment, with_, _ = trace(f"trace@good.{Z}", 21)
+        self.assertEqual(with_, "ESMTPS")
+        self.assertIn(f"authenticated by WebPKI for mx.good.{Z}, policy=verify per sts good.{Z}, "
+                      "MTA-STS enforce id=good1", comment)
+        comment = trace(f"trace@testing.{Z}", 24)[1]
+        self.assertIn("opportunistic TLS not verified: ", comment)
+        self.assertIn("MTA-STS testing id=testing1: certificate-not-trusted", comment)
+        _, comment, with_, _ = trace(f"trace@plain.{Z}", 23)
+        self.assertEqual(with_, "ESMTP")
+        self.assertEqual(comment, f"tern outbound to mx.plain.{Z} [127.0.0.23], "
+                                  "plaintext: STARTTLS not offered")
+
+
 if __name__ == "__main__":
     main()

@@ -303,6 +303,12 @@ class RelayTest(ClassServers, unittest.TestCase):
         received = msg.get_all("Received")[0]
         self.assertIn(f"from {A_DOMAIN}", received)
         self.assertIn("with ESMTPS", received)
+        # Below it, ours of the same hop (docs/tls.md, "The outbound trace").
+        ours = " ".join(msg.get_all("Received")[1].split())
+        self.assertTrue(ours.startswith(f"by {A_DOMAIN} (tern outbound to mx.pf.{Z} [127.0.0.14], "
+                                        "TLSv1."), ours)
+        self.assertIn(f"opportunistic TLS not verified: self-signed certificate) with ESMTPS id {qid};",
+                      ours)
         self.assertRegex(self.a.read_log(),
                          rf"relay: {qid} to=<{ok}> mx=mx\.pf\.relay\.test\[127\.0\.0\.14\]:"
                          rf"{self.P} tls=TLSv1\.[23]/\S+ cert=unverified\(self-signed certificate\) "

@@ -345,5 +345,33 @@ TEST_F(ClientConnectionTlsTest, NameMismatchDetected) {
   EXPECT_EQ(delivered_, 0u);
 }
 
+// OutboundMessage::trace is asked once the handshake is done, so it can
+// describe the connection's TLS, and goes out on top of the body. (Named
+// objects, not temporaries, across co_await: GCC 12, as in send_all.)
+asio::awaitable<void> send_traced(asio::ip::tcp::endpoint to, ClientTlsSetup tls, bool* done) {
+  ClientConnection c(co_await asio::this_coro::executor, session_options(TlsPolicy::kRequired),
+                     std::move(tls));
+  std::vector<asio::ip::tcp::endpoint> endpoints{to};
+  co_await c.connect(std::move(endpoints), 3s);
+  OutboundMessage m = message("rcpt@server.test");
+  m.trace = [&c] { return "X-Trace: " + c.tls_state().info.version + "\r\n"; };
+  c.add(std::move(m), std::make_unique<StringBody>("secret\r\n"));
+  ClientConnection::OnDone on_done = [](const MessageResult&) {};
+  co_await c.quit(on_done);
+  *done = true;
+}
+
+TEST_F(ClientConnectionTlsTest, TraceIsBuiltAfterStartTlsAndSentFirst) {
+  asio::io_context io;
+  FakeServer server(io, {.starttls = server_ctx_});
+  bool done = false;
+  run(io, &server, 1,
+      send_traced(server.endpoint(), {make_client_tls_context({}), "localhost", false}, &done));
+  ASSERT_TRUE(done);
+  ASSERT_EQ(server.messages.size(), 1u);
+  EXPECT_TRUE(server.messages[0].starts_with("X-Trace: TLSv1.")) << server.messages[0];
+  EXPECT_TRUE(server.messages[0].ends_with("\r\nsecret\r\n")) << server.messages[0];
+}
+
 }  // namespace
 }  // namespace tern

@@ -82,6 +82,7 @@ struct Script {
           DotEncoder e = s.body_encoder();
           std::string out;
           const std::string& body = bodies[a.message];
+          e.encode(a.data, &out);  // the trace fields, when there are some
           e.encode(body, &out);
           e.finish(&out);
           if (truncate_body) out.resize(out.size() / 2);
@@ -1397,6 +1398,105 @@ TEST(ClientSession, RequireTlsNeverSentInPlaintext) {
   EXPECT_EQ(t.connect({"REQUIRETLS"}), "");
   ASSERT_EQ(t.results.size(), 1u);
   EXPECT_EQ(t.results[0].failure->reply->enhanced, "5.7.30");
+}
+
+// --- The trace (OutboundMessage::trace) -----------------------------------
+
+OutboundMessage traced(std::optional<uint64_t> size, std::function<std::string()> trace) {
+  OutboundMessage m = msg("a@x.test", {"b@y.test"}, size);
+  m.trace = std::move(trace);
+  return m;
+}
+
+constexpr std::string_view kTrace = "Received: by us (t)\r\n\tid Q; date\r\n";  // 34 octets
+
+TEST(ClientSession, TraceCountsInSizeAndGoesFirst) {
+  Script t;
+  int asked = 0;
+  t.add(traced(4,
+               [&] {
+                 ++asked;
+                 return std::string(kTrace);
+               }),
+        "hi\r\n");
+  t.s.quit();
+  // Pipelining as without a trace; SIZE= counts it (34 + 4).
+  EXPECT_EQ(t.connect({"PIPELINING", "SIZE 100"}),
+            "MAIL FROM:<a@x.test> SIZE=38\r\nRCPT TO:<b@y.test>\r\nDATA\r\n");
+  EXPECT_EQ(t.reply("250 ok\r\n250 ok\r\n354 go\r\n"), std::string(kTrace) + "hi\r\n.\r\n");
+  EXPECT_EQ(t.reply("250 queued\r\n"), "QUIT\r\n");
+  EXPECT_EQ(asked, 1);
+  EXPECT_FALSE(t.results[0].failure);
+  EXPECT_TRUE(transcript_has(t.transcript, "C: <38 octets of message data>"));
+}
+
+TEST(ClientSession, TraceCountsInBdat) {
+  Script t(chunking());
+  t.add(traced(4, [] { return std::string(kTrace); }), "hi\r\n");
+  EXPECT_EQ(t.connect({"PIPELINING", "CHUNKING", "SIZE"}),
+            "MAIL FROM:<a@x.test> SIZE=38\r\nRCPT TO:<b@y.test>\r\n");
+  // The chunk is exactly as long as announced: the connection stays.
+  EXPECT_EQ(t.reply("250 ok\r\n250 ok\r\n"), "BDAT 38 LAST\r\n" + std::string(kTrace) + "hi\r\n");
+  t.reply("250 queued\r\n");
+  EXPECT_FALSE(t.closed);
+  ASSERT_EQ(t.results.size(), 1u);
+  EXPECT_FALSE(t.results[0].failure);
+  EXPECT_TRUE(t.results[0].bdat);
+}
+
+TEST(ClientSession, TraceCountsAgainstTheServersSize) {
+  Script t;
+  t.add(traced(4, [] { return std::string(kTrace); }), "hi\r\n");
+  EXPECT_EQ(t.connect({"SIZE 37"}), "");  // 38 > 37: refused here
+  ASSERT_EQ(t.results.size(), 1u);
+  EXPECT_EQ(t.results[0].failure->reply->enhanced, "5.3.4");
+}
+
+TEST(ClientSession, TraceIsAskedAfterStartTlsOncePerMessage) {
+  ClientSessionOptions o = plain();
+  o.tls = TlsPolicy::kOpportunistic;
+  Script t(o);
+  std::vector<bool> tls_when_asked;
+  auto trace = [&] {
+    tls_when_asked.push_back(t.s.tls_active());
+    return "X-Trace: " + std::to_string(tls_when_asked.size()) + "\r\n";
+  };
+  t.add(traced(4, trace), "hi\r\n");
+  t.add(traced(4, trace), "ho\r\n");
+  EXPECT_EQ(t.connect({"STARTTLS", "PIPELINING", "SIZE"}), "STARTTLS\r\n");
+  EXPECT_EQ(t.reply("220 go\r\n"), "EHLO client.test\r\n");
+  EXPECT_TRUE(tls_when_asked.empty());  // not before the handshake
+  EXPECT_EQ(t.reply(ehlo({"PIPELINING", "SIZE"})),
+            "MAIL FROM:<a@x.test> SIZE=16\r\nRCPT TO:<b@y.test>\r\nDATA\r\n");
+  EXPECT_EQ(t.reply("250 ok\r\n250 ok\r\n354 go\r\n"), "X-Trace: 1\r\nhi\r\n.\r\n");
+  EXPECT_EQ(t.reply("250 queued\r\n"),
+            "MAIL FROM:<a@x.test> SIZE=16\r\nRCPT TO:<b@y.test>\r\nDATA\r\n");
+  EXPECT_EQ(t.reply("250 ok\r\n250 ok\r\n354 go\r\n"), "X-Trace: 2\r\nho\r\n.\r\n");
+  t.reply("250 queued\r\n");
+  EXPECT_EQ(tls_when_asked, (std::vector<bool>{true, true}));
+  ASSERT_EQ(t.results.size(), 2u);
+  EXPECT_FALSE(t.results[1].failure);
+}
+
+TEST(ClientSession, NoTraceWithoutOneOrWhenMalformed) {
+  for (std::string bad :
+       {std::string(), std::string("X: a\n"), std::string("X: a"), std::string("X: a\r\n\r\n"),
+        std::string(" X: a\r\n"), std::string("X: \xc3\xa9\r\n"), std::string("X: a\rb\r\n"),
+        std::string("X: \x01\r\n")}) {
+    Script t;
+    t.add(traced(4, [bad] { return bad; }), "hi\r\n");
+    EXPECT_EQ(t.connect({"PIPELINING", "SIZE"}),
+              "MAIL FROM:<a@x.test> SIZE=4\r\nRCPT TO:<b@y.test>\r\nDATA\r\n");
+    EXPECT_EQ(t.reply("250 ok\r\n250 ok\r\n354 go\r\n"), "hi\r\n.\r\n") << bad;
+  }
+}
+
+TEST(ClientSession, TraceWithoutAKnownSizeGoesByData) {
+  Script t(chunking());
+  t.add(traced(std::nullopt, [] { return std::string(kTrace); }), "hi\r\n");
+  EXPECT_EQ(t.connect({"PIPELINING", "CHUNKING", "SIZE"}),
+            "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n");
+  EXPECT_EQ(t.reply("250 ok\r\n250 ok\r\n354 go\r\n"), std::string(kTrace) + "hi\r\n.\r\n");
 }
 
 }  // namespace

@@ -859,6 +859,7 @@ TEST(ConfigTest, ExampleFileHasTheDefaults) {
   EXPECT_EQ(c.relay.sender_check, relay.sender_check);
   EXPECT_EQ(c.relay.srs, relay.srs);
   EXPECT_EQ(c.relay.max_messages_per_connection, relay.max_messages_per_connection);
+  EXPECT_EQ(c.relay.trace_tls, relay.trace_tls);
   const SpfConfig spf;
   EXPECT_EQ(c.spf.enabled, spf.enabled);
   EXPECT_EQ(c.spf.reject_fail, spf.reject_fail);
@@ -930,6 +931,7 @@ connect_timeout = "10s"
 command_timeout = "1m"
 data_timeout = "2m"
 max_messages_per_connection = 7
+trace_tls = false
 sender_check = false
 srs = false
 srs_domain = "srs.example.org"
@@ -946,6 +948,7 @@ etrn_networks = ["192.0.2.0/24"]
   EXPECT_EQ(c.relay.command_timeout, seconds(60));
   EXPECT_EQ(c.relay.data_timeout, seconds(120));
   EXPECT_EQ(c.relay.max_messages_per_connection, 7u);
+  EXPECT_FALSE(c.relay.trace_tls);
   EXPECT_FALSE(c.relay.sender_check);
   EXPECT_FALSE(c.relay.srs);
   EXPECT_EQ(c.relay.srs_domain, "srs.example.org");
