@@ -16,16 +16,6 @@ void say(const ReporterOptions& o, const std::string& line) {
   if (o.log) o.log(line);
 }
 
-std::vector<std::string> joined(const TxtResult& r) {
-  std::vector<std::string> out;
-  for (const TxtRecord& t : r.records) {
-    std::string s;
-    for (const std::string& part : t) s += part;
-    out.push_back(std::move(s));
-  }
-  return out;
-}
-
 }  // namespace
 
 asio::awaitable<int> send_due_reports(const ReporterOptions& options, DnsLookup& dns,
@@ -59,7 +49,7 @@ asio::awaitable<int> send_due_reports(const ReporterOptions& options, DnsLookup&
         continue;
       }
       std::string why;
-      const std::optional<Record> record = select_record(joined(txt), &why);
+      const std::optional<Record> record = select_record(txt_texts(txt), &why);
       if (!record) {
         say(options, fmt::format("tls-rpt report {}: not sent: {} ({})", report.report_id,
                                  record_name(report.policy_domain), why));
