@@ -31,6 +31,7 @@
 #include "fs/file_io.h"
 #include "relay/sts_fetch.h"
 #include "sts/publish.h"
+#include "with_resolver.h"
 
 namespace tern {
 namespace {
@@ -118,9 +119,7 @@ void run_check(const CheckOptions& o) {
     throw CLI::RuntimeError(kExitUsage);
   }
   const Config config = load_config_or_exit(o.config);
-  ResolverOptions resolver;
-  resolver.forwarders = config.dns.forward;
-  resolver.timeout = config.dns.timeout;
+  const ResolverOptions resolver = cli_resolver_options(config);
   std::string dns_text;
   for (const std::string& f : config.dns.forward) dns_text += (dns_text.empty() ? "" : ", ") + f;
   if (dns_text.empty()) dns_text = resolver.resolv_conf;

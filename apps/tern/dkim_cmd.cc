@@ -21,8 +21,6 @@
 // configuration error; 75 temporary failure (verify: a key lookup failed
 // and nothing else did).
 
-#include <asio/co_spawn.hpp>
-#include <asio/io_context.hpp>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -39,6 +37,7 @@
 #include "dkim/signer.h"
 #include "dkim/verifier.h"
 #include "dns/resolver.h"
+#include "with_resolver.h"
 
 namespace tern {
 namespace {
@@ -183,24 +182,12 @@ void run_verify(const DkimOptions& o) {
   const Config config = load_config_or_exit(o.config);
   std::string message = read_stdin();
   to_crlf(&message);
-  ResolverOptions resolver;
-  resolver.forwarders = config.dns.forward;
-  resolver.timeout = config.dns.timeout;
   dkim::VerifyOptions options;
   options.now = o.now > 0 ? o.now : wall_clock();
-  std::vector<dkim::SignatureResult> results;
-  asio::io_context io(1);
-  try {
-    Resolver dns(io, resolver);
-    asio::co_spawn(io, dkim::verify_with_dns(std::move(message), dns, options),
-                   [&results](std::exception_ptr e, std::vector<dkim::SignatureResult> r) {
-                     if (e) std::rethrow_exception(e);
-                     results = std::move(r);
-                   });
-    io.run();
-  } catch (const std::exception& e) {
-    fail(kExitUsage, e.what());
-  }
+  const std::vector<dkim::SignatureResult> results =
+      run_with_resolver<std::vector<dkim::SignatureResult>>(
+          cli_resolver_options(config),
+          [&](Resolver& dns) { return dkim::verify_with_dns(std::move(message), dns, options); });
   if (results.empty()) {
     std::printf("dkim=none\n");
     std::fflush(stdout);

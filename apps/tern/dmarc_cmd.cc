@@ -26,8 +26,6 @@
 // day; 2 usage or configuration error; 75 temporary DNS failure.
 #include <fmt/format.h>
 
-#include <asio/co_spawn.hpp>
-#include <asio/io_context.hpp>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -40,6 +38,7 @@
 #include "dmarc/org_domain.h"
 #include "dmarc/record.h"
 #include "dns/resolver.h"
+#include "with_resolver.h"
 
 namespace tern {
 namespace {
@@ -120,22 +119,7 @@ void run_record(const DmarcOptions& o) {
 template <typename T, typename Work>
 T with_resolver(const std::string& config_path, Work work) {
   const Config config = load_config_or_exit(config_path);
-  ResolverOptions resolver_options;
-  resolver_options.forwarders = config.dns.forward;
-  resolver_options.timeout = config.dns.timeout;
-  asio::io_context io(1);
-  T out{};
-  try {
-    Resolver dns(io, resolver_options);
-    asio::co_spawn(io, work(dns), [&out](std::exception_ptr e, T v) {
-      if (e) std::rethrow_exception(e);
-      out = std::move(v);
-    });
-    io.run();
-  } catch (const std::exception& e) {
-    usage_error(e.what());
-  }
-  return out;
+  return run_with_resolver<T>(cli_resolver_options(config), work);
 }
 
 asio::awaitable<dmarc::Discovery> discover_with(Resolver& dns, std::string domain) {

@@ -21,8 +21,6 @@
 // timeout).
 #include <fmt/format.h>
 
-#include <asio/co_spawn.hpp>
-#include <asio/io_context.hpp>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -31,6 +29,7 @@
 #include "config/values.h"
 #include "dns/mx_route.h"
 #include "dns/resolver.h"
+#include "with_resolver.h"
 
 namespace tern {
 namespace {
@@ -153,22 +152,9 @@ void run_resolve(const ResolveOptions& o) {
     throw CLI::RuntimeError(kExitUsage);
   }
   const Config config = load_config_or_exit(o.config);
-  ResolverOptions options;
-  options.forwarders = config.dns.forward;
-  options.timeout = config.dns.timeout;
-  asio::io_context io(1);
-  int rc = kExitTempFail;
-  try {
-    Resolver dns(io, options);
-    asio::co_spawn(io, run_lookup(dns, type, o.name), [&rc](std::exception_ptr e, int code) {
-      if (e) std::rethrow_exception(e);
-      rc = code;
-    });
-    io.run();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "tern: %s\n", e.what());
-    throw CLI::RuntimeError(kExitUsage);
-  }
+  const int rc = run_with_resolver<int>(
+      cli_resolver_options(config), [&](Resolver& dns) { return run_lookup(dns, type, o.name); },
+      kExitTempFail);
   std::fflush(stdout);
   if (rc != 0) throw CLI::RuntimeError(rc);
 }

@@ -17,8 +17,6 @@
 // 75 temperror (EX_TEMPFAIL).
 #include <fmt/format.h>
 
-#include <asio/co_spawn.hpp>
-#include <asio/io_context.hpp>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -27,6 +25,7 @@
 #include "commands.h"
 #include "dns/resolver.h"
 #include "spf/check.h"
+#include "with_resolver.h"
 
 namespace tern {
 namespace {
@@ -76,28 +75,13 @@ void run_spf_check(SpfOptions o) {
     throw CLI::RuntimeError(kExitUsage);
   }
   const Config config = load_config_or_exit(o.config);
-  ResolverOptions resolver_options;
-  resolver_options.forwarders = config.dns.forward;
-  resolver_options.timeout = config.dns.timeout;
   spf::CheckOptions options;
   options.receiver = config.hostname;
   options.timestamp = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
-  asio::io_context io(1);
-  spf::CheckResult result;
-  try {
-    Resolver dns(io, resolver_options);
-    asio::co_spawn(io, run_check(dns, ip, o, options),
-                   [&result](std::exception_ptr e, spf::CheckResult r) {
-                     if (e) std::rethrow_exception(e);
-                     result = std::move(r);
-                   });
-    io.run();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "tern: %s\n", e.what());
-    throw CLI::RuntimeError(kExitUsage);
-  }
+  const spf::CheckResult result = run_with_resolver<spf::CheckResult>(
+      cli_resolver_options(config), [&](Resolver& dns) { return run_check(dns, ip, o, options); });
   print(result);
   std::fflush(stdout);
   switch (result.result) {

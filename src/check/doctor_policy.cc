@@ -17,18 +17,6 @@
 namespace tern::check::internal {
 namespace {
 
-// The strings of each TXT record joined (RFC 7208 3.3, RFC 6376 3.6.2.2,
-// RFC 7489 6.6.3 all join with nothing between).
-std::vector<std::string> joined(const TxtResult& r) {
-  std::vector<std::string> out;
-  for (const TxtRecord& t : r.records) {
-    std::string s;
-    for (const std::string& part : t) s += part;
-    out.push_back(std::move(s));
-  }
-  return out;
-}
-
 // `record` with `terms` put right after "v=spf1", so that they match
 // before anything else (and before the final "all").
 std::string with_terms(const std::string& record, const std::string& terms) {
@@ -175,7 +163,7 @@ asio::awaitable<void> check_key(State& s, const LocalKey& k) {
     s.add(Level::kFail, "dkim", fmt::format("could not look up {}: {}", name, t.error));
     co_return;
   }
-  const std::vector<std::string> records = joined(t);
+  const std::vector<std::string> records = txt_texts(t);
   if (records.empty()) {
     Finding& f = s.add(missing, "dkim", fmt::format("{}: nothing published at {}", what, name));
     f.notes = {"Receivers cannot verify the signatures made with it. Publish:"};
@@ -271,7 +259,7 @@ asio::awaitable<void> check_spf(State& s) {
                                    "an error (RFC 7208 4.5)",
                                    s.domain));
     std::vector<std::string> found;
-    for (const std::string& text : joined(t)) {
+    for (const std::string& text : txt_texts(t)) {
       if (spf::is_spf_record(text)) found.push_back(text);
     }
     for (const std::string& text : found) f.notes.push_back("found: " + text);
@@ -326,7 +314,7 @@ asio::awaitable<void> check_dmarc(State& s) {
     co_return;
   }
   std::vector<std::string> records;
-  for (const std::string& text : joined(t)) {
+  for (const std::string& text : txt_texts(t)) {
     if (dmarc::is_dmarc_record(text)) records.push_back(text);
   }
   // RFC 7489 6.6.3: without a record of its own, the organizational
@@ -336,7 +324,7 @@ asio::awaitable<void> check_dmarc(State& s) {
   if (records.empty() && !org.empty() && org != s.domain) {
     name = "_dmarc." + org;
     TxtResult o = co_await s.dns.txt(name);
-    for (const std::string& text : joined(o)) {
+    for (const std::string& text : txt_texts(o)) {
       if (dmarc::is_dmarc_record(text)) records.push_back(text);
     }
     inherited = !records.empty();

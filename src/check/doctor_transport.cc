@@ -14,12 +14,6 @@
 namespace tern::check::internal {
 namespace {
 
-std::string joined(const TxtRecord& r) {
-  std::string out;
-  for (const std::string& part : r) out += part;
-  return out;
-}
-
 std::string policy_summary(const sts::Policy& p) {
   std::string mx;
   for (const std::string& m : p.mx) mx += (mx.empty() ? "" : ",") + m;
@@ -167,7 +161,7 @@ asio::awaitable<void> check_tlsrpt(State& s) {
   std::vector<std::string> records;
   if (txt.ok()) {
     for (const TxtRecord& r : txt.records) {
-      const std::string text = joined(r);
+      const std::string text = txt_text(r);
       if (text.starts_with("v=TLSRPTv1")) records.push_back(text);
     }
   }

@@ -76,4 +76,10 @@ std::variant<RcptArgs, Reply> parse_rcpt_args(std::string_view text, bool smtput
 std::optional<std::string> xtext_decode(std::string_view s);
 std::string xtext_encode(std::string_view s);
 
+// Percent-decoding (RFC 3986 2.1): "%XX" (two hex digits, either case) is
+// that octet; anything else stands for itself. nullopt on a "%" without two
+// hex digits after it. For the mailto: URIs (RFC 6068) of DMARC and TLS-RPT
+// rua= tags.
+std::optional<std::string> percent_decode(std::string_view s);
+
 }  // namespace tern

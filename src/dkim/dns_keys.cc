@@ -6,15 +6,8 @@ namespace tern::dkim {
 
 KeyAnswer key_answer(const TxtResult& result) {
   switch (result.status) {
-    case DnsStatus::kOk: {
-      std::vector<std::string> records;
-      for (const TxtRecord& r : result.records) {
-        std::string joined;
-        for (const std::string& s : r) joined += s;
-        records.push_back(std::move(joined));
-      }
-      return KeyAnswer::found(std::move(records));
-    }
+    case DnsStatus::kOk:
+      return KeyAnswer::found(txt_texts(result));
     case DnsStatus::kNoData:
     case DnsStatus::kNxDomain:
       return KeyAnswer::not_found(result.error.empty() ? dns_status_name(result.status)

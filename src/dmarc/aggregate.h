@@ -1,13 +1,13 @@
 // DMARC aggregate data (RFC 7489 7.2, Appendix C): one line per evaluated
 // message in a day file, and the daily reports built from them.
 //
-// The log (docs/dmarc.md, "The aggregate log"): <dir>/YYYY-MM-DD, the UTC
-// day of each row's time, one line per message, appended with O_APPEND
-// and one write(2) per row. There is no fsync: a row lost in a crash costs
-// a line of a report, never mail, and syncing every message would cost
-// more than that is worth. Every value is escaped (see format_row), so no
-// header value can add a line or a field. Reading skips any line that does
-// not parse (a torn last line after a crash, a line from a newer version).
+// The log (docs/dmarc.md, "The aggregate log"): a day log (fs/day_log.h:
+// <dir>/YYYY-MM-DD, the UTC day of each row's time, one line per message,
+// appended with O_APPEND and one write(2) per row, no fsync: a row lost in
+// a crash costs a line of a report, never mail). Every value is escaped
+// (see format_row), so no header value can add a line or a field. Reading
+// skips any line that does not parse (a torn last line after a crash, a
+// line from a newer version).
 //
 // Reports: build_reports() groups a day's rows by policy domain and, within
 // it, by what the report shows (source IP, disposition, aligned DKIM/SPF,
@@ -20,7 +20,6 @@
 
 #include <asio/awaitable.hpp>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +29,7 @@
 #include "dmarc/evaluate.h"
 #include "dmarc/record.h"
 #include "dns/lookup.h"
+#include "fs/day_log.h"
 
 namespace tern::dmarc {
 
@@ -94,11 +94,10 @@ std::string format_row(const AggregateRow& row);
 // is not one.
 std::optional<AggregateRow> parse_row(std::string_view line);
 
-// "YYYY-MM-DD" of the UTC day holding `time`.
-std::string utc_day(int64_t time);
-// The unix time of 00:00:00 UTC of `day` ("YYYY-MM-DD"); nullopt if `day`
-// is not such a date.
-std::optional<int64_t> day_start(std::string_view day);
+// utc_day(time) "YYYY-MM-DD" and day_start(day), from fs/day_log.h, where
+// callers of dmarc:: have always found them.
+using ::tern::day_start;
+using ::tern::utc_day;
 
 // Appends rows to day files under `dir` (created, with parents, on the
 // first row if missing; mode 0750, files 0640).
@@ -114,13 +113,10 @@ class AggregateLog {
   // domain.
   Status record(const AggregateRow& row);
 
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return log_.dir(); }
 
  private:
-  std::string dir_;
-  std::mutex mu_;
-  std::string open_day_;  // the day file fd_ is open on; guarded by mu_
-  int fd_ = -1;
+  DayLog log_;
 };
 
 // The rows of <dir>/<day>, in file order, skipping lines that do not

@@ -10,16 +10,7 @@
 // octet. rua= holds comma-separated URIs; sig= (a DKIM result,
 // domain/selector/result) may repeat. Unknown names are ignored, so fields
 // can be added without breaking older readers.
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <ctime>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "core/params.h"  // xtext_decode
 #include "dmarc/aggregate.h"
@@ -238,100 +229,25 @@ std::optional<AggregateRow> parse_row(std::string_view line) {
   return row;
 }
 
-std::string utc_day(int64_t time) {
-  const time_t t = static_cast<time_t>(time);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-}
+AggregateLog::AggregateLog(std::string dir) : log_(std::move(dir)) {}
 
-std::optional<int64_t> day_start(std::string_view day) {
-  if (day.size() != 10 || day[4] != '-' || day[7] != '-') return std::nullopt;
-  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
-    if (day[i] < '0' || day[i] > '9') return std::nullopt;
-  }
-  struct tm tm {};
-  tm.tm_year = std::stoi(std::string(day.substr(0, 4))) - 1900;
-  tm.tm_mon = std::stoi(std::string(day.substr(5, 2))) - 1;
-  tm.tm_mday = std::stoi(std::string(day.substr(8, 2)));
-  if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31) return std::nullopt;
-  const int64_t t = timegm(&tm);
-  // timegm normalises "02-31" to March: refuse days that do not exist.
-  if (utc_day(t) != day) return std::nullopt;
-  return t;
-}
-
-AggregateLog::AggregateLog(std::string dir) : dir_(std::move(dir)) {}
-
-AggregateLog::~AggregateLog() {
-  if (fd_ >= 0) ::close(fd_);
-}
+AggregateLog::~AggregateLog() = default;
 
 Status AggregateLog::record(const AggregateRow& row) {
   if (row.policy_domain.empty()) return Status::Permanent("a DMARC row without a policy domain");
-  const std::string line = format_row(row) + "\n";
-  const std::string day = utc_day(row.time);
-  std::lock_guard<std::mutex> lock(mu_);
-  if (day != open_day_) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-    open_day_.clear();
-    const std::string path = dir_ + "/" + day;
-    const int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC;
-    int fd = ::open(path.c_str(), flags, 0640);
-    if (fd < 0 && errno == ENOENT) {
-      std::error_code ec;
-      std::filesystem::create_directories(dir_, ec);
-      std::filesystem::permissions(dir_, std::filesystem::perms(0750),
-                                   std::filesystem::perm_options::replace, ec);
-      fd = ::open(path.c_str(), flags, 0640);
-    }
-    if (fd < 0) {
-      return Status::Transient(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
-    }
-    fd_ = fd;
-    open_day_ = day;
-  }
-  // One write(2): with O_APPEND the line lands whole at the end of the file
-  // (other writers to the same file append around it, not into it).
-  ssize_t n;
-  do {
-    n = ::write(fd_, line.data(), line.size());
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    return Status::Transient(
-        fmt::format("cannot write to {}/{}: {}", dir_, open_day_, std::strerror(errno)));
-  }
-  if (static_cast<size_t>(n) != line.size()) {
-    // Disk full in the middle: the torn line is skipped when read.
-    return Status::Transient(fmt::format("short write to {}/{}", dir_, open_day_));
-  }
-  return Status::Ok();
+  return log_.append(row.time, format_row(row));
 }
 
 std::vector<AggregateRow> read_rows(const std::string& dir, const std::string& day,
                                     size_t* skipped) {
-  if (skipped) *skipped = 0;
   std::vector<AggregateRow> rows;
-  std::ifstream in(dir + "/" + day, std::ios::binary);
-  if (!in) return rows;
-  std::ostringstream s;
-  s << in.rdbuf();
-  const std::string all = s.str();
-  size_t pos = 0;
-  while (pos < all.size()) {
-    const size_t nl = all.find('\n', pos);
-    if (nl == std::string::npos) {
-      if (skipped) ++*skipped;  // torn last line
-      break;
-    }
-    if (std::optional<AggregateRow> row = parse_row(std::string_view(all).substr(pos, nl - pos))) {
-      rows.push_back(std::move(*row));
-    } else if (skipped) {
-      ++*skipped;
-    }
-    pos = nl + 1;
-  }
+  const size_t refused = read_day(dir, day, [&rows](std::string_view line) {
+    std::optional<AggregateRow> row = parse_row(line);
+    if (!row) return false;
+    rows.push_back(std::move(*row));
+    return true;
+  });
+  if (skipped) *skipped = refused;
   return rows;
 }
 

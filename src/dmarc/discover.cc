@@ -22,8 +22,7 @@ Lookup dmarc_records(const TxtResult& answer) {
   out.status = answer.status;
   out.error = answer.error.empty() ? dns_status_name(answer.status) : answer.error;
   for (const TxtRecord& r : answer.records) {
-    std::string joined;
-    for (const std::string& s : r) joined += s;
+    std::string joined = txt_text(r);
     // Steps 2 and 4: records not starting with v=DMARC1 are discarded.
     if (is_dmarc_record(joined)) out.records.push_back(std::move(joined));
   }

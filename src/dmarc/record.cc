@@ -16,6 +16,7 @@
 #include <set>
 
 #include "core/ascii.h"
+#include "core/params.h"  // percent_decode
 #include "tern/address.h"
 
 namespace tern::dmarc {
@@ -58,31 +59,6 @@ bool parse_number(std::string_view v, uint64_t max, uint64_t* out) {
   }
   *out = n;
   return true;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// RFC 3986 2.1 percent-decoding; nullopt on a bad escape.
-std::optional<std::string> percent_decode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
-    }
-    if (i + 2 >= s.size()) return std::nullopt;  // "%" needs two hex digits after it
-    const int hi = hex_value(s[i + 1]);
-    const int lo = hex_value(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
 }
 
 // fo: ( "0" / "1" / "d" / "s" ) *( *WSP ":" *WSP ( "0" / "1" / "d" / "s" ) ).

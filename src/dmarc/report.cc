@@ -3,11 +3,11 @@
 // check of external destinations (7.1).
 #include <fmt/format.h>
 #include <openssl/evp.h>
-#include <zlib.h>
 
 #include <asio/ip/address.hpp>
 #include <map>
 
+#include "base/gzip.h"
 #include "core/ascii.h"
 #include "dmarc/aggregate.h"
 #include "dmarc/org_domain.h"
@@ -181,25 +181,6 @@ std::string feedback_xml(const std::string& policy_domain, const AggregateRow& p
   return x;
 }
 
-// gzip (RFC 1952) of `data`: zlib's deflate with windowBits 31 (15 + 16 for
-// the gzip wrapper). The header's mtime stays 0, so the bytes depend on
-// `data` alone.
-std::string gzip(std::string_view data) {
-  z_stream zs{};
-  if (deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return "";
-  }
-  std::string out(deflateBound(&zs, data.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return rc == Z_STREAM_END ? out : "";
-}
-
 // The Message token (boundaries, nothing else here) from the report id,
 // so that the same report renders to the same bytes.
 Message::Token token_for(const std::string& id) {
@@ -303,10 +284,8 @@ asio::awaitable<Destination> check_external_destination(DnsLookup& dns, std::str
   const TxtResult answer = co_await dns.txt(name);
   if (answer.status == DnsStatus::kTempFail) co_return Destination::kTempError;
   for (const TxtRecord& r : answer.records) {
-    std::string joined;
-    for (const std::string& s : r) joined += s;
     // 7.1 steps 4-5: one record starting with v=DMARC1 authorises.
-    if (is_dmarc_record(joined)) co_return Destination::kAllowed;
+    if (is_dmarc_record(txt_text(r))) co_return Destination::kAllowed;
   }
   co_return Destination::kRefused;
 }

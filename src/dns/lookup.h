@@ -54,8 +54,7 @@ struct MxRecord {
 };
 
 // One TXT record: its character-strings, in order, each without its
-// length octet. Joining them is the caller's business (SPF, RFC 7208
-// 3.3, joins with nothing; DKIM keys likewise).
+// length octet. txt_text() joins them as every user here reads them.
 using TxtRecord = std::vector<std::string>;
 
 // One TLSA record (RFC 6698 2.1): certificate usage, selector, matching
@@ -92,6 +91,22 @@ using AddressResult = DnsResult<asio::ip::address>;  // A gives v4, AAAA gives v
 using TxtResult = DnsResult<TxtRecord>;
 using NameResult = DnsResult<std::string>;  // PTR targets
 using TlsaResult = DnsResult<TlsaRecord>;
+
+// The text of one TXT record: its strings joined with nothing between, as
+// SPF (RFC 7208 3.3), DKIM keys (RFC 6376 3.6.2.2), DMARC (RFC 7489 6.6.3),
+// MTA-STS (RFC 8461 3.1) and TLS-RPT (RFC 8460 3) all read them.
+inline std::string txt_text(const TxtRecord& record) {
+  std::string out;
+  for (const std::string& s : record) out += s;
+  return out;
+}
+
+// txt_text() of each record of `answer`, in order.
+inline std::vector<std::string> txt_texts(const TxtResult& answer) {
+  std::vector<std::string> out;
+  for (const TxtRecord& r : answer.records) out.push_back(txt_text(r));
+  return out;
+}
 
 // The lookups tern needs. Each returns when the answer is in, or with
 // kTempFail when the implementation's deadline passes; none throws.

@@ -216,9 +216,7 @@ Reply dnsbl_refusal(std::string_view client_ip, std::string_view zone, std::stri
 
 std::string dnsbl_reason_text(const TxtResult& txt) {
   if (!txt.ok()) return {};
-  std::string joined;
-  for (const std::string& part : txt.records.front()) joined += part;
-  return reply_safe(joined, 200);
+  return reply_safe(txt_text(txt.records.front()), 200);
 }
 
 }  // namespace tern

@@ -403,8 +403,7 @@ class Evaluation {
     if (!valid_name(target)) co_return std::nullopt;
     TxtResult txt = co_await dns_.txt(target);
     if (!txt.ok() || txt.records.size() != 1) co_return std::nullopt;
-    std::string text;
-    for (const std::string& s : txt.records.front()) text += s;
+    const std::string text = txt_text(txt.records.front());
     if (validated_name_needed(text)) values.validated = co_await validated_name(values.domain);
     const Expansion e = expand_macros(text, values, MacroContext::kExplanation);
     if (!e.ok) co_return std::nullopt;

@@ -337,8 +337,7 @@ ParsedRecord parse_record(std::string_view text) {
 RecordSelection select_record(const std::vector<TxtRecord>& records) {
   RecordSelection out;
   for (const TxtRecord& r : records) {
-    std::string joined;
-    for (const std::string& s : r) joined += s;
+    std::string joined = txt_text(r);
     if (!is_spf_record(joined)) continue;
     if (out.status == RecordSelection::kFound) {
       out.status = RecordSelection::kMultiple;

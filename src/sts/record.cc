@@ -90,8 +90,7 @@ RecordResult parse_record(std::string_view text) {
 RecordResult select_record(const std::vector<TxtRecord>& records) {
   std::vector<std::string> candidates;
   for (const TxtRecord& rec : records) {
-    std::string joined;
-    for (const std::string& part : rec) joined += part;
+    std::string joined = txt_text(rec);
     // 3.1: "records that do not begin with 'v=STSv1;' are discarded". We
     // allow WSP before the ";" (the ABNF does), so test the version only.
     if (joined.starts_with("v=STSv1") && parse_record(joined).kind != RecordResult::Kind::kNone)

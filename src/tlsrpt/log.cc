@@ -1,15 +1,6 @@
 #include "tlsrpt/log.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <ctime>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "core/params.h"  // xtext_decode
 
@@ -64,15 +55,6 @@ std::optional<std::vector<std::string>> decode_list(std::string_view raw) {
     if (!v->empty()) out.push_back(std::move(*v));
   }
   return out;
-}
-
-// "YYYY-MM-DD" of the UTC day of `t` (the name of its day file; as
-// dmarc::utc_day, kept here so the parser builds alone for the fuzzer).
-std::string utc_day(int64_t t) {
-  const time_t tt = static_cast<time_t>(t);
-  struct tm tm {};
-  gmtime_r(&tt, &tm);
-  return fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
 }  // namespace
@@ -151,76 +133,25 @@ std::optional<SessionResult> parse_result(std::string_view line) {
   return r;
 }
 
-Log::Log(std::string dir) : dir_(std::move(dir)) {}
+Log::Log(std::string dir) : log_(std::move(dir)) {}
 
-Log::~Log() {
-  if (fd_ >= 0) ::close(fd_);
-}
+Log::~Log() = default;
 
 Status Log::record(const SessionResult& r) {
   if (r.policy_domain.empty()) return Status::Permanent("a TLS-RPT result without a domain");
-  const std::string line = format_result(r) + "\n";
-  const std::string day = utc_day(r.time);
-  std::lock_guard<std::mutex> lock(mu_);
-  if (day != open_day_) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-    open_day_.clear();
-    const std::string path = dir_ + "/" + day;
-    const int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC;
-    int fd = ::open(path.c_str(), flags, 0640);
-    if (fd < 0 && errno == ENOENT) {
-      std::error_code ec;
-      std::filesystem::create_directories(dir_, ec);
-      std::filesystem::permissions(dir_, std::filesystem::perms(0750),
-                                   std::filesystem::perm_options::replace, ec);
-      fd = ::open(path.c_str(), flags, 0640);
-    }
-    if (fd < 0) {
-      return Status::Transient(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
-    }
-    fd_ = fd;
-    open_day_ = day;
-  }
-  // One write(2) with O_APPEND: the line lands whole, even with other
-  // writers (`tern tls-rpt record`) appending to the same file.
-  ssize_t n;
-  do {
-    n = ::write(fd_, line.data(), line.size());
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    return Status::Transient(
-        fmt::format("cannot write to {}/{}: {}", dir_, open_day_, std::strerror(errno)));
-  }
-  if (static_cast<size_t>(n) != line.size()) {
-    return Status::Transient(fmt::format("short write to {}/{}", dir_, open_day_));
-  }
-  return Status::Ok();
+  return log_.append(r.time, format_result(r));
 }
 
 std::vector<SessionResult> read_results(const std::string& dir, const std::string& day,
                                         size_t* skipped) {
-  if (skipped) *skipped = 0;
   std::vector<SessionResult> out;
-  std::ifstream in(dir + "/" + day, std::ios::binary);
-  if (!in) return out;
-  std::ostringstream s;
-  s << in.rdbuf();
-  const std::string all = s.str();
-  size_t pos = 0;
-  while (pos < all.size()) {
-    const size_t nl = all.find('\n', pos);
-    if (nl == std::string::npos) {
-      if (skipped) ++*skipped;  // a torn last line
-      break;
-    }
-    if (auto r = parse_result(std::string_view(all).substr(pos, nl - pos))) {
-      out.push_back(std::move(*r));
-    } else if (skipped) {
-      ++*skipped;
-    }
-    pos = nl + 1;
-  }
+  const size_t refused = read_day(dir, day, [&out](std::string_view line) {
+    std::optional<SessionResult> r = parse_result(line);
+    if (!r) return false;
+    out.push_back(std::move(*r));
+    return true;
+  });
+  if (skipped) *skipped = refused;
   return out;
 }
 

@@ -3,10 +3,11 @@
 // policy (or with none, when asked to report those too); the reporter
 // (reporter.h) turns each UTC day into one report per policy domain.
 //
-// Storage mirrors the DMARC aggregate log (dmarc/aggregate.h, docs/tls.md
-// "TLS-RPT"): <dir>/YYYY-MM-DD, the UTC day of each result's time, one line
-// per result, appended with O_APPEND and one write(2). No fsync: a result
-// lost in a crash costs one count in a report, never mail. Every value is
+// Storage is a day log, as the DMARC aggregate log's (fs/day_log.h,
+// docs/tls.md "TLS-RPT"): <dir>/YYYY-MM-DD, the UTC day of each result's
+// time, one line per result, appended with O_APPEND and one write(2). No
+// fsync: a result lost in a crash costs one count in a report, never mail.
+// Every value is
 // escaped, so nothing a remote server says (its HELO, an error text) can
 // add a line or a field. Reading skips lines that do not parse.
 //
@@ -20,13 +21,13 @@
 // Thread safety: Log::record may be called from any thread.
 #pragma once
 
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/status.h"
+#include "fs/day_log.h"
 #include "tlsrpt/result.h"
 
 namespace tern::tlsrpt {
@@ -50,13 +51,10 @@ class Log {
   // mail goes on: the caller logs and carries on).
   Status record(const SessionResult& r);
 
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return log_.dir(); }
 
  private:
-  std::string dir_;
-  std::mutex mu_;
-  std::string open_day_;  // guarded by mu_
-  int fd_ = -1;
+  DayLog log_;
 };
 
 // The results of <dir>/<day> in file order, skipping lines that do not

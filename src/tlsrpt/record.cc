@@ -8,6 +8,7 @@
 // URIs hold no "," or ";" (percent-encoded, 3).
 #include "tlsrpt/record.h"
 
+#include "core/params.h"  // percent_decode
 #include "tern/address.h"
 
 namespace tern::tlsrpt {
@@ -39,27 +40,6 @@ bool valid_ext_value(std::string_view v) {
     if (u < 0x21 || u > 0x7e || c == ';' || c == '=') return false;
   }
   return true;
-}
-
-int hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> percent_decode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
-    }
-    if (i + 2 >= s.size() || hex(s[i + 1]) < 0 || hex(s[i + 2]) < 0) return std::nullopt;
-    out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-    i += 2;
-  }
-  return out;
 }
 
 bool has_prefix_nocase(std::string_view s, std::string_view prefix) {

@@ -2,13 +2,13 @@
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
-#include <zlib.h>
 
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <tuple>
 
+#include "base/gzip.h"
 #include "core/ascii.h"
 #include "core/base64.h"
 #include "core/domain.h"
@@ -86,24 +86,6 @@ std::string crlf_lines(std::string_view b64) {
 }
 
 }  // namespace
-
-std::string gzip(std::string_view data) {
-  z_stream zs{};
-  // windowBits 31: deflate with the gzip wrapper; mtime 0, so the bytes
-  // depend on `data` alone (a resend is identical).
-  if (deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return "";
-  }
-  std::string out(deflateBound(&zs, data.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return rc == Z_STREAM_END ? out : "";
-}
 
 std::vector<DomainReport> build_reports(const std::vector<SessionResult>& results,
                                         int64_t day_begin, const ReporterInfo& info) {

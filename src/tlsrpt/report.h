@@ -48,7 +48,4 @@ std::vector<DomainReport> build_reports(const std::vector<SessionResult>& result
 std::string report_message(const DomainReport& report, const ReporterInfo& info,
                            const std::vector<std::string>& to, int64_t now);
 
-// gzip (RFC 1952) of `data`; "" if zlib fails.
-std::string gzip(std::string_view data);
-
 }  // namespace tern::tlsrpt

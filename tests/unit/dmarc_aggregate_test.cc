@@ -2,7 +2,6 @@
 // reports built from a day of them (XML read back through zlib), external
 // destinations (7.1), and the reporter's marks and retries.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
@@ -24,6 +23,7 @@ namespace {
 
 using testlib::Failed;
 using testlib::FakeTxtDns;
+using testlib::gunzip;
 using testlib::RunSync;
 using testlib::Txt;
 
@@ -32,20 +32,6 @@ using testlib::TempDir;
 
 // 2024-03-10 00:00:00 UTC.
 constexpr int64_t kDay = 1710028800;
-
-std::string Gunzip(const std::string& in) {
-  z_stream zs{};
-  EXPECT_EQ(inflateInit2(&zs, 31), Z_OK);  // gzip wrapper only
-  std::string out(in.size() * 50 + 1024, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(inflate(&zs, Z_FINISH), Z_STREAM_END);
-  out.resize(zs.total_out);
-  inflateEnd(&zs);
-  return out;
-}
 
 size_t Count(const std::string& hay, const std::string& needle) {
   size_t n = 0;
@@ -307,7 +293,7 @@ TEST(DmarcAggregate, ReportsGroupAndCount) {
   EXPECT_EQ(r.rua[0].address, "dmarc@example.com");
 
   // The gzip attachment is the XML.
-  EXPECT_EQ(Gunzip(r.gzip), r.xml);
+  EXPECT_EQ(gunzip(r.gzip), r.xml);
   const std::string& x = r.xml;
   EXPECT_EQ(x.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<feedback>\n", 0), 0u);
   EXPECT_NE(x.find("<version>1.0</version>"), std::string::npos);
@@ -388,7 +374,7 @@ TEST(DmarcAggregate, ReportMessage) {
   const std::optional<std::string> bytes = base64_decode(b64);
   ASSERT_TRUE(bytes.has_value());
   EXPECT_EQ(*bytes, reports[0].gzip);
-  EXPECT_EQ(Gunzip(*bytes), reports[0].xml);
+  EXPECT_EQ(gunzip(*bytes), reports[0].xml);
   // The same day gives the same bytes (a resend carries the same Report-ID).
   EXPECT_EQ(build_reports(tmp.path(), "2024-03-10", Info(), kDay + 90000)[0].message, m);
   // To a subset.

@@ -376,6 +376,22 @@ TEST(XtextTest, RoundTripsEveryOctet) {
   EXPECT_EQ(xtext_decode(enc), all);
 }
 
+// Percent-decoding (RFC 3986 2.1), for rua= mailto: URIs.
+TEST(PercentDecodeTest, DecodesEscapesOfEitherCase) {
+  EXPECT_EQ(percent_decode(""), "");
+  EXPECT_EQ(percent_decode("dmarc@example.org"), "dmarc@example.org");
+  EXPECT_EQ(percent_decode("a%40b%2c%2Cc"), "a@b,,c");
+  EXPECT_EQ(percent_decode("%00%ff"), std::string("\0\xFF", 2));
+  EXPECT_EQ(percent_decode("100%25"), "100%");
+  EXPECT_EQ(percent_decode("+=!"), "+=!");  // not xtext: "+" is itself
+}
+
+TEST(PercentDecodeTest, RefusesAPercentWithoutTwoHexDigits) {
+  for (const std::string& s : std::vector<std::string>{"%", "a%", "a%4", "%4g", "%g4", "%%41"}) {
+    EXPECT_FALSE(percent_decode(s)) << s;
+  }
+}
+
 // RFC 8689 2: REQUIRETLS, no value.
 TEST(MailArgsTest, RequireTls) {
   EXPECT_FALSE(mail_ok("<a@b.org>").requiretls);

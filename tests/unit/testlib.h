@@ -2,15 +2,39 @@
 #pragma once
 
 #include <stdlib.h>
+#include <zlib.h>
 
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
 
 namespace tern::testlib {
+
+// `in` inflated from gzip (RFC 1952: the gzip wrapper only, as base/gzip.h
+// writes); nullopt unless `in` is exactly one whole gzip stream.
+inline std::optional<std::string> gunzip(std::string_view in) {
+  z_stream zs{};
+  if (inflateInit2(&zs, 31) != Z_OK) return std::nullopt;
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  std::string out;
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    char buf[16384];
+    zs.next_out = reinterpret_cast<Bytef*>(buf);
+    zs.avail_out = sizeof buf;
+    rc = inflate(&zs, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - zs.avail_out);
+  }
+  const bool whole = rc == Z_STREAM_END && zs.avail_in == 0;
+  inflateEnd(&zs);
+  if (!whole) return std::nullopt;
+  return out;
+}
 
 // A fresh directory under /tmp, removed with everything in it on destruction.
 class TempDir {

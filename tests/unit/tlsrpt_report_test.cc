@@ -1,7 +1,6 @@
 // The daily TLS report (RFC 8460 4.4, 5.1, 5.3) and its sending
 // (reporter.h) with a fake DNS, a fake queue and a fake HTTPS POST.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -19,26 +18,13 @@ namespace tern::tlsrpt {
 namespace {
 
 using testlib::FakeTxtDns;
+using testlib::gunzip;
 using testlib::RunSync;
 using testlib::Txt;
 
 constexpr int64_t kDay = 1710028800;  // 2024-03-10 00:00:00 UTC
 
 const ReporterInfo kInfo{"Example Org", "tlsrpt@sender.example", "Mail.Sender.Example"};
-
-std::string Gunzip(const std::string& in) {
-  z_stream zs{};
-  EXPECT_EQ(inflateInit2(&zs, 31), Z_OK);  // a gzip wrapper, nothing else
-  std::string out(in.size() * 50 + 4096, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(inflate(&zs, Z_FINISH), Z_STREAM_END);
-  out.resize(zs.total_out);
-  inflateEnd(&zs);
-  return out;
-}
 
 SessionResult Sts(int64_t t, ResultType result, std::string mx = "mx1.example.com") {
   SessionResult r;
@@ -146,7 +132,7 @@ TEST(TlsRptReport, AggregatesPerDomainAndPolicy) {
       std::regex(
           R"(mail\.sender\.example!example\.com!1710028800!1710115199![0-9a-f]{16}\.json\.gz)")))
       << com.filename;
-  EXPECT_EQ(Gunzip(com.gzip), com.json);
+  EXPECT_EQ(gunzip(com.gzip), com.json);
 
   const nlohmann::json j = nlohmann::json::parse(com.json);
   CheckSchema(j);
@@ -222,7 +208,7 @@ TEST(TlsRptReport, MailOfSection53) {
   std::string b64;
   for (char c : m.substr(start, end - start))
     if (c != '\r' && c != '\n') b64 += c;
-  EXPECT_EQ(Gunzip(base64_decode(b64).value_or("")), reports[0].json);
+  EXPECT_EQ(gunzip(base64_decode(b64).value_or("")), reports[0].json);
   size_t pos = 0;
   while (pos < m.size()) {
     const size_t nl = m.find("\r\n", pos);
@@ -286,7 +272,7 @@ TEST_F(TlsRptReporter, SendsYesterdayByMailAndHttpsOnce) {
   EXPECT_NE(mails_[0].second.find("Report Domain: example.com"), std::string::npos);
   ASSERT_EQ(posts_.size(), 1u);
   EXPECT_EQ(posts_[0].first, "https://r.example.com/v1");
-  const nlohmann::json j = nlohmann::json::parse(Gunzip(posts_[0].second));
+  const nlohmann::json j = nlohmann::json::parse(gunzip(posts_[0].second).value_or(""));
   CheckSchema(j);
   EXPECT_EQ(j["policies"][0]["summary"]["total-failure-session-count"], 1);
   EXPECT_TRUE(Exists("2024-03-10.sent"));
