@@ -36,7 +36,8 @@ import unittest
 import dnssec_zone
 from dnssec_zone import DnssecDns
 from smtp_peer import SmtpPeer
-from tern_harness import Tern, free_port, main
+from dane_setup import start_dane_sender
+from tern_harness import ClassServers, Tern, dns_toml, fail_if_ci, free_port, main, relay_toml
 from test_dane import make_cert, spki_sha256
 
 Z = "rtls.test"
@@ -56,21 +57,11 @@ def message(subject, to, extra_header=""):
             f"SECRET-BODY {subject}\r\n").encode()
 
 
-class RequireTlsTest(unittest.TestCase):
-    cleanups = []
-
+class RequireTlsTest(ClassServers, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        why = dnssec_zone.missing()
-        if why:
-            if os.environ.get("CI"):
-                raise AssertionError(f"DNSSEC peers missing under CI: {why}")
-            raise unittest.SkipTest(why)
-        try:
-            cls._start()
-        except BaseException:
-            cls._stop()
-            raise
+        fail_if_ci(dnssec_zone.missing(), "DNSSEC peers")
+        super().setUpClass()
 
     @classmethod
     def _start(cls):
@@ -120,25 +111,7 @@ class RequireTlsTest(unittest.TestCase):
                      tls={"certificate": b_cert[2], "private_key": b_cert[3]})
         cls.cleanups.append(cls.b.cleanup)
         cls.b.start()
-        extra = (f'[dns]\nforward = ["{cls.dns.forward}"]\ntimeout = 3\n'
-                 f'dnssec = true\ntrust_anchor = "{cls.dns.trust_anchor}"\n'
-                 f'[relay]\nport = {P}\nconnect_timeout = "2s"\n'
-                 '[queue]\nretry = ["5m"]\n')
-        cls.a = Tern(domains=[A_DOMAIN], hostname=f"mx.{A_DOMAIN}", kinds=("smtp", "submission"),
-                     ports={"smtp": P}, extra=extra)
-        cls.cleanups.append(cls.a.cleanup)
-        cls.a.add_users({ALICE: PASSWORD})
-        cls.a.start()
-
-    @classmethod
-    def _stop(cls):
-        for c in reversed(cls.cleanups):
-            c()
-        cls.cleanups = []
-
-    @classmethod
-    def tearDownClass(cls):
-        cls._stop()
+        cls.a = start_dane_sender(cls.cleanups, cls.dns, P, ALICE, PASSWORD)
 
     def setUp(self):
         self.addCleanup(self.a.assert_running)
@@ -308,10 +281,8 @@ class RequireTlsTest(unittest.TestCase):
     def smarthost_sender(self, host, ca_file):
         """A second sending tern whose every message goes to the smarthost `host`."""
         domain = "a2.sender.test"
-        extra = (f'[dns]\nforward = ["{self.dns.forward}"]\ntimeout = 3\n'
-                 f'dnssec = true\ntrust_anchor = "{self.dns.trust_anchor}"\n'
-                 f'[relay]\nsmarthost = "{host}:{self.P}"\nca_file = "{ca_file}"\n'
-                 'connect_timeout = "2s"\n[queue]\nretry = ["5m"]\n')
+        extra = dns_toml(self.dns, timeout=3, dnssec=True) + relay_toml(
+            self.P, more=f'smarthost = "{host}:{self.P}"\nca_file = "{ca_file}"\n')
         t = Tern(domains=[domain], hostname=f"mx.{domain}", kinds=("submission",), extra=extra)
         self.addCleanup(t.cleanup)
         t.add_users({f"alice@{domain}": PASSWORD})

@@ -25,25 +25,23 @@ Needs nsd, ldnsutils, unbound, python3-aiosmtpd and python3-cryptography
 (scripts/deps.sh test): skipped on a dev machine without them, failed
 under CI.
 """
-import hashlib
 import json
 import os
 import re
-import shutil
 import smtplib
-import tempfile
 import time
 import unittest
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 import dnssec_zone
+from dane_setup import start_dane_sender
 from dnssec_zone import DnssecDns
 from local_ca import TestCa
 from policy_server import PolicyServer
 from smtp_peer import SmtpPeer
-from tern_harness import Tern, free_port, main
+from tern_harness import ClassServers, Tern, fail_if_ci, free_port, main
+from test_dane import spki_sha256
 from tlsrpt_records import tls_rpt_results, wait_result
 
 Z = "rptres.test"
@@ -51,15 +49,6 @@ A_DOMAIN = "a.sender.test"
 ALICE = f"alice@{A_DOMAIN}"
 PASSWORD = "tls-rpt results test password"
 B_NAME = "inbound.receiver.test"  # B's hostname: what its EHLO reply says
-
-
-def spki_sha256(pem_path):
-    """TLSA 3 1 1 data of a PEM certificate: SHA-256 of its SubjectPublicKeyInfo."""
-    with open(pem_path, "rb") as f:
-        cert = x509.load_pem_x509_certificate(f.read())
-    der = cert.public_key().public_bytes(serialization.Encoding.DER,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo)
-    return hashlib.sha256(der).hexdigest()
 
 
 def policy(mode, *mx):
@@ -80,28 +69,17 @@ def report_documents(text):
     return docs
 
 
-class TlsRptResultsTest(unittest.TestCase):
-    cleanups = []
-
+class TlsRptResultsTest(ClassServers, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        why = dnssec_zone.missing()
-        if why:
-            if os.environ.get("CI"):
-                raise AssertionError(f"DNSSEC peers missing under CI: {why}")
-            raise unittest.SkipTest(why)
-        try:
-            cls._start()
-        except BaseException:
-            cls._stop()
-            raise
+        fail_if_ci(dnssec_zone.missing(), "DNSSEC peers")
+        super().setUpClass()
 
     @classmethod
     def _start(cls):
         cls.P = P = free_port()
         cls.HP = free_port()
-        cls.tmp = tempfile.mkdtemp(prefix="tern-rptres-")
-        cls.cleanups.append(lambda: shutil.rmtree(cls.tmp, ignore_errors=True))
+        cls.tmp = cls.tempdir("tern-rptres-")
 
         # The DNS servers' ports now; the zone (with B's key) comes later.
         cls.dns = DnssecDns()
@@ -117,7 +95,8 @@ class TlsRptResultsTest(unittest.TestCase):
                      '[spf]\nenabled = false\n[dmarc]\nenabled = false\n')
         cls.cleanups.append(cls.b.cleanup)
         cls.b.start()
-        b_key = spki_sha256(cls.b.cert_path())
+        with open(cls.b.cert_path(), "rb") as f:
+            b_key = spki_sha256(x509.load_pem_x509_certificate(f.read()))
 
         # MTA-STS: the trusted CA (A's [mta_sts] ca_file) and a rogue one.
         for d in ("good", "rogue"):
@@ -162,34 +141,13 @@ class TlsRptResultsTest(unittest.TestCase):
         cls.dns.zone(Z, rr)
         cls.dns.start()
 
-        extra = (f'[dns]\nforward = ["{cls.dns.forward}"]\ntimeout = 3\n'
-                 f'dnssec = true\ntrust_anchor = "{cls.dns.trust_anchor}"\n'
-                 f'[relay]\nport = {P}\nconnect_timeout = "2s"\n'
-                 '[queue]\nretry = ["5m"]\n'
-                 f'[mta_sts]\nca_file = "{cls.good_ca.cert}"\nhttps_port = {cls.HP}\n'
-                 'fetch_timeout = "5s"\n'
-                 '[tls_rpt]\nenabled = true\n'
-                 f'[[tls_policy]]\ndomain = "only.{Z}"\nlevel = "dane-only"\n'
-                 f'[[tls_policy]]\ndomain = "nexthop.{Z}"\nlevel = "may"\n'
-                 f'[[tls_policy]]\nnext_hop = "[mx-plain.{Z}]:{P}"\nlevel = "encrypt"\n')
-        cls.a = Tern(domains=[A_DOMAIN], hostname=f"mx.{A_DOMAIN}", kinds=("smtp", "submission"),
-                     ports={"smtp": P}, extra=extra)
-        cls.cleanups.append(cls.a.cleanup)
-        cls.a.add_users({ALICE: PASSWORD})
-        cls.a.start()
-
-    @classmethod
-    def _stop(cls):
-        for c in reversed(cls.cleanups):
-            try:
-                c()
-            except Exception:
-                pass
-        cls.cleanups = []
-
-    @classmethod
-    def tearDownClass(cls):
-        cls._stop()
+        more = (f'[mta_sts]\nca_file = "{cls.good_ca.cert}"\nhttps_port = {cls.HP}\n'
+                'fetch_timeout = "5s"\n'
+                '[tls_rpt]\nenabled = true\n'
+                f'[[tls_policy]]\ndomain = "only.{Z}"\nlevel = "dane-only"\n'
+                f'[[tls_policy]]\ndomain = "nexthop.{Z}"\nlevel = "may"\n'
+                f'[[tls_policy]]\nnext_hop = "[mx-plain.{Z}]:{P}"\nlevel = "encrypt"\n')
+        cls.a = start_dane_sender(cls.cleanups, cls.dns, P, ALICE, PASSWORD, more)
 
     def setUp(self):
         self.addCleanup(self.a.assert_running)
