@@ -31,7 +31,7 @@ import tempfile
 import time
 import unittest
 
-from tern_harness import Tern, free_port, main, wait_port
+from tern_harness import ClassServers, Tern, dns_toml, fail_if_ci, free_port, main, wait_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = "/usr/bin/python3"
@@ -46,6 +46,36 @@ def milter_block(port, default_action="tempfail", listeners=("smtp",)):
     return (f'[[milter]]\nname = "scripted"\nsocket = "inet:127.0.0.1:{port}"\n'
             f'listeners = [{ls}]\ndefault_action = "{default_action}"\n'
             'connect_timeout = "5s"\ncommand_timeout = "10s"\neom_timeout = "10s"\n')
+
+
+def milter_tern(extra):
+    """A tern (smtp only, any local part) configured with `extra`: the
+    milter blocks and whatever else the test needs; not started."""
+    return Tern(kinds=("smtp",), accept_any_local_part=True, extra=extra)
+
+
+class MilterServers(ClassServers):
+    """ClassServers for the milter tests: skipped without python3-milter
+    (a failure under CI); what start_milter and start_tern start is
+    stopped with the class."""
+
+    @classmethod
+    def setUpClass(cls):
+        fail_if_ci(None if have_pymilter() else "python3-milter not installed",
+                   "python3-milter")
+        super().setUpClass()
+
+    @classmethod
+    def start_milter(cls):
+        m = ScriptedMilter()
+        cls.cleanups.append(m.stop)
+        return m
+
+    @classmethod
+    def start_tern(cls, extra):
+        t = milter_tern(extra)
+        cls.cleanups.append(t.cleanup)
+        return t.start()
 
 
 class ScriptedMilter:
@@ -96,23 +126,11 @@ MESSAGE = ("From: a@remote.test\r\nTo: alice@example.test\r\nSubject: hello\r\n"
            "X-Drop: me\r\nX-Change: old\r\n\r\nfirst line\r\nsecond line\r\n")
 
 
-class MilterTest(unittest.TestCase):
+class MilterTest(MilterServers, unittest.TestCase):
     @classmethod
-    def setUpClass(cls):
-        if not have_pymilter():
-            if os.environ.get("CI"):
-                raise AssertionError("python3-milter is required in CI")
-            raise unittest.SkipTest("python3-milter not installed")
-        cls.milter = ScriptedMilter()
-        cls.t = Tern(kinds=("smtp",), accept_any_local_part=True,
-                     extra=milter_block(cls.milter.port))
-        cls.t.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.t.stop()
-        cls.t.cleanup()
-        cls.milter.stop()
+    def _start(cls):
+        cls.milter = cls.start_milter()
+        cls.t = cls.start_tern(milter_block(cls.milter.port))
 
     def setUp(self):
         self.milter.set()
@@ -337,28 +355,15 @@ class MilterTest(unittest.TestCase):
         self.delivered("ned@example.test")
 
 
-class TwoMiltersTest(unittest.TestCase):
+class TwoMiltersTest(MilterServers, unittest.TestCase):
     """Milters in the order configured: the second sees the message as the
     first left it, and the first refusal wins."""
 
     @classmethod
-    def setUpClass(cls):
-        if not have_pymilter():
-            if os.environ.get("CI"):
-                raise AssertionError("python3-milter is required in CI")
-            raise unittest.SkipTest("python3-milter not installed")
-        cls.first, cls.second = ScriptedMilter(), ScriptedMilter()
-        extra = (milter_block(cls.first.port) +
-                 milter_block(cls.second.port).replace('"scripted"', '"second"'))
-        cls.t = Tern(kinds=("smtp",), accept_any_local_part=True, extra=extra)
-        cls.t.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.t.stop()
-        cls.t.cleanup()
-        cls.first.stop()
-        cls.second.stop()
+    def _start(cls):
+        cls.first, cls.second = cls.start_milter(), cls.start_milter()
+        cls.t = cls.start_tern(milter_block(cls.first.port) +
+                               milter_block(cls.second.port).replace('"scripted"', '"second"'))
 
     def send(self, rcpt):
         with smtplib.SMTP("127.0.0.1", self.t.port("smtp"), timeout=30) as s:
@@ -391,8 +396,7 @@ class MilterFailureTest(unittest.TestCase):
 
     def run_with(self, default_action):
         port = free_port()  # closed: nothing listens there
-        t = Tern(kinds=("smtp",), accept_any_local_part=True,
-                 extra=milter_block(port, default_action))
+        t = milter_tern(milter_block(port, default_action))
         t.start()
         try:
             with smtplib.SMTP("127.0.0.1", t.port("smtp"), timeout=30) as s:
@@ -420,27 +424,15 @@ class MilterFailureTest(unittest.TestCase):
 
 
 
-class MilterQuarantineAdminTest(unittest.TestCase):
+class MilterQuarantineAdminTest(MilterServers, unittest.TestCase):
     """What an operator does with quarantined mail, through the running
     server's admin socket: `tern queue quarantine` lists it (with the
     milter's reason), `release` delivers it, `delete` drops it."""
 
     @classmethod
-    def setUpClass(cls):
-        if not have_pymilter():
-            if os.environ.get("CI"):
-                raise AssertionError("python3-milter is required in CI")
-            raise unittest.SkipTest("python3-milter not installed")
-        cls.milter = ScriptedMilter()
-        cls.t = Tern(kinds=("smtp",), accept_any_local_part=True,
-                     extra=milter_block(cls.milter.port))
-        cls.t.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.t.stop()
-        cls.t.cleanup()
-        cls.milter.stop()
+    def _start(cls):
+        cls.milter = cls.start_milter()
+        cls.t = cls.start_tern(milter_block(cls.milter.port))
 
     def quarantine(self, rcpt, reason):
         self.milter.set(eom_mods=[["quarantine", reason]])
@@ -502,7 +494,14 @@ class MilterQuarantineAdminTest(unittest.TestCase):
 CLIENT = "127.0.13.5"
 
 
-class MilterClientNameTest(unittest.TestCase):
+def dns_only(dns):
+    """TOML: lookups go to `dns`, and only the milter's names need them
+    (SPF, DKIM and DMARC off)."""
+    return (dns_toml(dns) +
+            "[spf]\nenabled = false\n[dkim]\nverify = false\n[dmarc]\nenabled = false\n")
+
+
+class MilterClientNameTest(MilterServers, unittest.TestCase):
     """{client_name}, {client_ptr}, {client_resolve} and `_` from real DNS
     lookups (tests/integration/dns_server.py): the client connects from
     127.0.13.5 (127.0.0.1 is "localhost" in /etc/hosts, which the resolver
@@ -510,28 +509,18 @@ class MilterClientNameTest(unittest.TestCase):
     127.0.13.5 again."""
 
     @classmethod
-    def setUpClass(cls):
-        if not have_pymilter():
-            if os.environ.get("CI"):
-                raise AssertionError("python3-milter is required in CI")
-            raise unittest.SkipTest("python3-milter not installed")
+    def _start(cls):
         from dns_server import DnsServer
         # Our own 127.in-addr.arpa replaces unbound's default (localhost.).
         cls.dns = DnsServer(zones=["127.in-addr.arpa", "tern.test"],
                             ptr=[(CLIENT, "client.tern.test")],
-                            records=[f"client.tern.test. 300 IN A {CLIENT}"]).start()
-        cls.milter = ScriptedMilter()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.milter.stop()
-        cls.dns.cleanup()
+                            records=[f"client.tern.test. 300 IN A {CLIENT}"])
+        cls.cleanups.append(cls.dns.cleanup)
+        cls.dns.start()
+        cls.milter = cls.start_milter()
 
     def tern(self, top="", tables=""):
-        t = Tern(kinds=("smtp",), accept_any_local_part=True,
-                 extra=top + milter_block(self.milter.port) + tables +
-                 f'[dns]\nforward = ["{self.dns.forward}"]\ntimeout = 2\n'
-                 "[spf]\nenabled = false\n[dkim]\nverify = false\n[dmarc]\nenabled = false\n")
+        t = milter_tern(top + milter_block(self.milter.port) + tables + dns_only(self.dns))
         self.addCleanup(t.cleanup)
         self.addCleanup(t.stop)
         return t.start()
@@ -583,11 +572,7 @@ class MilterClientNameTest(unittest.TestCase):
     def test_forward_mismatch_is_unknown(self):
         # The PTR name's A record is another address: not verified.
         with DnsServerFor(CLIENT, "forged.tern.test", "192.0.2.1") as dns:
-            t = Tern(kinds=("smtp",), accept_any_local_part=True,
-                     extra=milter_block(self.milter.port) +
-                     f'[dns]\nforward = ["{dns.forward}"]\ntimeout = 2\n'
-                     "[spf]\nenabled = false\n[dkim]\nverify = false\n"
-                     "[dmarc]\nenabled = false\n")
+            t = milter_tern(milter_block(self.milter.port) + dns_only(dns))
             self.addCleanup(t.cleanup)
             t.start()
             try:
