@@ -6,10 +6,30 @@ _P._tcp.<MX host> for MX hosts listening on P.
     cls.dns = DnssecDns(); ...; cls.dns.start()
     cls.a = start_dane_sender(cls.cleanups, cls.dns, P, ALICE, PASSWORD)
 
-The peers, the zones and the certificates stay with each test: they are
-what it checks.
+DnssecServers starts and stops them with the test class. The peers, the
+zones and the certificates stay with each test: they are what it checks.
 """
-from tern_harness import Tern, dns_toml, relay_toml
+import dnssec_zone
+from dnssec_zone import DnssecDns
+from tern_harness import ClassServers, Tern, dns_toml, fail_if_ci, relay_toml
+
+
+class DnssecServers(ClassServers):
+    """ClassServers for a class whose servers include a DnssecDns: skipped
+    without nsd, ldnsutils or unbound (a failure under CI). new_dns() makes
+    the class's DnssecDns (not started: the test adds its zones), stopped
+    with the class."""
+
+    @classmethod
+    def setUpClass(cls):
+        fail_if_ci(dnssec_zone.missing(), "DNSSEC peers")
+        super().setUpClass()
+
+    @classmethod
+    def new_dns(cls, **kwargs):
+        cls.dns = DnssecDns(**kwargs)
+        cls.cleanups.append(cls.dns.cleanup)
+        return cls.dns
 
 
 def start_dane_sender(cleanups, dns, port, user, password, more=""):

@@ -41,11 +41,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-import dnssec_zone
-from dane_setup import start_dane_sender
-from dnssec_zone import DnssecDns
+from dane_setup import DnssecServers, start_dane_sender
 from smtp_peer import SmtpPeer
-from tern_harness import ClassServers, Tern, fail_if_ci, free_port, main  # noqa: F401 (Tern)
+from tern_harness import free_port, main
 from tlsrpt_records import tls_rpt_results, wait_result
 
 Z = "dane.test"
@@ -109,17 +107,11 @@ def message(subject, to):
             f"Message-ID: <{time.time_ns()}@{A_DOMAIN}>\r\n\r\nhello\r\n").encode()
 
 
-class DaneTest(ClassServers, unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        fail_if_ci(dnssec_zone.missing(), "DNSSEC peers")
-        super().setUpClass()
-
+class DaneTest(DnssecServers, unittest.TestCase):
     @classmethod
     def _start(cls):
         cls.P = P = free_port()
-        cls.dns = DnssecDns()
-        cls.cleanups.append(cls.dns.cleanup)
+        cls.new_dns()
         d = cls.dns.tmp
         ee = make_cert(d, "ee", f"mx-ok.{Z}")
         cls.ee_cert = ee[0]

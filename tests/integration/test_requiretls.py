@@ -33,11 +33,9 @@ import smtplib
 import time
 import unittest
 
-import dnssec_zone
-from dnssec_zone import DnssecDns
 from smtp_peer import SmtpPeer
-from dane_setup import start_dane_sender
-from tern_harness import ClassServers, Tern, dns_toml, fail_if_ci, free_port, main, relay_toml
+from dane_setup import DnssecServers, start_dane_sender
+from tern_harness import Tern, dns_toml, free_port, main, relay_toml
 from test_dane import make_cert, spki_sha256
 
 Z = "rtls.test"
@@ -57,17 +55,11 @@ def message(subject, to, extra_header=""):
             f"SECRET-BODY {subject}\r\n").encode()
 
 
-class RequireTlsTest(ClassServers, unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        fail_if_ci(dnssec_zone.missing(), "DNSSEC peers")
-        super().setUpClass()
-
+class RequireTlsTest(DnssecServers, unittest.TestCase):
     @classmethod
     def _start(cls):
         cls.P = P = free_port()
-        cls.dns = DnssecDns()
-        cls.cleanups.append(cls.dns.cleanup)
+        cls.new_dns()
         d = cls.dns.tmp
         b_cert = make_cert(d, "tern-b", f"mx-b.{Z}")
         cls.c_cert = make_cert(d, "tern-c", f"mx-later.{Z}")

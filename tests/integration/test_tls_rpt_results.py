@@ -34,13 +34,11 @@ import unittest
 
 from cryptography import x509
 
-import dnssec_zone
-from dane_setup import start_dane_sender
-from dnssec_zone import DnssecDns
+from dane_setup import DnssecServers, start_dane_sender
 from local_ca import TestCa
 from policy_server import PolicyServer
 from smtp_peer import SmtpPeer
-from tern_harness import ClassServers, Tern, fail_if_ci, free_port, main
+from tern_harness import Tern, free_port, main
 from test_dane import spki_sha256
 from tlsrpt_records import tls_rpt_results, wait_result
 
@@ -69,12 +67,7 @@ def report_documents(text):
     return docs
 
 
-class TlsRptResultsTest(ClassServers, unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        fail_if_ci(dnssec_zone.missing(), "DNSSEC peers")
-        super().setUpClass()
-
+class TlsRptResultsTest(DnssecServers, unittest.TestCase):
     @classmethod
     def _start(cls):
         cls.P = P = free_port()
@@ -82,8 +75,7 @@ class TlsRptResultsTest(ClassServers, unittest.TestCase):
         cls.tmp = cls.tempdir("tern-rptres-")
 
         # The DNS servers' ports now; the zone (with B's key) comes later.
-        cls.dns = DnssecDns()
-        cls.cleanups.append(cls.dns.cleanup)
+        cls.new_dns()
 
         # B: a real tern as the MX of ok.Z and mismatch.Z, on its own
         # loopback address; its self-signed key is what DANE-EE pins. Its
