@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "commands.h"
@@ -87,18 +88,26 @@ std::string pending_text(const json& m) {
   return out;
 }
 
-void run_list(const QueueOptions& o) {
-  json r = call(o, json{{"op", "list"}});
+// The server's answer to `op` (list, quarantine), or nothing when it is
+// already printed: as JSON under --json, or `empty` when it has no message.
+std::optional<json> messages_to_print(const QueueOptions& o, const char* op, const char* empty) {
+  json r = call(o, json{{"op", op}});
   if (o.json) {
     std::printf("%s\n", r["messages"].dump(2).c_str());
-    return;
+    return std::nullopt;
   }
-  const int64_t now = num(r, "now");
-  const json& messages = r["messages"];
-  if (messages.empty()) {
-    std::printf("The queue is empty.\n");
-    return;
+  if (r["messages"].empty()) {
+    std::printf("%s\n", empty);
+    return std::nullopt;
   }
+  return r;
+}
+
+void run_list(const QueueOptions& o) {
+  std::optional<json> r = messages_to_print(o, "list", "The queue is empty.");
+  if (!r) return;
+  const int64_t now = num(*r, "now");
+  const json& messages = (*r)["messages"];
   constexpr size_t kCols = 7;
   struct Row {
     std::string cols[kCols];
@@ -194,17 +203,10 @@ void run_delete(const QueueOptions& o) {
 
 // The quarantine: one block per message (reasons are free text).
 void run_quarantine(const QueueOptions& o) {
-  json r = call(o, json{{"op", "quarantine"}});
-  if (o.json) {
-    std::printf("%s\n", r["messages"].dump(2).c_str());
-    return;
-  }
-  const int64_t now = num(r, "now");
-  const json& messages = r["messages"];
-  if (messages.empty()) {
-    std::printf("The quarantine is empty.\n");
-    return;
-  }
+  std::optional<json> r = messages_to_print(o, "quarantine", "The quarantine is empty.");
+  if (!r) return;
+  const int64_t now = num(*r, "now");
+  const json& messages = (*r)["messages"];
   for (const json& m : messages) {
     const int64_t received = num(m, "received_at");
     std::string rcpts;
