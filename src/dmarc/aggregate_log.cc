@@ -240,15 +240,7 @@ Status AggregateLog::record(const AggregateRow& row) {
 
 std::vector<AggregateRow> read_rows(const std::string& dir, const std::string& day,
                                     size_t* skipped) {
-  std::vector<AggregateRow> rows;
-  const size_t refused = read_day(dir, day, [&rows](std::string_view line) {
-    std::optional<AggregateRow> row = parse_row(line);
-    if (!row) return false;
-    rows.push_back(std::move(*row));
-    return true;
-  });
-  if (skipped) *skipped = refused;
-  return rows;
+  return read_day_records(dir, day, parse_row, skipped);
 }
 
 }  // namespace tern::dmarc

@@ -41,6 +41,9 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "core/status.h"
 
@@ -82,6 +85,24 @@ class DayLog {
 // (no "\n"), which `take` does not see. A missing file: 0, no call.
 size_t read_day(const std::string& dir, const std::string& day,
                 const std::function<bool(std::string_view line)>& take);
+
+// The records `parse` (a line -> std::optional<Record>) reads from
+// <dir>/<day>, in file order; *skipped, when given, is read_day's count of
+// the lines it could not use.
+template <typename Parse>
+auto read_day_records(const std::string& dir, const std::string& day, Parse parse,
+                      size_t* skipped) {
+  using Record = typename std::invoke_result_t<Parse&, std::string_view>::value_type;
+  std::vector<Record> out;
+  const size_t refused = read_day(dir, day, [&](std::string_view line) {
+    std::optional<Record> r = parse(line);
+    if (!r) return false;
+    out.push_back(std::move(*r));
+    return true;
+  });
+  if (skipped) *skipped = refused;
+  return out;
+}
 
 // What a directory holds, by day; names that are not ours are left out.
 struct DayFiles {

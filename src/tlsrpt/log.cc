@@ -144,15 +144,7 @@ Status Log::record(const SessionResult& r) {
 
 std::vector<SessionResult> read_results(const std::string& dir, const std::string& day,
                                         size_t* skipped) {
-  std::vector<SessionResult> out;
-  const size_t refused = read_day(dir, day, [&out](std::string_view line) {
-    std::optional<SessionResult> r = parse_result(line);
-    if (!r) return false;
-    out.push_back(std::move(*r));
-    return true;
-  });
-  if (skipped) *skipped = refused;
-  return out;
+  return read_day_records(dir, day, parse_result, skipped);
 }
 
 }  // namespace tern::tlsrpt
