@@ -12,6 +12,7 @@ pkgs=(g++ cmake ninja-build pkg-config libasio-dev libssl-dev libsodium-dev
       libsystemd-dev        # sd_notify and journald fields (src/server/service_notify.h, base/log)
       libcurl4-openssl-dev  # outbound HTTPS: the ACME client (src/http/client.h)
       dns-root-data         # the default DNSSEC trust anchor, /usr/share/dns/root.key (docs/tls.md)
+      lld                   # the linker CMakeLists.txt prefers: links the large binaries faster
 )
 if [ "$what" = test ]; then
   # Peers of tests/integration: smtplib/imaplib (python3), swaks, msmtp,
