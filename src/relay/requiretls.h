@@ -19,7 +19,11 @@
 //                 none can never carry such a message. Hosts that fail the
 //                 first rule are not connected to. 4.2.1: each MX host is
 //                 tried in turn; when every host was ruled out for good
-//                 (not authenticated, no REQUIRETLS) the message bounces
+//                 (not authenticated, no REQUIRETLS; outside the mx
+//                 patterns of a testing policy, while outside those of an
+//                 enforce policy is transient, as for any mail: RFC 8461 5
+//                 allows no permanent failure before the policy is fetched
+//                 again) the message bounces
 //                 with 5.7.30; when some host failed in a way that may
 //                 pass later (no connection, TLS handshake or certificate
 //                 failure, a bogus DNSSEC answer) it stays queued (4.x.x),
