@@ -40,6 +40,10 @@ struct PooledConnection {
   // The TLS outcome for the outbound trace (relay/outbound_trace.h), made
   // once after the connection's setup; "" until then.
   std::string trace;
+  // The " policy=... dane=..." of its log lines (policy_text in
+  // remote_courier.cc), made like the trace with the first message: a
+  // message that reuses the connection has no requirement of its own.
+  std::optional<std::string> policy;
 };
 
 class ConnectionPool {

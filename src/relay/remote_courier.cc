@@ -567,8 +567,8 @@ asio::awaitable<bool> RemoteCourier::send_on(Delivery& d, PooledConnection pc) {
     got = std::move(none);
   }
   HopOutcome h = settle(*got, pc.hop.host);
-  std::string tls =
-      tls_text(pc.conn->tls_state()) + policy_text(d.tls, pc.hop.host, pc.conn->tls_state());
+  if (!pc.policy) pc.policy = policy_text(d.tls, pc.hop.host, pc.conn->tls_state());
+  std::string tls = tls_text(pc.conn->tls_state()) + *pc.policy;
   const std::string sts = sts_log_field(sts_rule(d, pc.hop.host), pc.conn->tls_state());
   if (!sts.empty()) tls += " " + sts;
   tls += message_tls_field(d.mode);

@@ -231,6 +231,12 @@ class DaneTest(DnssecServers, unittest.TestCase):
         self.assertEqual(r["host"], f"mx-ok.{Z}")
         self.assertEqual(r["rip"], "127.0.0.2")
         self.assertEqual(r["ps"], f"3 1 1 {spki_sha256(self.ee_cert)}".lower())
+        # The next message within the pool's idle time takes the same
+        # connection; its line keeps how that connection was authenticated.
+        connections = self.peers[2].connections
+        line = self.assert_delivered(f"carol@ok.{Z}", self.peers[2], r"verified(3 1 1)")
+        self.assertIn("policy=dane(dane)", line)
+        self.assertEqual(self.peers[2].connections, connections, "a pooled connection")
 
     def test_mismatch_is_deferred_never_plaintext(self):
         peer = self.peers[3]
@@ -306,10 +312,11 @@ class DaneTest(DnssecServers, unittest.TestCase):
             self.assertTrue(peer.wait(lambda: peer.delivered_to(rcpt) == 1), self.a.tail_log())
             return outbound_trace([m for m in peer.messages if rcpt in m.rcpts][-1].data)
 
-        # (Not assert_delivered: a pooled connection's log line has no dane=;
-        # the trace keeps its connection's outcome.)
+        # The connection to mx-ok may be a pooled one: its log line keeps
+        # the policy and DANE outcome of its set-up, as the trace does.
         rcpt = f"trace@ok.{Z}"
         by, comment, with_, qid = trace(rcpt, self.peers[2])
+        self.assertIn("policy=dane(dane) dane=verified(3 1 1)", self.outcome(rcpt))
         self.assertEqual((by, with_), (f"mx.{A_DOMAIN}", "ESMTPS"))
         self.assertIn(qid, self.outcome(rcpt))
         self.assertRegex(comment, rf"^tern outbound to mx-ok\.{Z} \[127\.0\.0\.2\], TLSv1\.3 ")
