@@ -113,8 +113,12 @@ class IdleConnections(unittest.TestCase):
             self.assertEqual(r.code, 250, c.transcript())
             c.cmd("QUIT", 221)
         delivered = time.monotonic() - begin
-        self.assertLess(banner, 1.0, "greeting took %.2fs under %d idle connections" % (banner, IDLE))
-        self.assertLess(delivered, 3.0)
+        # Starved, the client would wait for a slot (command_timeout, five
+        # minutes) or be refused. The bounds leave room for a loaded CI
+        # machine running another test beside this one (1 s and 3 s failed
+        # there once): typically 0.01 s and 0.1 s.
+        self.assertLess(banner, 3.0, "greeting took %.2fs under %d idle connections" % (banner, IDLE))
+        self.assertLess(delivered, 10.0)
         self.assertEqual(len(t.wait_messages("good@example.test", 1)), 1)
         print("\n%d idle connections opened and greeted in %.1fs; good client: greeting %.3fs, "
               "message %.3fs" % (IDLE, opened, banner, delivered))
