@@ -116,7 +116,7 @@ class IdleConnections(unittest.TestCase):
         # Starved, the client would wait for a slot (command_timeout, five
         # minutes) or be refused. The bounds leave room for a loaded CI
         # machine running another test beside this one (1 s and 3 s failed
-        # there once): typically 0.01 s and 0.1 s.
+        # there once): here 0.1 s for both, with the CI stage running beside.
         self.assertLess(banner, 3.0, "greeting took %.2fs under %d idle connections" % (banner, IDLE))
         self.assertLess(delivered, 10.0)
         self.assertEqual(len(t.wait_messages("good@example.test", 1)), 1)
