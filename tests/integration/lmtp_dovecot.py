@@ -39,6 +39,8 @@ class MailboxServer:
         # "Alice@Example.Test" is alice@example.test (and Dovecot says so).
         return f"""mail_location = maildir:~/Maildir
 auth_username_format = %Lu
+# No 2 s wait after a failed login: the tests fail logins on purpose.
+auth_failure_delay = 0
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {self.passwd}
