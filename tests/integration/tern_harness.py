@@ -86,6 +86,9 @@ class Tern:
                  run_as=None):
         self.tmp = tempfile.mkdtemp(prefix="tern-it-")
         self.run_as = run_as
+        # Added to the server's environment at every start, e.g.
+        # SSL_CERT_FILE: a test CA that OpenSSL trusts beside the system store.
+        self.env = {}
         if run_as:
             os.chown(self.tmp, *run_as)
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
@@ -141,7 +144,7 @@ class Tern:
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([TERN_BIN, "serve", "--config", self.config_path],
                                      stdout=self.log, stderr=subprocess.STDOUT,
-                                     **self._user_kwargs())
+                                     env=dict(os.environ, **self.env), **self._user_kwargs())
         if wait:
             for p in self.ports.values():
                 try:

@@ -140,15 +140,8 @@ class MtaStsTest(ClassServers, unittest.TestCase):
                         policy("enforce", f"mx.{d}.{Z}").replace("\r\n", "\n"))
         # MX certificates are checked against what OpenSSL trusts: the
         # system store plus this file.
-        old = os.environ.get("SSL_CERT_FILE")
-        os.environ["SSL_CERT_FILE"] = cls.ca.cert
-        try:
-            cls.a.start()
-        finally:
-            if old is None:
-                del os.environ["SSL_CERT_FILE"]
-            else:
-                os.environ["SSL_CERT_FILE"] = old
+        cls.a.env["SSL_CERT_FILE"] = cls.ca.cert
+        cls.a.start()
 
     def setUp(self):
         self.addCleanup(self.a.assert_running)

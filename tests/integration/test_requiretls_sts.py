@@ -20,7 +20,6 @@ What this proves (docs/tls.md, "REQUIRETLS"):
     its MX, DSN 5.7.30, no connection.
 Needs python3-aiosmtpd and unbound (scripts/deps.sh test).
 """
-import os
 import re
 import smtplib
 import time
@@ -110,15 +109,8 @@ class RequireTlsStsTest(ClassServers, unittest.TestCase):
         cls.cleanups.append(cls.a.cleanup)
         cls.a.add_users({ALICE: PASSWORD})
         # MX certificates are checked against the system store plus this file.
-        old = os.environ.get("SSL_CERT_FILE")
-        os.environ["SSL_CERT_FILE"] = cls.ca.cert
-        try:
-            cls.a.start()
-        finally:
-            if old is None:
-                del os.environ["SSL_CERT_FILE"]
-            else:
-                os.environ["SSL_CERT_FILE"] = old
+        cls.a.env["SSL_CERT_FILE"] = cls.ca.cert
+        cls.a.start()
 
     def setUp(self):
         self.addCleanup(self.a.assert_running)
